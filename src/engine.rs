@@ -1,0 +1,212 @@
+//! The host's wasmtime engines, their settings, the epoch ticker and the compilation cache.
+//!
+//! wasmtime's stack limit (`max_wasm_stack`) is a setting of the engine, not of a store, so
+//! the host keeps one [`wasmtime::Engine`] per distinct `max_stack` among the loaded
+//! manifests, created on first use; all share one epoch ticker and one cache folder. Most
+//! hosts use one or two stack sizes, hence one or two engines.
+//!
+//! Every engine: Component Model, Cranelift at `OptLevel::Speed`, fuel metering, epoch
+//! interruption, `concurrency_support(false)` (our world uses no component-model async, and
+//! with it on every `call_async` pays for the concurrent event loop), no guard page before
+//! linear memories (one mapping less per store: 10,000 live stores fit in the default
+//! `vm.max_map_count`), and either on-demand or pooled instance allocation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy};
+
+use crate::cache::{self, CompileCache};
+use crate::state::HostState;
+use crate::ticker::{CallGuard, Ticker};
+
+/// The stack limit of the engine used by [`HostEngine::precompile`].
+const DEFAULT_STACK: u64 = 1 << 20;
+
+/// Host stack on top of a component's `max_stack`, for host functions running on the same fiber.
+const HOST_STACK_HEADROOM: usize = 1 << 20;
+
+/// How instances get their memories, tables and stacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allocation {
+    /// Allocate on demand with `mmap` per instance: no up-front reservation, works for any
+    /// component. The default.
+    OnDemand,
+    /// Wasmtime's pooling allocator: slots reserved up front, instantiation several times
+    /// faster (cheap restarts), at most `max_instances` live instances per engine, each
+    /// memory at most `max_memory_per_instance` bytes.
+    Pooling {
+        /// Live component instances per engine (and core instances, memories and tables
+        /// are sized from it).
+        max_instances: u32,
+        /// The largest linear memory one slot holds; components asking for more fail to
+        /// instantiate with a clear error.
+        max_memory_per_instance: u64,
+    },
+}
+
+/// Settings of a host. Build with [`HostConfig::default`] and the setters.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`epoch_tick`](HostConfig::epoch_tick) | 500 µs |
+/// | [`cache_dir`](HostConfig::cache_dir) | `$AIRSSYS_WASM_CACHE_DIR`, `$XDG_CACHE_HOME/airssys-wasm` or `~/.cache/airssys-wasm` |
+/// | [`allocation`](HostConfig::allocation) | [`Allocation::OnDemand`] |
+/// | [`wasm_backtraces`](HostConfig::wasm_backtraces) | on |
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub(crate) epoch_tick: Duration,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) allocation: Allocation,
+    pub(crate) wasm_backtraces: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            epoch_tick: Duration::from_micros(500),
+            cache_dir: cache::default_dir(),
+            allocation: Allocation::OnDemand,
+            wasm_backtraces: true,
+        }
+    }
+}
+
+impl HostConfig {
+    /// How often the epoch advances while a call is in flight; a spinning guest is stopped
+    /// at most about one tick after its deadline.
+    pub fn epoch_tick(mut self, tick: Duration) -> Self {
+        self.epoch_tick = tick.max(Duration::from_micros(50));
+        self
+    }
+
+    /// Where compiled components are cached; `None` turns the cache off.
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// How instances are allocated.
+    pub fn allocation(mut self, allocation: Allocation) -> Self {
+        self.allocation = allocation;
+        self
+    }
+
+    /// Whether trap messages carry a wasm backtrace (costs some time on every trap).
+    pub fn wasm_backtraces(mut self, enable: bool) -> Self {
+        self.wasm_backtraces = enable;
+        self
+    }
+}
+
+/// The host's engines. Cheap to clone (an `Arc` inside); all clones share engines, the
+/// ticker and the cache.
+#[derive(Clone)]
+pub struct HostEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: HostConfig,
+    engines: Mutex<HashMap<u64, (Engine, Arc<Linker<HostState>>)>>,
+    ticker: Ticker,
+    cache: Option<CompileCache>,
+}
+
+impl std::fmt::Debug for HostEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostEngine").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl HostEngine {
+    /// Creates the engines' shared parts and starts the epoch ticker thread.
+    ///
+    /// # Errors
+    ///
+    /// Fails only when the ticker thread cannot be spawned.
+    pub fn new(config: HostConfig) -> std::io::Result<HostEngine> {
+        let ticker = Ticker::start(config.epoch_tick)?;
+        let cache = config.cache_dir.clone().map(CompileCache::new);
+        Ok(HostEngine { inner: Arc::new(Inner { config, engines: Mutex::default(), ticker, cache }) })
+    }
+
+    /// The host's settings.
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    /// The engine for components whose stack limit is `max_stack` bytes, created on first use.
+    pub fn engine_for(&self, max_stack: u64) -> wasmtime::Result<Engine> {
+        Ok(self.engine_and_linker(max_stack)?.0)
+    }
+
+    /// The engine for `max_stack` and its linker with every import the host provides.
+    pub(crate) fn engine_and_linker(&self, max_stack: u64) -> wasmtime::Result<(Engine, Arc<Linker<HostState>>)> {
+        let mut engines = self
+            .inner
+            .engines
+            .lock()
+            .map_err(|_| wasmtime::Error::msg("the engine table was poisoned by a panic"))?;
+        if let Some((engine, linker)) = engines.get(&max_stack) {
+            return Ok((engine.clone(), linker.clone()));
+        }
+        let engine = Engine::new(&self.wasmtime_config(max_stack)?)?;
+        let linker = Arc::new(crate::host::linker(&engine)?);
+        self.inner.ticker.watch(engine.clone());
+        engines.insert(max_stack, (engine.clone(), linker.clone()));
+        Ok((engine, linker))
+    }
+
+    /// The wasmtime configuration of the engine for `max_stack`.
+    pub fn wasmtime_config(&self, max_stack: u64) -> wasmtime::Result<Config> {
+        let max_stack = usize::try_from(max_stack)?;
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .strategy(Strategy::Cranelift)
+            .cranelift_opt_level(OptLevel::Speed)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .concurrency_support(false)
+            .max_wasm_stack(max_stack)
+            .async_stack_size(max_stack + HOST_STACK_HEADROOM)
+            .guard_before_linear_memory(false);
+        if !self.inner.config.wasm_backtraces {
+            config.wasm_backtrace_max_frames(None);
+        }
+        if let Allocation::Pooling { max_instances, max_memory_per_instance } = self.inner.config.allocation {
+            let mut pool = PoolingAllocationConfig::new();
+            pool.total_component_instances(max_instances)
+                .total_core_instances(max_instances.saturating_mul(4))
+                .total_memories(max_instances.saturating_mul(2))
+                .total_tables(max_instances.saturating_mul(4))
+                .total_stacks(max_instances)
+                .max_memory_size(usize::try_from(max_memory_per_instance)?);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        Ok(config)
+    }
+
+    /// Compiles a component to the `.cwasm` format of this host's engines, for a manifest
+    /// to name as its `wasm`. The stack limit is not part of the compiled code, so one
+    /// `.cwasm` serves any `max_stack`.
+    ///
+    /// # Errors
+    ///
+    /// wasmtime's error when `wasm` is not a valid component.
+    pub fn precompile(&self, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        self.engine_for(DEFAULT_STACK)?.precompile_component(wasm)
+    }
+
+    pub(crate) fn cache(&self) -> Option<&CompileCache> {
+        self.inner.cache.as_ref()
+    }
+
+    pub(crate) fn enter_call(&self) -> CallGuard<'_> {
+        self.inner.ticker.enter()
+    }
+}

@@ -1,0 +1,279 @@
+//! The host's error type: one variant per error kind of the contract.
+//!
+//! [`ErrorKind`] is the stable, machine-readable kind (`"trap"`, `"fuel"`, ...) that the
+//! command line prints and maps to exit codes; [`Error`] carries the facts a person needs,
+//! always including the component's name.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::manifest::ManifestError;
+
+/// The stable kind of a failure, exactly the table of the contract (section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The `Component.toml` is invalid.
+    Manifest,
+    /// The file is not a valid component, or lacks the `handler` export.
+    Component,
+    /// The component imports something the host does not provide.
+    Link,
+    /// The component returned `err(...)`; it keeps running.
+    Handler,
+    /// The component trapped; it is restarted.
+    Trap,
+    /// The component used up its fuel for one message; it is restarted.
+    Fuel,
+    /// One message took longer than `max_execution_time_ms`; the component is restarted.
+    Timeout,
+    /// The component tried to grow past `max_memory`; it is restarted.
+    Memory,
+    /// A capability the component was not granted.
+    Denied,
+    /// No component of that name.
+    NotFound,
+    /// The target's mailbox is full.
+    Overloaded,
+    /// The target was stopped, or its supervisor gave up.
+    Stopped,
+}
+
+impl ErrorKind {
+    /// Every kind, in the contract's order.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Manifest,
+        ErrorKind::Component,
+        ErrorKind::Link,
+        ErrorKind::Handler,
+        ErrorKind::Trap,
+        ErrorKind::Fuel,
+        ErrorKind::Timeout,
+        ErrorKind::Memory,
+        ErrorKind::Denied,
+        ErrorKind::NotFound,
+        ErrorKind::Overloaded,
+        ErrorKind::Stopped,
+    ];
+
+    /// The kind's stable name, as printed by the command line (`error[trap]: ...`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Manifest => "manifest",
+            ErrorKind::Component => "component",
+            ErrorKind::Link => "link",
+            ErrorKind::Handler => "handler",
+            ErrorKind::Trap => "trap",
+            ErrorKind::Fuel => "fuel",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Memory => "memory",
+            ErrorKind::Denied => "denied",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Stopped => "stopped",
+        }
+    }
+
+    /// The command line's exit status for this kind (contract section 4).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Handler => 1,
+            ErrorKind::Manifest
+            | ErrorKind::Component
+            | ErrorKind::Link
+            | ErrorKind::NotFound
+            | ErrorKind::Denied => 2,
+            ErrorKind::Trap => 3,
+            ErrorKind::Timeout => 4,
+            ErrorKind::Fuel => 5,
+            ErrorKind::Memory => 6,
+            ErrorKind::Overloaded | ErrorKind::Stopped => 8,
+        }
+    }
+
+    /// Whether a component that failed this way is restarted by its supervisor.
+    pub fn is_crash(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Trap | ErrorKind::Fuel | ErrorKind::Timeout | ErrorKind::Memory
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong in the host, one variant per [`ErrorKind`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The manifest is invalid; the inner error names the file and the key.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+
+    /// The file is not a valid component for this host.
+    #[error("component `{component}`: {path}: {reason}", path = path.display())]
+    Component {
+        /// The component's name from its manifest.
+        component: String,
+        /// The `.wasm` or `.cwasm` file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The component imports something the host does not provide.
+    #[error("component `{component}` cannot be linked: it imports `{import}`, which this host does not provide ({reason})")]
+    Link {
+        /// The component's name.
+        component: String,
+        /// The missing import, e.g. `airssys:absent/nothing@0.1.0`.
+        import: String,
+        /// wasmtime's explanation.
+        reason: String,
+    },
+
+    /// The component returned `err(message)`.
+    #[error("component `{component}` returned an error: {message}")]
+    Handler {
+        /// The component's name.
+        component: String,
+        /// The string the component returned.
+        message: String,
+    },
+
+    /// The component trapped.
+    #[error("component `{component}` trapped: {reason}")]
+    Trap {
+        /// The component's name.
+        component: String,
+        /// The trap, e.g. `wasm \`unreachable\` instruction executed`.
+        reason: String,
+    },
+
+    /// The component used up its fuel for one message.
+    #[error("component `{component}` used up its fuel: max_fuel_per_execution = {limit} for one message")]
+    Fuel {
+        /// The component's name.
+        component: String,
+        /// `max_fuel_per_execution` from the manifest.
+        limit: u64,
+    },
+
+    /// One message took longer than `max_execution_time_ms`.
+    #[error("component `{component}` timed out: one message took longer than max_execution_time_ms = {limit_ms} (stopped after {elapsed:?})")]
+    Timeout {
+        /// The component's name.
+        component: String,
+        /// `max_execution_time_ms` from the manifest.
+        limit_ms: u64,
+        /// How long the message ran before it was stopped.
+        elapsed: Duration,
+    },
+
+    /// The component tried to grow its memory past `max_memory`.
+    #[error("component `{component}` ran out of memory: it asked for {requested} bytes, past max_memory = {limit} bytes")]
+    Memory {
+        /// The component's name.
+        component: String,
+        /// `max_memory` from the manifest, in bytes.
+        limit: u64,
+        /// The size the component tried to grow to, in bytes.
+        requested: u64,
+    },
+
+    /// A capability the component was not granted.
+    #[error("component `{component}` was denied {what}")]
+    Denied {
+        /// The component's name.
+        component: String,
+        /// What was refused, e.g. `messaging to \`counter\``.
+        what: String,
+    },
+
+    /// No component of that name is running in this host.
+    #[error("no component named `{name}` in this host")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// The target's mailbox is full.
+    #[error("component `{component}` is overloaded: its mailbox is full")]
+    Overloaded {
+        /// The target component.
+        component: String,
+    },
+
+    /// The target was stopped, or its supervisor gave up.
+    #[error("component `{component}` is stopped: {reason}")]
+    Stopped {
+        /// The target component.
+        component: String,
+        /// Why, as far as the host knows.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Manifest(_) => ErrorKind::Manifest,
+            Error::Component { .. } => ErrorKind::Component,
+            Error::Link { .. } => ErrorKind::Link,
+            Error::Handler { .. } => ErrorKind::Handler,
+            Error::Trap { .. } => ErrorKind::Trap,
+            Error::Fuel { .. } => ErrorKind::Fuel,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Memory { .. } => ErrorKind::Memory,
+            Error::Denied { .. } => ErrorKind::Denied,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Overloaded { .. } => ErrorKind::Overloaded,
+            Error::Stopped { .. } => ErrorKind::Stopped,
+        }
+    }
+}
+
+/// The host's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_and_exit_codes_follow_the_contract() {
+        let table: Vec<(&str, i32)> = ErrorKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.exit_code()))
+            .collect();
+        assert_eq!(
+            table,
+            vec![
+                ("manifest", 2),
+                ("component", 2),
+                ("link", 2),
+                ("handler", 1),
+                ("trap", 3),
+                ("fuel", 5),
+                ("timeout", 4),
+                ("memory", 6),
+                ("denied", 2),
+                ("not-found", 2),
+                ("overloaded", 8),
+                ("stopped", 8),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_four_crash_kinds_restart() {
+        let crashes: Vec<_> = ErrorKind::ALL.iter().filter(|k| k.is_crash()).collect();
+        assert_eq!(
+            crashes,
+            [&ErrorKind::Trap, &ErrorKind::Fuel, &ErrorKind::Timeout, &ErrorKind::Memory]
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! Running messages: one message is one call of the component's `handle` export.
+//!
+//! Before every call the store's fuel is refilled to `max_fuel_per_execution` and a
+//! wall-clock deadline `max_execution_time_ms` ahead is set. A guest spinning in wasm is
+//! stopped by its epoch callback at the first tick past the deadline; a guest blocked in a
+//! host call is stopped by a timer armed only when the call actually waits. The outcome is
+//! the reply or exactly one of the error kinds `handler`, `trap`, `fuel`, `timeout`,
+//! `memory`; fuel consumed and elapsed time are recorded for every call.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use crate::error::{Error, ErrorKind};
+use crate::host::bindings;
+use crate::host::messaging::Router;
+use crate::loader::LoadedComponent;
+use crate::state::{DeadlineExceeded, HostState, Messaging};
+
+/// A successful call: the reply bytes and what the call cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The bytes the component returned in `ok(...)`.
+    pub payload: Vec<u8>,
+    /// Fuel the call consumed.
+    pub fuel_consumed: u64,
+    /// Wall-clock time of the call.
+    pub elapsed: Duration,
+}
+
+/// One live instance of a component: its own store, memory and state.
+///
+/// After a crash (`trap`, `fuel`, `timeout`, `memory`) the instance must not be used again;
+/// [`ComponentInstance::call`] then answers `stopped`. Instantiate a fresh one, as the
+/// component actor's supervisor does.
+pub struct ComponentInstance {
+    loaded: Arc<LoadedComponent>,
+    store: Store<HostState>,
+    bindings: bindings::Component,
+    crashed: bool,
+}
+
+impl std::fmt::Debug for ComponentInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentInstance")
+            .field("component", &self.loaded.name)
+            .field("crashed", &self.crashed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedComponent {
+    /// Creates a fresh instance in a new store with the manifest's limits.
+    ///
+    /// `router` carries the instance's `send`/`request` calls; without one, messaging
+    /// targets are not found.
+    ///
+    /// # Errors
+    ///
+    /// `trap`, `fuel`, `timeout` or `memory` when the component's initialisers fail within
+    /// the limits of one message; `component` when the store cannot be set up.
+    pub async fn instantiate(self: &Arc<Self>, router: Option<Arc<dyn Router>>) -> Result<ComponentInstance, Error> {
+        let resources = &self.manifest.resources;
+        let wasi = self
+            .grants
+            .wasi_ctx(&self.manifest, &self.name, &self.metrics)
+            .map_err(|e| Error::Component {
+                component: self.name.to_string(),
+                path: self.manifest.component.wasm.clone(),
+                reason: format!("cannot set up its WASI context: {e}"),
+            })?;
+        let state = HostState {
+            name: self.name.clone(),
+            wasi,
+            table: Default::default(),
+            limiter: crate::limits::MemoryLimiter::new(resources.max_memory),
+            deadline: Instant::now(),
+            config: self.config.clone(),
+            messaging: Messaging { grant: self.manifest.capabilities.messaging.clone(), router },
+            metrics: self.metrics.clone(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let started = arm(self, &mut store);
+        let deadline = store.data().deadline;
+        let result = {
+            let _in_flight = self.host_engine.enter_call();
+            with_deadline(self.pre.instantiate_async(&mut store), deadline).await
+        };
+        match result {
+            Some(Ok(bindings)) => Ok(ComponentInstance { loaded: self.clone(), store, bindings, crashed: false }),
+            Some(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())),
+            None => Err(timeout(self, started.elapsed())),
+        }
+    }
+}
+
+/// Refills fuel and sets the deadline for one call; returns when it started.
+fn arm(loaded: &LoadedComponent, store: &mut Store<HostState>) -> Instant {
+    let resources = &loaded.manifest.resources;
+    // Fuel metering and epochs are always on in the host's engines, so these cannot fail.
+    let _ = store.set_fuel(resources.max_fuel_per_execution);
+    store.set_epoch_deadline(1);
+    let now = Instant::now();
+    store.data_mut().deadline = now + Duration::from_millis(resources.max_execution_time_ms);
+    let _ = store.data_mut().limiter.take_refusal();
+    now
+}
+
+impl ComponentInstance {
+    /// Runs one message through the component's `handle` export.
+    ///
+    /// # Errors
+    ///
+    /// `handler` when the component returned `err(...)` (the instance stays usable);
+    /// `trap`, `fuel`, `timeout` or `memory` when it crashed (the instance is finished);
+    /// `stopped` when it had crashed before.
+    pub async fn call(&mut self, topic: &str, payload: &[u8], sender: Option<&str>) -> Result<Reply, Error> {
+        let message = bindings::airssys::component::types::Message {
+            topic: topic.to_string(),
+            payload: payload.to_vec(),
+            sender: sender.map(str::to_string),
+        };
+        self.call_message(&message).await
+    }
+
+    /// Like [`ComponentInstance::call`], with the message already built.
+    pub async fn call_message(&mut self, message: &crate::Message) -> Result<Reply, Error> {
+        let loaded = self.loaded.clone();
+        if self.crashed {
+            return Err(Error::Stopped {
+                component: loaded.name.to_string(),
+                reason: "this instance crashed earlier; instantiate a fresh one".into(),
+            });
+        }
+        let span = tracing::debug_span!("message", component = %loaded.name, topic = %message.topic);
+        let _enter = span.enter();
+        let started = arm(&loaded, &mut self.store);
+        let deadline = self.store.data().deadline;
+        let result = {
+            let _in_flight = loaded.host_engine.enter_call();
+            let call = self.bindings.airssys_component_handler().call_handle(&mut self.store, message);
+            with_deadline(call, deadline).await
+        };
+        let elapsed = started.elapsed();
+        let limit = loaded.manifest.resources.max_fuel_per_execution;
+        let fuel_consumed = limit.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        let outcome = match result {
+            Some(Ok(Ok(payload))) => Ok(Reply { payload, fuel_consumed, elapsed }),
+            Some(Ok(Err(message))) => Err(Error::Handler { component: loaded.name.to_string(), message }),
+            Some(Err(e)) => Err(classify(&loaded, &mut self.store, e, elapsed)),
+            None => Err(timeout(&loaded, elapsed)),
+        };
+        let kind = outcome.as_ref().err().map(Error::kind);
+        loaded.metrics.record(kind, fuel_consumed, elapsed);
+        if kind.is_some_and(ErrorKind::is_crash) {
+            self.crashed = true;
+        }
+        if let Err(e) = &outcome {
+            tracing::debug!(error = %e, fuel_consumed, ?elapsed, "message failed");
+        }
+        outcome
+    }
+
+    /// The component this is an instance of.
+    pub fn component(&self) -> &Arc<LoadedComponent> {
+        &self.loaded
+    }
+
+    /// Whether this instance crashed and must be replaced.
+    pub fn has_crashed(&self) -> bool {
+        self.crashed
+    }
+
+    /// Bytes of linear memory the instance holds.
+    pub fn memory_size(&self) -> u64 {
+        self.store.data().limiter.granted()
+    }
+}
+
+fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
+    Error::Timeout {
+        component: loaded.name.to_string(),
+        limit_ms: loaded.manifest.resources.max_execution_time_ms,
+        elapsed,
+    }
+}
+
+/// Maps a wasmtime failure to its error kind.
+fn classify(loaded: &LoadedComponent, store: &mut Store<HostState>, e: wasmtime::Error, elapsed: Duration) -> Error {
+    let component = loaded.name.to_string();
+    tracing::debug!(component, error = ?e, "call failed");
+    if e.is::<DeadlineExceeded>() || matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return timeout(loaded, elapsed);
+    }
+    if let Some(requested) = store.data_mut().limiter.take_refusal() {
+        return Error::Memory { component, limit: loaded.manifest.resources.max_memory, requested };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Error::Fuel { component, limit: loaded.manifest.resources.max_fuel_per_execution },
+        Some(trap) => Error::Trap { component, reason: trap.to_string() },
+        None => Error::Trap { component, reason: format!("{e:#}") },
+    }
+}
+
+/// Runs `fut` to completion unless `deadline` passes first (`None`). The timer is armed
+/// only if the future actually waits, so calls that complete at once pay nothing for it.
+async fn with_deadline<F: Future>(fut: F, deadline: Instant) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await;
+    if let Some(output) = first {
+        return Some(output);
+    }
+    // A small grace past the deadline lets the epoch callback report the timeout itself
+    // when the guest is running wasm; the timer is for a guest blocked in a host call.
+    let grace = Duration::from_millis(2);
+    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline + grace), fut).await.ok()
+}

@@ -1,0 +1,34 @@
+//! `airssys:component/logging`: guest logs go to `tracing`, tagged with the component name.
+
+use super::bindings::airssys::component::logging::{Host, Level};
+use crate::state::HostState;
+
+/// Longest message kept from one `log` call; the rest is cut.
+const MAX_MESSAGE: usize = 16 * 1024;
+
+impl Host for HostState {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let message = truncate(&message, MAX_MESSAGE);
+        let component = &*self.name;
+        match level {
+            Level::Trace => tracing::trace!(target: "airssys_wasm::guest", component, "{message}"),
+            Level::Debug => tracing::debug!(target: "airssys_wasm::guest", component, "{message}"),
+            Level::Info => tracing::info!(target: "airssys_wasm::guest", component, "{message}"),
+            Level::Warn => tracing::warn!(target: "airssys_wasm::guest", component, "{message}"),
+            Level::Error => tracing::error!(target: "airssys_wasm::guest", component, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,71 @@
+//! `airssys:component/messaging`: `send` and `request` to other components, when granted.
+//!
+//! The host routes through a [`Router`] (the component registry, in a running host). A
+//! target the manifest's `messaging` grant does not list is refused with
+//! `err("denied: ...")`, returned to the guest. Time a `request` waits counts against the
+//! caller's own deadline: when it passes, the caller's message ends in `timeout`, so an
+//! A→B→A cycle never hangs.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::bindings::airssys::component::messaging::Host;
+use crate::state::{DeadlineExceeded, HostState};
+
+/// Where a component's `send` and `request` go.
+///
+/// Errors are strings for the guest, prefixed with the error kind (`not-found: ...`,
+/// `overloaded: ...`, `trap: ...`).
+pub trait Router: Send + Sync + 'static {
+    /// Delivers a message without waiting for room or a reply.
+    fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String>;
+
+    /// Delivers a message and waits for the reply.
+    fn request<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+}
+
+impl HostState {
+    fn check_grant(&self, op: &str, to: &str) -> Result<(), String> {
+        if self.messaging.grant.allows(to) {
+            return Ok(());
+        }
+        tracing::debug!(component = %self.name, target = to, op, "denied: messaging not granted");
+        self.count_denied();
+        Err(format!(
+            "denied: `{}` may not {op} to `{to}`: it is not in the manifest's capabilities.messaging",
+            self.name
+        ))
+    }
+}
+
+impl Host for HostState {
+    fn send(&mut self, to: String, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        if let Err(denied) = self.check_grant("send", &to) {
+            return Ok(Err(denied));
+        }
+        Ok(match &self.messaging.router {
+            Some(router) => router.send(&self.name, &to, topic, payload),
+            None => Err(format!("not-found: no component named `{to}` (this host has no router)")),
+        })
+    }
+
+    async fn request(&mut self, to: String, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        if let Err(denied) = self.check_grant("request", &to) {
+            return Ok(Err(denied));
+        }
+        let Some(router) = self.messaging.router.clone() else {
+            return Ok(Err(format!("not-found: no component named `{to}` (this host has no router)")));
+        };
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        match tokio::time::timeout_at(deadline, router.request(&self.name, &to, topic, payload)).await {
+            Ok(reply) => Ok(reply),
+            Err(_) => Err(wasmtime::Error::new(DeadlineExceeded)),
+        }
+    }
+}

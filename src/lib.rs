@@ -1,0 +1,29 @@
+//! airssys-wasm: an actor-based, supervised host for WebAssembly components.
+//!
+//! Components are declared by a `Component.toml` ([`manifest`]), compiled once per machine
+//! ([`HostEngine`] keeps the engines and the compilation cache), linked against WASI 0.2
+//! and the contract's imports ([`LoadedComponent::load`]), and run one message per call of
+//! their `handle` export under hard limits ([`ComponentInstance::call`]).
+#![deny(missing_docs)]
+
+mod cache;
+mod capabilities;
+mod engine;
+pub mod error;
+mod executor;
+mod host;
+mod limits;
+mod loader;
+pub mod manifest;
+mod metrics;
+mod state;
+mod ticker;
+
+pub use engine::{Allocation, HostConfig, HostEngine};
+pub use error::{Error, ErrorKind, Result};
+pub use executor::{ComponentInstance, Reply};
+pub use host::Message;
+pub use host::messaging::Router;
+pub use loader::LoadedComponent;
+pub use manifest::Manifest;
+pub use metrics::{Metrics, MetricsSnapshot};

@@ -1,0 +1,110 @@
+//! Counters per component: what happened to its messages, read with [`Metrics::snapshot`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::ErrorKind;
+
+/// Live counters of one component, shared by its actor, its stores and the host.
+/// Survives restarts: the counts are per component name, not per instance.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub(crate) handled: AtomicU64,
+    pub(crate) handler_errors: AtomicU64,
+    pub(crate) traps: AtomicU64,
+    pub(crate) fuel_exhausted: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) memory_exhausted: AtomicU64,
+    pub(crate) restarts: AtomicU64,
+    pub(crate) denied: AtomicU64,
+    pub(crate) fuel_consumed: AtomicU64,
+    pub(crate) busy_nanos: AtomicU64,
+    pub(crate) max_latency_nanos: AtomicU64,
+}
+
+/// A copy of a component's counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Messages whose call completed (with a reply or a handler error).
+    pub handled: u64,
+    /// Calls that returned `err(...)`.
+    pub handler_errors: u64,
+    /// Calls that trapped.
+    pub traps: u64,
+    /// Calls that used up their fuel.
+    pub fuel_exhausted: u64,
+    /// Calls stopped at their deadline.
+    pub timeouts: u64,
+    /// Calls that failed growing memory past `max_memory`.
+    pub memory_exhausted: u64,
+    /// Times the component was restarted.
+    pub restarts: u64,
+    /// Capabilities refused (messaging targets, network addresses).
+    pub denied: u64,
+    /// Fuel consumed over all calls.
+    pub fuel_consumed: u64,
+    /// Total time spent in calls.
+    pub busy: Duration,
+    /// The longest single call.
+    pub max_latency: Duration,
+}
+
+impl MetricsSnapshot {
+    /// All calls, whatever their outcome.
+    pub fn calls(&self) -> u64 {
+        self.handled + self.crashes()
+    }
+
+    /// Calls that crashed the component (trap, fuel, timeout, memory).
+    pub fn crashes(&self) -> u64 {
+        self.traps + self.fuel_exhausted + self.timeouts + self.memory_exhausted
+    }
+
+    /// Mean time per call.
+    pub fn mean_latency(&self) -> Duration {
+        match self.calls() {
+            0 => Duration::ZERO,
+            n => self.busy / u32::try_from(n).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one finished call.
+    pub(crate) fn record(&self, outcome: Option<ErrorKind>, fuel: u64, elapsed: Duration) {
+        let counter = match outcome {
+            None => &self.handled,
+            Some(ErrorKind::Handler) => {
+                self.handled.fetch_add(1, Ordering::Relaxed);
+                &self.handler_errors
+            }
+            Some(ErrorKind::Fuel) => &self.fuel_exhausted,
+            Some(ErrorKind::Timeout) => &self.timeouts,
+            Some(ErrorKind::Memory) => &self.memory_exhausted,
+            Some(_) => &self.traps,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.fuel_consumed.fetch_add(fuel, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.max_latency_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// A copy of the counters.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            handled: get(&self.handled),
+            handler_errors: get(&self.handler_errors),
+            traps: get(&self.traps),
+            fuel_exhausted: get(&self.fuel_exhausted),
+            timeouts: get(&self.timeouts),
+            memory_exhausted: get(&self.memory_exhausted),
+            restarts: get(&self.restarts),
+            denied: get(&self.denied),
+            fuel_consumed: get(&self.fuel_consumed),
+            busy: Duration::from_nanos(get(&self.busy_nanos)),
+            max_latency: Duration::from_nanos(get(&self.max_latency_nanos)),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: the example components, temporary manifests,
+//! and a host engine with a private compilation cache.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use airssys_wasm::{HostConfig, HostEngine};
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The manifest of an example component, checking its wasm was built.
+pub fn manifest_path(name: &str) -> PathBuf {
+    let dir = root().join("examples/components").join(name);
+    let wasm = dir.join(format!("{name}.wasm"));
+    assert!(wasm.is_file(), "{} is missing: run scripts/build-guests first", wasm.display());
+    dir.join("Component.toml")
+}
+
+/// The built wasm of an example component.
+pub fn wasm_path(name: &str) -> PathBuf {
+    manifest_path(name).with_file_name(format!("{name}.wasm"))
+}
+
+/// A folder removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "airssys-wasm-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `text` to `name` inside the folder and returns its path.
+    pub fn write(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a manifest named `name` for the example guest `guest`, with these `[resources]`
+/// lines and any extra sections, into `dir`.
+pub fn manifest_for(dir: &TempDir, guest: &str, name: &str, resources: &str, extra: &str) -> PathBuf {
+    let wasm = wasm_path(guest);
+    let text = format!(
+        "[component]\nname = \"{name}\"\nversion = \"1.0.0\"\nwasm = \"{}\"\n\n[resources]\n{resources}\n\n{extra}\n",
+        wasm.display()
+    );
+    dir.write(&format!("{name}.toml"), text)
+}
+
+/// A host engine with a private cache folder (kept for the test process).
+pub fn engine() -> HostEngine {
+    HostEngine::new(HostConfig::default().cache_dir(Some(cache_dir()))).unwrap()
+}
+
+/// This test process's cache folder.
+pub fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("airssys-wasm-test-cache-{}", std::process::id()))
+}
