@@ -7,11 +7,15 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod component_actor;
+mod registry;
+mod wasm_host;
 mod capabilities;
 mod engine;
 pub mod error;
 mod executor;
 mod host;
+pub mod inspect;
 mod limits;
 mod loader;
 pub mod manifest;
@@ -27,3 +31,6 @@ pub use host::messaging::Router;
 pub use loader::LoadedComponent;
 pub use manifest::Manifest;
 pub use metrics::{Metrics, MetricsSnapshot};
+pub use component_actor::{ComponentReply, WasmComponentActor};
+pub use registry::ComponentState;
+pub use wasm_host::{DEFAULT_MAILBOX_CAPACITY, Host};

@@ -135,7 +135,7 @@ impl LoadedComponent {
 
 /// Reads and compiles (or deserializes) the component at `path`. Returns whether the code
 /// was precompiled (cache hit or `.cwasm`).
-fn compile(host: &HostEngine, engine: &Engine, max_stack: u64, path: &Path) -> Result<(Component, bool), String> {
+pub(crate) fn compile(host: &HostEngine, engine: &Engine, max_stack: u64, path: &Path) -> Result<(Component, bool), String> {
     let mut magic = [0u8; 4];
     let is_elf = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
@@ -178,7 +178,7 @@ fn check_component_header(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Turns an `instantiate_pre` failure into a `link` error naming the missing import.
-fn link_error(name: &str, e: &wasmtime::Error) -> Error {
+pub(crate) fn link_error(name: &str, e: &wasmtime::Error) -> Error {
     let reason = format!("{e:#}");
     let import = reason
         .split('`')

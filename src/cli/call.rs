@@ -1,0 +1,109 @@
+//! `airssys-wasm call MANIFEST [--with MANIFEST]... [--topic T] [--payload TEXT | --payload-file F] [--json]`
+
+use std::path::PathBuf;
+
+use airssys_wasm::{Error, Host, HostConfig, Manifest};
+use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SystemConfig};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::report;
+
+/// Start a supervised host with these components, send one message to the first, and
+/// print the reply.
+///
+/// The reply bytes go to stdout unchanged; a failure is `error[KIND]: message` on stderr,
+/// with the kind's exit status (1 handler, 2 manifest/component/link/not-found, 3 trap,
+/// 4 timeout, 5 fuel, 6 memory, 8 overloaded/stopped).
+///
+/// Example: `airssys-wasm call examples/components/echo/Component.toml --payload hello`
+#[derive(Debug, clap::Args)]
+pub(crate) struct Call {
+    /// The component to send the message to.
+    #[arg(value_name = "MANIFEST")]
+    manifest: PathBuf,
+    /// More components to start beside it (it may message them).
+    #[arg(long = "with", value_name = "MANIFEST")]
+    with: Vec<PathBuf>,
+    /// The message's topic.
+    #[arg(long, default_value = "")]
+    topic: String,
+    /// The payload, as text.
+    #[arg(long, conflicts_with = "payload_file")]
+    payload: Option<String>,
+    /// The payload, read from a file.
+    #[arg(long, value_name = "F")]
+    payload_file: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of the raw reply.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Call {
+    pub(crate) async fn run(self) -> i32 {
+        let payload = match (&self.payload, &self.payload_file) {
+            (Some(text), _) => text.clone().into_bytes(),
+            (None, Some(file)) => match std::fs::read(file) {
+                Ok(bytes) => bytes,
+                Err(e) => return report::usage(format!("cannot read --payload-file {}: {e}", file.display())),
+            },
+            (None, None) => Vec::new(),
+        };
+        let system = ActorSystem::new(SystemConfig::default());
+        let outcome = self.call(&system, &payload).await;
+        let _ = system.shutdown().await;
+        match outcome {
+            Ok(reply) => {
+                if self.json {
+                    let object = serde_json::json!({
+                        "ok": true,
+                        "reply": BASE64.encode(&reply.payload),
+                        "fuel_consumed": reply.fuel_consumed,
+                        "elapsed_us": u64::try_from(reply.elapsed.as_micros()).unwrap_or(u64::MAX),
+                    });
+                    println!("{object}");
+                } else {
+                    use std::io::Write;
+                    let mut stdout = std::io::stdout().lock();
+                    if stdout.write_all(&reply.payload).and_then(|()| stdout.flush()).is_err() {
+                        return report::usage("cannot write the reply to stdout");
+                    }
+                }
+                0
+            }
+            Err(Failure::Host(e)) if self.json => {
+                let object = serde_json::json!({ "ok": false, "kind": e.kind().as_str(), "message": e.to_string() });
+                println!("{object}");
+                e.kind().exit_code()
+            }
+            Err(Failure::Host(e)) => report::failure(&e),
+            Err(Failure::Setup(message)) => report::usage(message),
+        }
+    }
+
+    async fn call(&self, system: &ActorSystem, payload: &[u8]) -> Result<airssys_wasm::Reply, Failure> {
+        let mut manifests = Vec::with_capacity(1 + self.with.len());
+        for path in std::iter::once(&self.manifest).chain(&self.with) {
+            manifests.push(Manifest::from_file(path).map_err(|e| Failure::Host(e.into()))?);
+        }
+        let host = Host::start(system, HostConfig::default())
+            .await
+            .map_err(|e| Failure::Setup(format!("cannot start the host: {e}")))?;
+        let supervisor = system
+            .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
+            .with_name("airssys-wasm-call")
+            .start()
+            .await
+            .map_err(|e| Failure::Setup(format!("cannot start the supervisor: {e}")))?;
+        let target = manifests[0].component.name.clone();
+        for manifest in manifests {
+            host.spawn_component(&supervisor, manifest).await.map_err(Failure::Host)?;
+        }
+        host.ask(&target, &self.topic, payload).await.map_err(Failure::Host)
+    }
+}
+
+enum Failure {
+    Host(Error),
+    Setup(String),
+}

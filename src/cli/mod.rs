@@ -1,0 +1,73 @@
+//! The command line: one file per command, each a clap struct with a `run` method.
+
+mod call;
+mod compile;
+mod inspect;
+mod report;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Validate, call, compile and inspect WebAssembly components for the airssys-wasm host.
+#[derive(Debug, Parser)]
+#[command(name = "airssys-wasm", version, about, long_about = None)]
+struct Cli {
+    /// Show the host's and the guests' logs on stderr (-v info, -vv debug, -vvv trace).
+    /// RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::Validate),
+    Call(call::Call),
+    Compile(compile::Compile),
+    Inspect(inspect::Inspect),
+}
+
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 2 for usage errors and 0 for --help/--version, as the contract wants.
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Validate(cmd) => cmd.run().await,
+            Command::Call(cmd) => cmd.run().await,
+            Command::Compile(cmd) => cmd.run().await,
+            Command::Inspect(cmd) => cmd.run().await,
+        }
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+/// Logs go to stderr only when asked for with `-v` or `RUST_LOG`.
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(spec), _) if !spec.is_empty() => EnvFilter::new(spec),
+        (_, 0) => return,
+        (_, 1) => EnvFilter::new("info"),
+        (_, 2) => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

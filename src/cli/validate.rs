@@ -1,0 +1,91 @@
+//! `airssys-wasm validate MANIFEST...`
+
+use std::path::PathBuf;
+
+use airssys_wasm::manifest::{Access, MessagingGrant};
+use airssys_wasm::{LoadedComponent, Manifest};
+
+use super::report;
+
+/// Check manifests and their components (load and link each), and print the resolved limits.
+///
+/// Every manifest given is reported; the exit status is that of the first problem found.
+///
+/// Example: `airssys-wasm validate examples/components/echo/Component.toml`
+#[derive(Debug, clap::Args)]
+pub(crate) struct Validate {
+    /// The Component.toml files to check.
+    #[arg(required = true, value_name = "MANIFEST")]
+    manifests: Vec<PathBuf>,
+}
+
+impl Validate {
+    pub(crate) async fn run(self) -> i32 {
+        let engine = match report::engine() {
+            Ok(engine) => engine,
+            Err(code) => return code,
+        };
+        let mut first_failure = 0;
+        for path in &self.manifests {
+            let result = match Manifest::from_file(path) {
+                Ok(manifest) => LoadedComponent::load(&engine, manifest).await,
+                Err(e) => Err(e.into()),
+            };
+            match result {
+                Ok(loaded) => print_resolved(loaded.manifest()),
+                Err(e) => {
+                    let code = report::failure(&e);
+                    if first_failure == 0 {
+                        first_failure = code;
+                    }
+                }
+            }
+        }
+        first_failure
+    }
+}
+
+fn print_resolved(m: &Manifest) {
+    let r = &m.resources;
+    println!("{} {} ok ({})", m.component.name, m.component.version, m.path.display());
+    println!("  wasm                    {}", m.component.wasm.display());
+    println!("  max_memory              {} bytes", r.max_memory);
+    println!("  max_stack               {} bytes", r.max_stack);
+    match r.initial_memory {
+        Some(bytes) => println!("  initial_memory          {bytes} bytes"),
+        None => println!("  initial_memory          (not set)"),
+    }
+    println!("  max_fuel_per_execution  {}", r.max_fuel_per_execution);
+    println!("  max_execution_time_ms   {} ms", r.max_execution_time_ms);
+    let caps = &m.capabilities;
+    let mut granted = Vec::new();
+    for fs in &caps.filesystem {
+        let access = match fs.access {
+            Access::ReadOnly => "read-only",
+            Access::ReadWrite => "read-write",
+        };
+        granted.push(format!("filesystem {} -> {} ({access})", fs.host.display(), fs.guest));
+    }
+    for key in caps.env.keys() {
+        granted.push(format!("env {key}"));
+    }
+    for endpoint in &caps.network {
+        granted.push(format!("network connect {}:{}", endpoint.host, endpoint.port));
+    }
+    match &caps.messaging {
+        MessagingGrant::None => {}
+        MessagingGrant::Any => granted.push("messaging * (any component)".into()),
+        MessagingGrant::Only(names) => granted.push(format!("messaging {}", names.join(", "))),
+    }
+    if granted.is_empty() {
+        println!("  capabilities            none (clocks and random only)");
+    }
+    for (i, grant) in granted.iter().enumerate() {
+        let label = if i == 0 { "capabilities" } else { "" };
+        println!("  {label:<24}{grant}");
+    }
+    if !m.config.is_empty() {
+        let keys: Vec<&str> = m.config.keys().map(String::as_str).collect();
+        println!("  config                  {}", keys.join(", "));
+    }
+}

@@ -1,0 +1,296 @@
+//! [`Host`]: the library's front door. Components in an actor system, by name.
+//!
+//! ```no_run
+//! use airssys_wasm::{Host, HostConfig, Manifest};
+//! use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SystemConfig};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let system = ActorSystem::new(SystemConfig::default());
+//! let host = Host::start(&system, HostConfig::default()).await?;
+//! let supervisor = system.spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne)).with_name("components").start().await?;
+//! host.spawn_component(&supervisor, Manifest::from_file("examples/components/echo/Component.toml")?).await?;
+//! let reply = host.ask("echo", "greet", b"hello").await?;
+//! assert_eq!(reply.payload, b"hello");
+//! system.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+
+use airssys_wasm_actors::{ActorRef, ActorSystem, AskError, SendError, SupervisorRef};
+
+use crate::component_actor::WasmComponentActor;
+use crate::engine::{HostConfig, HostEngine};
+use crate::error::Error;
+use crate::executor::Reply;
+use crate::host::messaging::Router;
+use crate::loader::LoadedComponent;
+use crate::manifest::{Manifest, ManifestError};
+use crate::metrics::MetricsSnapshot;
+use crate::registry::{ComponentState, Entry, Registry};
+use crate::Message;
+
+/// Mailbox capacity of a component actor unless [`Host::with_mailbox_capacity`] says
+/// otherwise.
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
+
+/// A WebAssembly component host inside an actor system. Cheap to clone.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: HostEngine,
+    system: ActorSystem,
+    registry: Registry,
+    mailbox_capacity: usize,
+    router: Arc<HostRouter>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("components", &self.inner.registry.names()).finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Starts a host in `system`: its engines, epoch ticker and registry.
+    ///
+    /// # Errors
+    ///
+    /// Fails only when the epoch ticker thread cannot be spawned.
+    pub async fn start(system: &ActorSystem, config: HostConfig) -> std::io::Result<Host> {
+        let engine = HostEngine::new(config)?;
+        let registry = Registry::default();
+        tokio::spawn(registry.clone().follow(system.subscribe()));
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            engine,
+            system: system.clone(),
+            registry,
+            mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+            router: Arc::new(HostRouter { host: weak.clone() }),
+        });
+        Ok(Host { inner })
+    }
+
+    /// The same host with another mailbox capacity for components spawned from now on.
+    pub fn with_mailbox_capacity(&self, capacity: usize) -> Host {
+        let inner = &self.inner;
+        let new = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            engine: inner.engine.clone(),
+            system: inner.system.clone(),
+            registry: inner.registry.clone(),
+            mailbox_capacity: capacity.max(1),
+            router: Arc::new(HostRouter { host: weak.clone() }),
+        });
+        Host { inner: new }
+    }
+
+    /// The host's engines.
+    pub fn engine(&self) -> &HostEngine {
+        &self.inner.engine
+    }
+
+    /// The actor system the host lives in.
+    pub fn system(&self) -> &ActorSystem {
+        &self.inner.system
+    }
+
+    /// Loads a component (compiling it, or taking it from the cache).
+    ///
+    /// # Errors
+    ///
+    /// `manifest`, `component` or `link`, as [`LoadedComponent::load`].
+    pub async fn load(&self, manifest: Manifest) -> Result<Arc<LoadedComponent>, Error> {
+        LoadedComponent::load(&self.inner.engine, manifest).await
+    }
+
+    /// Loads the component of `manifest` and starts it as a child of `supervisor`,
+    /// registered under its name.
+    ///
+    /// # Errors
+    ///
+    /// `manifest`, `component`, `link` from loading; `manifest` naming `component.name`
+    /// when a running component of this host already has the name; the first crash kind
+    /// when the component cannot even start.
+    pub async fn spawn_component(
+        &self,
+        supervisor: &SupervisorRef,
+        manifest: Manifest,
+    ) -> Result<ActorRef<WasmComponentActor>, Error> {
+        let loaded = self.load(manifest).await?;
+        self.spawn_loaded(supervisor, loaded).await
+    }
+
+    /// Starts an already loaded component as a child of `supervisor`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::spawn_component`], without the loading.
+    pub async fn spawn_loaded(
+        &self,
+        supervisor: &SupervisorRef,
+        loaded: Arc<LoadedComponent>,
+    ) -> Result<ActorRef<WasmComponentActor>, Error> {
+        let name = loaded.name().to_string();
+        if self.inner.registry.is_running(&name) {
+            return Err(name_taken(&loaded));
+        }
+        let router: Arc<dyn Router> = self.inner.router.clone();
+        let spec = WasmComponentActor::child_spec(loaded.clone(), Some(router)).mailbox_capacity(self.inner.mailbox_capacity);
+        let address = supervisor.add_child(spec).await.map_err(|e| Error::Stopped {
+            component: name.clone(),
+            reason: format!("it could not be started: {e}"),
+        })?;
+        self.inner
+            .registry
+            .insert(&name, Entry { address: address.clone(), loaded, state: ComponentState::Running })
+            .map_err(|()| Error::Stopped { component: name.clone(), reason: "the registry is unavailable".into() })?;
+        Ok(address)
+    }
+
+    /// Sends a message to the component `to` and waits for its reply.
+    ///
+    /// The message is enqueued when `ask` is called, before the returned future is first
+    /// polled: asks made one after another are handled in that order.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name, `overloaded` when its mailbox is full, `handler`
+    /// when it returned `err(...)`, `trap`/`fuel`/`timeout`/`memory` when this message
+    /// crashed it, `stopped` when it was stopped or its supervisor gave up.
+    pub fn ask(&self, to: &str, topic: &str, payload: &[u8]) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
+        self.ask_from(None, to, topic.to_string(), payload.to_vec())
+    }
+
+    /// Sends a message to the component `to` without waiting for a reply.
+    ///
+    /// # Errors
+    ///
+    /// `not-found`, `overloaded` or `stopped`.
+    pub fn tell(&self, to: &str, topic: &str, payload: &[u8]) -> Result<(), Error> {
+        self.tell_from(None, to, topic.to_string(), payload.to_vec())
+    }
+
+    /// A component's counters.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name.
+    pub fn metrics(&self, name: &str) -> Result<MetricsSnapshot, Error> {
+        Ok(self.entry(name)?.loaded.metrics().snapshot())
+    }
+
+    /// The names of the host's components (running or stopped).
+    pub fn components(&self) -> Vec<String> {
+        self.inner.registry.names()
+    }
+
+    fn entry(&self, name: &str) -> Result<Entry, Error> {
+        self.inner.registry.get(name).ok_or_else(|| Error::NotFound { name: name.to_string() })
+    }
+
+    fn ask_from(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
+        let sent = self.entry(to).map(|entry| {
+            let message = Message { topic, payload, sender: from.map(str::to_string) };
+            let reply = entry.address.try_ask(message);
+            (entry, reply)
+        });
+        let to = to.to_string();
+        async move {
+            let (entry, reply) = sent?;
+            match reply.await {
+                Ok(reply) => reply,
+                Err(e) => Err(ask_error(&to, &entry, e)),
+            }
+        }
+    }
+
+    fn tell_from(&self, from: Option<&str>, to: &str, topic: String, payload: Vec<u8>) -> Result<(), Error> {
+        let entry = self.entry(to)?;
+        let message = Message { topic, payload, sender: from.map(str::to_string) };
+        entry.address.try_tell(message).map_err(|e| match e {
+            SendError::Overloaded { .. } => Error::Overloaded { component: to.to_string() },
+            SendError::Stopped { .. } => stopped(to, &entry),
+        })
+    }
+}
+
+fn name_taken(loaded: &LoadedComponent) -> Error {
+    Error::Manifest(ManifestError::Invalid {
+        file: loaded.manifest().path.clone(),
+        key: "component.name".into(),
+        expected: "a name no other running component of this host has".into(),
+        found: format!("{:?}, already running", loaded.name()),
+    })
+}
+
+fn stopped(name: &str, entry: &Entry) -> Error {
+    let reason = match &entry.state {
+        ComponentState::Stopped(reason) => reason.clone(),
+        ComponentState::Running => "its actor is not running".into(),
+    };
+    Error::Stopped { component: name.to_string(), reason }
+}
+
+fn ask_error(name: &str, entry: &Entry, e: AskError<Error>) -> Error {
+    match e {
+        AskError::Failed { error, .. } => error,
+        AskError::Panicked { message, .. } => Error::Trap { component: name.to_string(), reason: format!("the component actor panicked: {message}") },
+        AskError::Overloaded { .. } => Error::Overloaded { component: name.to_string() },
+        AskError::Stopped { .. } => stopped(name, entry),
+        AskError::Timeout { after, .. } => Error::Timeout {
+            component: name.to_string(),
+            limit_ms: entry.loaded.manifest().resources.max_execution_time_ms,
+            elapsed: after,
+        },
+    }
+}
+
+/// Routes components' `send`/`request` through the host's registry.
+struct HostRouter {
+    host: Weak<Inner>,
+}
+
+impl HostRouter {
+    fn host(&self) -> Result<Host, String> {
+        self.host.upgrade().map(|inner| Host { inner }).ok_or_else(|| "stopped: the host is shutting down".to_string())
+    }
+}
+
+/// Errors as the guest sees them: the handled `err` of the target as it is, anything else
+/// prefixed with its kind.
+fn for_guest(e: Error) -> String {
+    match e {
+        Error::Handler { message, .. } => message,
+        other => format!("{}: {other}", other.kind()),
+    }
+}
+
+impl Router for HostRouter {
+    fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String> {
+        self.host()?.tell_from(Some(from), to, topic, payload).map_err(for_guest)
+    }
+
+    fn request<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let host = self.host()?;
+            host.ask_from(Some(from), to, topic, payload).await.map(|r| r.payload).map_err(for_guest)
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! The `airssys-wasm` binary, run as a user would: every command, every exit code of the
+//! contract, and `--json` both ways.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+fn airssys(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("AIRSSYS_WASM_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap()
+}
+
+fn manifest(name: &str) -> String {
+    manifest_path(name).display().to_string()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `call` and checks the exit code and the `error[KIND]` first stderr line.
+fn call_fails(args: &[&str], code: i32, kind: &str) -> String {
+    let out = airssys(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with(&format!("error[{kind}]: ")), "first stderr line: {first:?}");
+    assert!(out.stdout.is_empty(), "nothing on stdout on failure");
+    err
+}
+
+fn spinner_manifest(dir: &TempDir) -> String {
+    manifest_for(
+        dir,
+        "faulty",
+        "spinner",
+        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 1000000000000\nmax_execution_time_ms = 50",
+        "",
+    )
+    .display()
+    .to_string()
+}
+
+#[test]
+fn call_writes_the_reply_bytes_unchanged_and_nothing_on_stderr() {
+    let out = airssys(&["call", &manifest("echo"), "--topic", "t", "--payload", "héllo\n\tbytes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, "héllo\n\tbytes".as_bytes());
+    assert!(out.stderr.is_empty(), "stderr: {}", stderr(&out));
+}
+
+#[test]
+fn call_reads_the_payload_from_a_file() {
+    let dir = TempDir::new();
+    let bytes: Vec<u8> = (0..=255).collect();
+    let file = dir.write("payload.bin", &bytes);
+    let out = airssys(&["call", &manifest("echo"), "--payload-file", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, bytes);
+}
+
+#[test]
+fn call_json_success_has_the_contract_fields() {
+    let out = airssys(&["call", &manifest("echo"), "--payload", "hi", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["reply"], "aGk=");
+    assert!(v["fuel_consumed"].as_u64().unwrap() > 0);
+    assert!(v["elapsed_us"].is_u64());
+}
+
+#[test]
+fn call_json_failure_has_kind_and_message() {
+    let out = airssys(&["call", &manifest("faulty"), "--topic", "trap", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["kind"], "trap");
+    assert!(v["message"].as_str().unwrap().contains("faulty"));
+}
+
+#[test]
+fn call_exit_codes_follow_the_contract() {
+    call_fails(&["call", &manifest("echo"), "--topic", "fail"], 1, "handler");
+    call_fails(&["call", &manifest("faulty"), "--topic", "trap"], 3, "trap");
+    call_fails(&["call", &manifest("faulty"), "--topic", "burn"], 5, "fuel");
+    call_fails(&["call", &manifest("faulty"), "--topic", "grow"], 6, "memory");
+    let dir = TempDir::new();
+    call_fails(&["call", &spinner_manifest(&dir), "--topic", "spin"], 4, "timeout");
+    call_fails(&["call", &manifest("missing-import")], 2, "link");
+    call_fails(&["call", &manifest("no-handler")], 2, "component");
+    call_fails(&["call", "/nonexistent/Component.toml"], 2, "manifest");
+}
+
+#[test]
+fn call_with_reaches_other_components_and_not_found_is_reported() {
+    let out = airssys(&["call", &manifest("faulty"), "--with", &manifest("echo"), "--topic", "request", "--payload", "echo greet hi there"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"hi there");
+    // faulty passes the router's error through as its own handler error.
+    let err = call_fails(&["call", &manifest("faulty"), "--topic", "request", "--payload", "nobody t x"], 1, "handler");
+    assert!(err.contains("not-found"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = airssys(&["call"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = airssys(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = airssys(&["call", &manifest("echo"), "--payload", "a", "--payload-file", "b"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn help_for_every_command_has_an_example() {
+    for command in ["validate", "call", "compile", "inspect"] {
+        let out = airssys(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Example: `airssys-wasm"), "{command} --help:\n{text}");
+    }
+}
+
+#[test]
+fn validate_prints_resolved_limits_and_capabilities() {
+    let out = airssys(&["validate", &manifest("faulty")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["faulty 0.1.0 ok", "max_memory              33554432 bytes", "max_stack               524288 bytes", "max_fuel_per_execution  10000000", "max_execution_time_ms   200 ms", "messaging * (any component)"] {
+        assert!(text.contains(needle), "{needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn validate_reports_every_manifest_and_exits_2() {
+    let dir = TempDir::new();
+    let bad = dir.write("Component.toml", "[component]\nname = \"x\"\nversion = \"1.0.0\"\nwasm = \"x.wasm\"\n");
+    let out = airssys(&["validate", &bad.display().to_string(), &manifest("echo"), &manifest("missing-import")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.lines().next().unwrap().starts_with("error[manifest]: "), "{err}");
+    assert!(err.contains("error[link]: "), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("echo 0.1.0 ok"));
+}
+
+#[test]
+fn compile_writes_a_cwasm_that_a_manifest_can_name() {
+    let dir = TempDir::new();
+    let out_path = dir.path().join("echo.cwasm");
+    let out = airssys(&["compile", &manifest("echo"), "-o", &out_path.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::read(&out_path).unwrap().starts_with(b"\x7fELF"));
+    let m = dir.write(
+        "Component.toml",
+        "[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"echo.cwasm\"\n[resources]\nmax_memory = \"16MiB\"\nmax_stack = \"1MiB\"\n",
+    );
+    let out = airssys(&["call", &m.display().to_string(), "--payload", "precompiled"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"precompiled");
+    // A bare .wasm compiles too.
+    let wasm_out = dir.path().join("bare.cwasm");
+    let out = airssys(&["compile", &wasm_path("counter").display().to_string(), "-o", &wasm_out.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(wasm_out.is_file());
+}
+
+#[test]
+fn compile_rejects_what_is_not_a_component() {
+    let dir = TempDir::new();
+    let junk = dir.write("junk.wasm", b"\0asm\x01\0\0\0");
+    let out = airssys(&["compile", &junk.display().to_string(), "-o", &dir.path().join("o.cwasm").display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error[component]: "));
+}
+
+#[test]
+fn inspect_lists_imports_exports_and_fit() {
+    let out = airssys(&["inspect", &wasm_path("faulty").display().to_string()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("airssys:component/messaging@0.1.0 (instance: send, request)"), "{text}");
+    assert!(text.contains("exports:\n  airssys:component/handler@0.1.0"), "{text}");
+    assert!(text.contains("fits the host's world: yes"), "{text}");
+    let out = airssys(&["inspect", &wasm_path("missing-import").display().to_string()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("airssys:absent/nothing@0.1.0"), "{text}");
+    assert!(text.contains("fits the host's world: no: error[link]"), "{text}");
+}
+
+#[test]
+fn verbose_shows_guest_logs_on_stderr_and_quiet_does_not() {
+    let quiet = airssys(&["call", &manifest("faulty"), "--topic", "log", "--payload", "a guest line"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(quiet.stderr.is_empty());
+    let loud = airssys(&["-v", "call", &manifest("faulty"), "--topic", "log", "--payload", "a guest line"]);
+    assert!(stderr(&loud).contains("a guest line"), "{}", stderr(&loud));
+    assert!(stderr(&loud).contains("faulty"));
+}
