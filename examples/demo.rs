@@ -1,46 +1,122 @@
-//! The main demo: load `echo` and `counter`, send them messages, and watch a crash be
-//! contained.
+//! The main demo: a native Rust actor and WebAssembly components under one supervisor.
+//!
+//! `echo` and `counter` answer messages, a native `ledger` actor keeps a tally of what
+//! they said, and `faulty` traps on purpose: the caller gets a typed error, the supervisor
+//! restarts `faulty` with fresh state, and everyone else carries on.
 //!
 //! Run it with `scripts/demo` (builds the guest components first), or, once they are
 //! built, `cargo run --example demo`.
 
-use airssys_wasm::{HostConfig, HostEngine, LoadedComponent, Manifest};
+use std::path::Path;
+
+use airssys_wasm::{Host, HostConfig, Manifest};
+use airssys_wasm_actors::prelude::*;
+
+/// A native actor: counts the bytes of the replies it is told about.
+#[derive(Default)]
+struct Ledger {
+    bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the ledger failed")]
+struct LedgerError;
+
+impl Actor for Ledger {
+    type Message = Vec<u8>;
+    type Reply = usize;
+    type Error = LedgerError;
+
+    async fn handle_message(
+        &mut self,
+        reply: Vec<u8>,
+        _ctx: &mut ActorContext<Self>,
+    ) -> Result<usize, LedgerError> {
+        self.bytes += reply.len();
+        Ok(self.bytes)
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let engine = HostEngine::new(HostConfig::default())?;
-    let components = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/components");
+    let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/components");
+    let manifest = |name: &str| Manifest::from_file(components.join(name).join("Component.toml"));
 
-    let echo = LoadedComponent::load(&engine, Manifest::from_file(components.join("echo/Component.toml"))?).await?;
-    let mut echo_instance = echo.instantiate(None).await?;
-    let reply = echo_instance.call("greet", b"hello, components", None).await?;
+    let system = ActorSystem::new(SystemConfig::default());
+    let host = Host::start(&system, HostConfig::default()).await?;
+    let supervisor = system
+        .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
+        .with_name("demo")
+        .start()
+        .await?;
+    let ledger = supervisor
+        .add_child(ChildSpec::new("ledger", Ledger::default))
+        .await?;
+    for name in ["echo", "counter", "faulty"] {
+        host.spawn_component(&supervisor, manifest(name)?).await?;
+    }
+    let children: Vec<String> = supervisor.children().into_iter().map(|c| c.id).collect();
     println!(
-        "echo     -> {:?} ({} fuel, {:?})",
+        "supervisor `demo` (OneForOne) runs: {}",
+        children.join(", ")
+    );
+
+    let reply = host.ask("echo", "greet", b"hello, components").await?;
+    println!(
+        "echo            -> {:?} ({} fuel, {:?})",
         String::from_utf8_lossy(&reply.payload),
         reply.fuel_consumed,
         reply.elapsed
     );
-
-    let counter = LoadedComponent::load(&engine, Manifest::from_file(components.join("counter/Component.toml"))?).await?;
-    let mut counter_instance = counter.instantiate(None).await?;
+    ledger.ask(reply.payload).await?;
     for step in ["1", "2", "39"] {
-        let reply = counter_instance.call("increment", step.as_bytes(), None).await?;
-        println!("counter  += {step:<3} -> {}", String::from_utf8_lossy(&reply.payload));
+        let reply = host.ask("counter", "increment", step.as_bytes()).await?;
+        println!(
+            "counter += {step:<4} -> {}",
+            String::from_utf8_lossy(&reply.payload)
+        );
+        ledger.ask(reply.payload).await?;
     }
 
-    let faulty = LoadedComponent::load(&engine, Manifest::from_file(components.join("faulty/Component.toml"))?).await?;
-    let mut faulty_instance = faulty.instantiate(None).await?;
-    println!("faulty   count -> {}", String::from_utf8_lossy(&faulty_instance.call("count", b"", None).await?.payload));
-    match faulty_instance.call("trap", b"", None).await {
-        Ok(_) => println!("faulty   trap  -> unexpectedly replied"),
-        Err(e) => println!("faulty   trap  -> error[{}]: {e}", e.kind()),
-    }
-    let mut fresh = faulty.instantiate(None).await?;
     println!(
-        "faulty   count -> {} (a fresh instance: state reset, host unharmed)",
-        String::from_utf8_lossy(&fresh.call("count", b"", None).await?.payload)
+        "faulty count    -> {}",
+        String::from_utf8_lossy(&host.ask("faulty", "count", b"").await?.payload)
     );
-    let reply = echo_instance.call("still-there", b"yes", None).await?;
-    println!("echo     -> {:?} (neighbours unaffected)", String::from_utf8_lossy(&reply.payload));
+    println!(
+        "faulty count    -> {}",
+        String::from_utf8_lossy(&host.ask("faulty", "count", b"").await?.payload)
+    );
+    match host.ask("faulty", "trap", b"").await {
+        Ok(_) => println!("faulty trap     -> unexpectedly replied"),
+        Err(e) => println!("faulty trap     -> error[{}]: {e}", e.kind()),
+    }
+    let after = host.ask("faulty", "count", b"").await?;
+    println!(
+        "faulty count    -> {} (restarted by its supervisor: fresh state)",
+        String::from_utf8_lossy(&after.payload)
+    );
+    match host.ask("counter", "increment", b"not a number").await {
+        Ok(_) => println!("counter bad     -> unexpectedly replied"),
+        Err(e) => println!(
+            "counter bad     -> error[{}]: {e} (a handled error: no restart)",
+            e.kind()
+        ),
+    }
+    let counter = host.ask("counter", "get", b"").await?;
+    println!(
+        "counter get     -> {} (state kept)",
+        String::from_utf8_lossy(&counter.payload)
+    );
+    println!(
+        "ledger          -> {} reply bytes tallied by the native actor",
+        ledger.ask(Vec::new()).await?
+    );
+    let m = host.metrics("faulty")?;
+    println!(
+        "faulty metrics  -> {} handled, {} trap, {} restart",
+        m.handled, m.traps, m.restarts
+    );
+
+    system.shutdown().await?;
     Ok(())
 }

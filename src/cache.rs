@@ -52,7 +52,9 @@ impl CompileCache {
             // foreign file is rejected by wasmtime's header checks and recompiled.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, true)),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "dropping an unusable cache entry"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "dropping an unusable cache entry")
+                }
             }
         }
         let component = Component::new(engine, wasm)?;

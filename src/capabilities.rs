@@ -42,19 +42,29 @@ impl Grants {
                 continue;
             }
             name_lookup = true;
-            let addrs = (endpoint.host.as_str(), endpoint.port).to_socket_addrs().map_err(|e| ManifestError::Invalid {
-                file: manifest.path.clone(),
-                key: format!("capabilities.network.connect[{i}]"),
-                expected: "a host name that resolves".into(),
-                found: format!("\"{}:{}\" ({e})", endpoint.host, endpoint.port),
-            })?;
+            let addrs = (endpoint.host.as_str(), endpoint.port)
+                .to_socket_addrs()
+                .map_err(|e| ManifestError::Invalid {
+                    file: manifest.path.clone(),
+                    key: format!("capabilities.network.connect[{i}]"),
+                    expected: "a host name that resolves".into(),
+                    found: format!("\"{}:{}\" ({e})", endpoint.host, endpoint.port),
+                })?;
             network.extend(addrs);
         }
-        Ok(Grants { network: network.into(), name_lookup })
+        Ok(Grants {
+            network: network.into(),
+            name_lookup,
+        })
     }
 
     /// A fresh WASI context for one instance of the component.
-    pub(crate) fn wasi_ctx(&self, manifest: &Manifest, name: &Arc<str>, metrics: &Arc<Metrics>) -> std::io::Result<WasiCtx> {
+    pub(crate) fn wasi_ctx(
+        &self,
+        manifest: &Manifest,
+        name: &Arc<str>,
+        metrics: &Arc<Metrics>,
+    ) -> std::io::Result<WasiCtx> {
         let mut builder = WasiCtx::builder();
         builder
             .stdout(GuestLog::new(name.clone(), Stream::Stdout))
@@ -67,10 +77,15 @@ impl Grants {
                 Access::ReadOnly => FsPerms::ReadOnly,
                 Access::ReadWrite => FsPerms::ReadWrite,
             };
-            builder.preopened_dir(&grant.host, &grant.guest, perms).map_err(std::io::Error::other)?;
+            builder
+                .preopened_dir(&grant.host, &grant.guest, perms)
+                .map_err(std::io::Error::other)?;
         }
         let granted = !self.network.is_empty();
-        builder.allow_tcp(granted).allow_udp(granted).allow_ip_name_lookup(self.name_lookup);
+        builder
+            .allow_tcp(granted)
+            .allow_udp(granted)
+            .allow_ip_name_lookup(self.name_lookup);
         if granted {
             let allowed = self.network.clone();
             let name = name.clone();

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use airssys_wasm_actors::{Actor, ActorContext, ChildSpec, ErrorAction};
 
+use crate::Message;
 use crate::error::Error;
 use crate::executor::{ComponentInstance, Reply};
 use crate::host::messaging::Router;
 use crate::loader::LoadedComponent;
-use crate::Message;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
 /// as [`Error::Handler`]. Crashes come back as the ask's error instead.
@@ -31,21 +31,33 @@ pub struct WasmComponentActor {
 
 impl std::fmt::Debug for WasmComponentActor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmComponentActor").field("component", &self.loaded.name()).finish_non_exhaustive()
+        f.debug_struct("WasmComponentActor")
+            .field("component", &self.loaded.name())
+            .finish_non_exhaustive()
     }
 }
 
 impl WasmComponentActor {
     /// An actor for `loaded`; its instance is created when the actor starts. `router`
     /// carries the component's `send`/`request` calls.
-    pub fn new(loaded: Arc<LoadedComponent>, router: Option<Arc<dyn Router>>) -> WasmComponentActor {
-        WasmComponentActor { loaded, router, instance: None }
+    pub fn new(
+        loaded: Arc<LoadedComponent>,
+        router: Option<Arc<dyn Router>>,
+    ) -> WasmComponentActor {
+        WasmComponentActor {
+            loaded,
+            router,
+            instance: None,
+        }
     }
 
     /// A child spec for a supervisor: id and registered name are the component's name; the
     /// factory builds a fresh actor (and so a fresh store) on every (re)start and counts
     /// restarts in the component's metrics.
-    pub fn child_spec(loaded: Arc<LoadedComponent>, router: Option<Arc<dyn Router>>) -> ChildSpec<WasmComponentActor> {
+    pub fn child_spec(
+        loaded: Arc<LoadedComponent>,
+        router: Option<Arc<dyn Router>>,
+    ) -> ChildSpec<WasmComponentActor> {
         let started = AtomicBool::new(false);
         let name = loaded.name().to_string();
         ChildSpec::new(name, move || {
@@ -73,9 +85,16 @@ impl Actor for WasmComponentActor {
         Ok(())
     }
 
-    async fn handle_message(&mut self, msg: Message, _ctx: &mut ActorContext<Self>) -> Result<ComponentReply, Error> {
+    async fn handle_message(
+        &mut self,
+        msg: Message,
+        _ctx: &mut ActorContext<Self>,
+    ) -> Result<ComponentReply, Error> {
         let Some(instance) = self.instance.as_mut() else {
-            return Err(Error::Stopped { component: self.loaded.name().to_string(), reason: "no live instance".into() });
+            return Err(Error::Stopped {
+                component: self.loaded.name().to_string(),
+                reason: "no live instance".into(),
+            });
         };
         match instance.call_message(&msg).await {
             Ok(reply) => Ok(Ok(reply)),

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+};
 
 use crate::cache::{self, CompileCache};
 use crate::state::HostState;
@@ -102,6 +104,8 @@ impl HostConfig {
     }
 }
 
+type EngineAndLinker = (Engine, Arc<Linker<HostState>>);
+
 /// The host's engines. Cheap to clone (an `Arc` inside); all clones share engines, the
 /// ticker and the cache.
 #[derive(Clone)]
@@ -111,14 +115,17 @@ pub struct HostEngine {
 
 struct Inner {
     config: HostConfig,
-    engines: Mutex<HashMap<u64, (Engine, Arc<Linker<HostState>>)>>,
+    /// One engine and its linker per `max_stack`.
+    engines: Mutex<HashMap<u64, EngineAndLinker>>,
     ticker: Ticker,
     cache: Option<CompileCache>,
 }
 
 impl std::fmt::Debug for HostEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostEngine").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("HostEngine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +138,14 @@ impl HostEngine {
     pub fn new(config: HostConfig) -> std::io::Result<HostEngine> {
         let ticker = Ticker::start(config.epoch_tick)?;
         let cache = config.cache_dir.clone().map(CompileCache::new);
-        Ok(HostEngine { inner: Arc::new(Inner { config, engines: Mutex::default(), ticker, cache }) })
+        Ok(HostEngine {
+            inner: Arc::new(Inner {
+                config,
+                engines: Mutex::default(),
+                ticker,
+                cache,
+            }),
+        })
     }
 
     /// The host's settings.
@@ -145,7 +159,10 @@ impl HostEngine {
     }
 
     /// The engine for `max_stack` and its linker with every import the host provides.
-    pub(crate) fn engine_and_linker(&self, max_stack: u64) -> wasmtime::Result<(Engine, Arc<Linker<HostState>>)> {
+    pub(crate) fn engine_and_linker(
+        &self,
+        max_stack: u64,
+    ) -> wasmtime::Result<(Engine, Arc<Linker<HostState>>)> {
         let mut engines = self
             .inner
             .engines
@@ -178,7 +195,11 @@ impl HostEngine {
         if !self.inner.config.wasm_backtraces {
             config.wasm_backtrace_max_frames(None);
         }
-        if let Allocation::Pooling { max_instances, max_memory_per_instance } = self.inner.config.allocation {
+        if let Allocation::Pooling {
+            max_instances,
+            max_memory_per_instance,
+        } = self.inner.config.allocation
+        {
             let mut pool = PoolingAllocationConfig::new();
             pool.total_component_instances(max_instances)
                 .total_core_instances(max_instances.saturating_mul(4))

@@ -124,7 +124,9 @@ pub enum Error {
     },
 
     /// The component imports something the host does not provide.
-    #[error("component `{component}` cannot be linked: it imports `{import}`, which this host does not provide ({reason})")]
+    #[error(
+        "component `{component}` cannot be linked: it imports `{import}`, which this host does not provide ({reason})"
+    )]
     Link {
         /// The component's name.
         component: String,
@@ -153,7 +155,9 @@ pub enum Error {
     },
 
     /// The component used up its fuel for one message.
-    #[error("component `{component}` used up its fuel: max_fuel_per_execution = {limit} for one message")]
+    #[error(
+        "component `{component}` used up its fuel: max_fuel_per_execution = {limit} for one message"
+    )]
     Fuel {
         /// The component's name.
         component: String,
@@ -162,7 +166,9 @@ pub enum Error {
     },
 
     /// One message took longer than `max_execution_time_ms`.
-    #[error("component `{component}` timed out: one message took longer than max_execution_time_ms = {limit_ms} (stopped after {elapsed:?})")]
+    #[error(
+        "component `{component}` timed out: one message took longer than max_execution_time_ms = {limit_ms} (stopped after {elapsed:?})"
+    )]
     Timeout {
         /// The component's name.
         component: String,
@@ -173,7 +179,9 @@ pub enum Error {
     },
 
     /// The component tried to grow its memory past `max_memory`.
-    #[error("component `{component}` ran out of memory: it asked for {requested} bytes, past max_memory = {limit} bytes")]
+    #[error(
+        "component `{component}` ran out of memory: it asked for {requested} bytes, past max_memory = {limit} bytes"
+    )]
     Memory {
         /// The component's name.
         component: String,
@@ -273,7 +281,12 @@ mod tests {
         let crashes: Vec<_> = ErrorKind::ALL.iter().filter(|k| k.is_crash()).collect();
         assert_eq!(
             crashes,
-            [&ErrorKind::Trap, &ErrorKind::Fuel, &ErrorKind::Timeout, &ErrorKind::Memory]
+            [
+                &ErrorKind::Trap,
+                &ErrorKind::Fuel,
+                &ErrorKind::Timeout,
+                &ErrorKind::Memory
+            ]
         );
     }
 }

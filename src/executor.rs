@@ -62,7 +62,10 @@ impl LoadedComponent {
     ///
     /// `trap`, `fuel`, `timeout` or `memory` when the component's initialisers fail within
     /// the limits of one message; `component` when the store cannot be set up.
-    pub async fn instantiate(self: &Arc<Self>, router: Option<Arc<dyn Router>>) -> Result<ComponentInstance, Error> {
+    pub async fn instantiate(
+        self: &Arc<Self>,
+        router: Option<Arc<dyn Router>>,
+    ) -> Result<ComponentInstance, Error> {
         let resources = &self.manifest.resources;
         let wasi = self
             .grants
@@ -79,7 +82,10 @@ impl LoadedComponent {
             limiter: crate::limits::MemoryLimiter::new(resources.max_memory),
             deadline: Instant::now(),
             config: self.config.clone(),
-            messaging: Messaging { grant: self.manifest.capabilities.messaging.clone(), router },
+            messaging: Messaging {
+                grant: self.manifest.capabilities.messaging.clone(),
+                router,
+            },
             metrics: self.metrics.clone(),
         };
         let mut store = Store::new(&self.engine, state);
@@ -98,7 +104,12 @@ impl LoadedComponent {
             with_deadline(self.pre.instantiate_async(&mut store), deadline).await
         };
         match result {
-            Some(Ok(bindings)) => Ok(ComponentInstance { loaded: self.clone(), store, bindings, crashed: false }),
+            Some(Ok(bindings)) => Ok(ComponentInstance {
+                loaded: self.clone(),
+                store,
+                bindings,
+                crashed: false,
+            }),
             Some(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())),
             None => Err(timeout(self, started.elapsed())),
         }
@@ -125,7 +136,12 @@ impl ComponentInstance {
     /// `handler` when the component returned `err(...)` (the instance stays usable);
     /// `trap`, `fuel`, `timeout` or `memory` when it crashed (the instance is finished);
     /// `stopped` when it had crashed before.
-    pub async fn call(&mut self, topic: &str, payload: &[u8], sender: Option<&str>) -> Result<Reply, Error> {
+    pub async fn call(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        sender: Option<&str>,
+    ) -> Result<Reply, Error> {
         let message = bindings::airssys::component::types::Message {
             topic: topic.to_string(),
             payload: payload.to_vec(),
@@ -143,21 +159,32 @@ impl ComponentInstance {
                 reason: "this instance crashed earlier; instantiate a fresh one".into(),
             });
         }
-        let span = tracing::debug_span!("message", component = %loaded.name, topic = %message.topic);
+        let span =
+            tracing::debug_span!("message", component = %loaded.name, topic = %message.topic);
         let _enter = span.enter();
         let started = arm(&loaded, &mut self.store);
         let deadline = self.store.data().deadline;
         let result = {
             let _in_flight = loaded.host_engine.enter_call();
-            let call = self.bindings.airssys_component_handler().call_handle(&mut self.store, message);
+            let call = self
+                .bindings
+                .airssys_component_handler()
+                .call_handle(&mut self.store, message);
             with_deadline(call, deadline).await
         };
         let elapsed = started.elapsed();
         let limit = loaded.manifest.resources.max_fuel_per_execution;
         let fuel_consumed = limit.saturating_sub(self.store.get_fuel().unwrap_or(0));
         let outcome = match result {
-            Some(Ok(Ok(payload))) => Ok(Reply { payload, fuel_consumed, elapsed }),
-            Some(Ok(Err(message))) => Err(Error::Handler { component: loaded.name.to_string(), message }),
+            Some(Ok(Ok(payload))) => Ok(Reply {
+                payload,
+                fuel_consumed,
+                elapsed,
+            }),
+            Some(Ok(Err(message))) => Err(Error::Handler {
+                component: loaded.name.to_string(),
+                message,
+            }),
             Some(Err(e)) => Err(classify(&loaded, &mut self.store, e, elapsed)),
             None => Err(timeout(&loaded, elapsed)),
         };
@@ -197,19 +224,37 @@ fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
 }
 
 /// Maps a wasmtime failure to its error kind.
-fn classify(loaded: &LoadedComponent, store: &mut Store<HostState>, e: wasmtime::Error, elapsed: Duration) -> Error {
+fn classify(
+    loaded: &LoadedComponent,
+    store: &mut Store<HostState>,
+    e: wasmtime::Error,
+    elapsed: Duration,
+) -> Error {
     let component = loaded.name.to_string();
     tracing::debug!(component, error = ?e, "call failed");
     if e.is::<DeadlineExceeded>() || matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return timeout(loaded, elapsed);
     }
     if let Some(requested) = store.data_mut().limiter.take_refusal() {
-        return Error::Memory { component, limit: loaded.manifest.resources.max_memory, requested };
+        return Error::Memory {
+            component,
+            limit: loaded.manifest.resources.max_memory,
+            requested,
+        };
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => Error::Fuel { component, limit: loaded.manifest.resources.max_fuel_per_execution },
-        Some(trap) => Error::Trap { component, reason: trap.to_string() },
-        None => Error::Trap { component, reason: format!("{e:#}") },
+        Some(Trap::OutOfFuel) => Error::Fuel {
+            component,
+            limit: loaded.manifest.resources.max_fuel_per_execution,
+        },
+        Some(trap) => Error::Trap {
+            component,
+            reason: trap.to_string(),
+        },
+        None => Error::Trap {
+            component,
+            reason: format!("{e:#}"),
+        },
     }
 }
 
@@ -228,5 +273,7 @@ async fn with_deadline<F: Future>(fut: F, deadline: Instant) -> Option<F::Output
     // A small grace past the deadline lets the epoch callback report the timeout itself
     // when the guest is running wasm; the timer is for a guest blocked in a host call.
     let grace = Duration::from_millis(2);
-    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline + grace), fut).await.ok()
+    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline + grace), fut)
+        .await
+        .ok()
 }

@@ -42,22 +42,42 @@ pub struct Inspection {
 /// A `component` error when the file is not a component for this host.
 pub fn inspect(engine: &HostEngine, path: &Path) -> Result<Inspection, Error> {
     const STACK: u64 = 1 << 20;
-    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let component_error = |reason: String| Error::Component { component: name.clone(), path: path.to_path_buf(), reason };
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let component_error = |reason: String| Error::Component {
+        component: name.clone(),
+        path: path.to_path_buf(),
+        reason,
+    };
     let (wasm_engine, linker) = engine
         .engine_and_linker(STACK)
         .map_err(|e| component_error(format!("cannot configure the engine: {e}")))?;
     let (component, _) = compile(engine, &wasm_engine, STACK, path).map_err(component_error)?;
     let ty = component.component_type();
-    let imports = ty.imports(&wasm_engine).map(|(n, item)| describe(&wasm_engine, n, &item.ty)).collect();
-    let exports = ty.exports(&wasm_engine).map(|(n, item)| describe(&wasm_engine, n, &item.ty)).collect();
+    let imports = ty
+        .imports(&wasm_engine)
+        .map(|(n, item)| describe(&wasm_engine, n, &item.ty))
+        .collect();
+    let exports = ty
+        .exports(&wasm_engine)
+        .map(|(n, item)| describe(&wasm_engine, n, &item.ty))
+        .collect();
     let fits = match linker.instantiate_pre(&component) {
         Err(e) => Err(link_error(&name, &e)),
-        Ok(pre) => ComponentPre::new(pre)
-            .map(|_| ())
-            .map_err(|e| component_error(format!("it does not export `airssys:component/handler@0.1.0` ({e})"))),
+        Ok(pre) => ComponentPre::new(pre).map(|_| ()).map_err(|e| {
+            component_error(format!(
+                "it does not export `airssys:component/handler@0.1.0` ({e})"
+            ))
+        }),
     };
-    Ok(Inspection { path: path.to_path_buf(), imports, exports, fits })
+    Ok(Inspection {
+        path: path.to_path_buf(),
+        imports,
+        exports,
+        fits,
+    })
 }
 
 fn describe(engine: &Engine, name: &str, item: &ComponentItem) -> Item {
@@ -66,11 +86,19 @@ fn describe(engine: &Engine, name: &str, item: &ComponentItem) -> Item {
         ComponentItem::CoreFunc(_) => ("core func", Vec::new()),
         ComponentItem::Module(_) => ("module", Vec::new()),
         ComponentItem::Component(_) => ("component", Vec::new()),
-        ComponentItem::ComponentInstance(instance) => {
-            ("instance", instance.exports(engine).map(|(n, _)| n.to_string()).collect())
-        }
+        ComponentItem::ComponentInstance(instance) => (
+            "instance",
+            instance
+                .exports(engine)
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        ),
         ComponentItem::Type(_) => ("type", Vec::new()),
         ComponentItem::Resource(_) => ("resource", Vec::new()),
     };
-    Item { name: name.to_string(), kind, members }
+    Item {
+        name: name.to_string(),
+        kind,
+        members,
+    }
 }

@@ -7,10 +7,8 @@
 #![deny(missing_docs)]
 
 mod cache;
-mod component_actor;
-mod registry;
-mod wasm_host;
 mod capabilities;
+mod component_actor;
 mod engine;
 pub mod error;
 mod executor;
@@ -20,9 +18,12 @@ mod limits;
 mod loader;
 pub mod manifest;
 mod metrics;
+mod registry;
 mod state;
 mod ticker;
+mod wasm_host;
 
+pub use component_actor::{ComponentReply, WasmComponentActor};
 pub use engine::{Allocation, HostConfig, HostEngine};
 pub use error::{Error, ErrorKind, Result};
 pub use executor::{ComponentInstance, Reply};
@@ -31,6 +32,10 @@ pub use host::messaging::Router;
 pub use loader::LoadedComponent;
 pub use manifest::Manifest;
 pub use metrics::{Metrics, MetricsSnapshot};
-pub use component_actor::{ComponentReply, WasmComponentActor};
 pub use registry::ComponentState;
 pub use wasm_host::{DEFAULT_MAILBOX_CAPACITY, Host};
+
+/// The README's Rust examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

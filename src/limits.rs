@@ -27,7 +27,11 @@ pub(crate) struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub(crate) fn new(max_memory: u64) -> MemoryLimiter {
-        MemoryLimiter { max_memory, granted: 0, refused: None }
+        MemoryLimiter {
+            max_memory,
+            granted: 0,
+            refused: None,
+        }
     }
 
     /// The refused growth recorded since the last call, if any; clears the record.
@@ -42,19 +46,33 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let growth = desired.saturating_sub(current) as u64;
         let total = self.granted.saturating_add(growth);
         if total > self.max_memory {
             self.refused = Some(total);
-            tracing::debug!(requested = total, limit = self.max_memory, "refused memory growth");
+            tracing::debug!(
+                requested = total,
+                limit = self.max_memory,
+                "refused memory growth"
+            );
             return Ok(false);
         }
         self.granted = total;
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
@@ -81,9 +99,17 @@ mod tests {
         assert!(limiter.memory_growing(0, 512 << 10, None).unwrap());
         assert!(limiter.memory_growing(512 << 10, 1 << 20, None).unwrap());
         assert_eq!(limiter.take_refusal(), None);
-        assert!(!limiter.memory_growing(1 << 20, (1 << 20) + 65536, None).unwrap());
+        assert!(
+            !limiter
+                .memory_growing(1 << 20, (1 << 20) + 65536, None)
+                .unwrap()
+        );
         assert_eq!(limiter.take_refusal(), Some((1 << 20) + 65536));
-        assert_eq!(limiter.take_refusal(), None, "the record is cleared once taken");
+        assert_eq!(
+            limiter.take_refusal(),
+            None,
+            "the record is cleared once taken"
+        );
         assert_eq!(limiter.granted(), 1 << 20);
     }
 
@@ -91,6 +117,9 @@ mod tests {
     fn memories_count_together() {
         let mut limiter = MemoryLimiter::new(100 << 10);
         assert!(limiter.memory_growing(0, 64 << 10, None).unwrap());
-        assert!(!limiter.memory_growing(0, 64 << 10, None).unwrap(), "a second memory shares the budget");
+        assert!(
+            !limiter.memory_growing(0, 64 << 10, None).unwrap(),
+            "a second memory shares the budget"
+        );
     }
 }

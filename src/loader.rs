@@ -55,7 +55,10 @@ impl LoadedComponent {
     /// `manifest` when a grant cannot be resolved, `component` when the file is not a
     /// component for this host (or lacks the `handler` export), `link` when it imports
     /// something the host does not provide.
-    pub async fn load(engine: &HostEngine, manifest: Manifest) -> Result<Arc<LoadedComponent>, Error> {
+    pub async fn load(
+        engine: &HostEngine,
+        manifest: Manifest,
+    ) -> Result<Arc<LoadedComponent>, Error> {
         let started = Instant::now();
         let name: Arc<str> = manifest.component.name.as_str().into();
         let span = tracing::info_span!("load", component = %name);
@@ -72,7 +75,11 @@ impl LoadedComponent {
             .map_err(|e| component_error(format!("cannot configure the engine: {e}")))?;
 
         let (component, cached) = {
-            let (path, engine, wasm_engine) = (manifest.component.wasm.clone(), engine.clone(), wasm_engine.clone());
+            let (path, engine, wasm_engine) = (
+                manifest.component.wasm.clone(),
+                engine.clone(),
+                wasm_engine.clone(),
+            );
             let max_stack = manifest.resources.max_stack;
             tokio::task::spawn_blocking(move || compile(&engine, &wasm_engine, max_stack, &path))
                 .await
@@ -80,7 +87,9 @@ impl LoadedComponent {
                 .map_err(component_error)?
         };
 
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| link_error(&name, &e))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| link_error(&name, &e))?;
         let pre = ComponentPre::new(instance_pre).map_err(|e| {
             component_error(format!(
                 "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>` ({e})"
@@ -135,7 +144,12 @@ impl LoadedComponent {
 
 /// Reads and compiles (or deserializes) the component at `path`. Returns whether the code
 /// was precompiled (cache hit or `.cwasm`).
-pub(crate) fn compile(host: &HostEngine, engine: &Engine, max_stack: u64, path: &Path) -> Result<(Component, bool), String> {
+pub(crate) fn compile(
+    host: &HostEngine,
+    engine: &Engine,
+    max_stack: u64,
+    path: &Path,
+) -> Result<(Component, bool), String> {
     let mut magic = [0u8; 4];
     let is_elf = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
@@ -185,7 +199,11 @@ pub(crate) fn link_error(name: &str, e: &wasmtime::Error) -> Error {
         .nth(1)
         .map(str::to_string)
         .unwrap_or_else(|| "an unknown import".to_string());
-    Error::Link { component: name.to_string(), import, reason }
+    Error::Link {
+        component: name.to_string(),
+        import,
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -195,9 +213,25 @@ mod tests {
     #[test]
     fn headers_tell_components_from_modules_and_junk() {
         assert!(check_component_header(b"\0asm\x0d\0\x01\0rest").is_ok());
-        assert!(check_component_header(b"\0asm\x01\0\0\0").unwrap_err().contains("core WebAssembly module"));
-        assert!(check_component_header(b"(component)").unwrap_err().contains(".wat"));
-        assert!(check_component_header(b"hello").unwrap_err().contains("not a WebAssembly file"));
-        assert!(check_component_header(b"").unwrap_err().contains("not a WebAssembly file"));
+        assert!(
+            check_component_header(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
+        assert!(
+            check_component_header(b"(component)")
+                .unwrap_err()
+                .contains(".wat")
+        );
+        assert!(
+            check_component_header(b"hello")
+                .unwrap_err()
+                .contains("not a WebAssembly file")
+        );
+        assert!(
+            check_component_header(b"")
+                .unwrap_err()
+                .contains("not a WebAssembly file")
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! The component registry: names to component actors, kept current from the runtime's
 //! lifecycle events.
 //!
-//! The registry actor owns the table: it adds a component when its actor is spawned and
-//! follows the runtime's monitoring (started, restarted, stopped). Senders read the table
+//! The registry actor owns the table's state: the host adds a component when its actor is
+//! spawned, and the registry actor follows the runtime's monitoring (started, restarted,
+//! stopped), forwarded to its mailbox. Senders read the table
 //! directly through a shared read lock, so routing by name costs no extra mailbox hop. A
 //! component's address stays the same across restarts (the mailbox outlives the
 //! instance), so a restarted component stays reachable under its name; a stopped one
@@ -11,7 +12,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use airssys_wasm_actors::{ActorRef, LifecycleEvent};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use airssys_wasm_actors::{Actor, ActorContext, ActorError, ActorRef, ActorSystem, LifecycleEvent};
 use tokio::sync::broadcast;
 
 use crate::component_actor::WasmComponentActor;
@@ -48,7 +52,10 @@ impl Registry {
     /// Registers `name`, failing if a running component already has it.
     pub(crate) fn insert(&self, name: &str, entry: Entry) -> Result<(), ()> {
         let mut table = self.table.write().map_err(|_| ())?;
-        if table.get(name).is_some_and(|e| e.state == ComponentState::Running) {
+        if table
+            .get(name)
+            .is_some_and(|e| e.state == ComponentState::Running)
+        {
             return Err(());
         }
         table.insert(name.to_string(), entry);
@@ -57,47 +64,77 @@ impl Registry {
 
     /// Whether a running component has this name.
     pub(crate) fn is_running(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|e| e.state == ComponentState::Running)
+        self.get(name)
+            .is_some_and(|e| e.state == ComponentState::Running)
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
-        self.table.read().map(|t| t.keys().cloned().collect()).unwrap_or_default()
+        self.table
+            .read()
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
-    fn set_state(&self, name: &str, state: ComponentState) {
-        if let Ok(mut table) = self.table.write()
-            && let Some(entry) = table.get_mut(name)
-        {
-            entry.state = state;
-        }
-    }
-
-    /// Follows lifecycle events until the runtime's event stream closes.
-    pub(crate) async fn follow(self, mut events: broadcast::Receiver<LifecycleEvent>) {
-        loop {
-            match events.recv().await {
-                Ok(event) => self.apply(&event),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the registry missed lifecycle events; rechecking addresses");
-                    self.resync();
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
+    /// Sets the state of a registered component; returns whether `name` is one.
+    fn set_state(&self, name: &str, state: ComponentState) -> bool {
+        let Ok(mut table) = self.table.write() else {
+            return false;
+        };
+        match table.get_mut(name) {
+            Some(entry) => {
+                entry.state = state;
+                true
             }
+            None => false,
         }
+    }
+
+    /// Starts the registry actor in `system` and the task that forwards the runtime's
+    /// lifecycle events to it.
+    pub(crate) async fn start(&self, system: &ActorSystem) -> Result<(), ActorError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "airssys-wasm-registry-{}",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut events = system.subscribe();
+        let actor = system
+            .spawn()
+            .with_name(name)
+            .spawn(RegistryActor {
+                registry: self.clone(),
+            })
+            .await?;
+        tokio::spawn(async move {
+            loop {
+                let update = match events.recv().await {
+                    Ok(event) => Update::Event(event),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "the registry missed lifecycle events; rechecking addresses"
+                        );
+                        Update::Resync
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if actor.tell(update).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(())
     }
 
     fn apply(&self, event: &LifecycleEvent) {
         match event {
             LifecycleEvent::Started { actor } | LifecycleEvent::Restarted { actor, .. } => {
-                if self.get(actor).is_some() {
-                    self.set_state(actor, ComponentState::Running);
-                }
+                self.set_state(actor, ComponentState::Running);
             }
-            LifecycleEvent::Stopped { actor, reason } => {
-                if self.get(actor).is_some() {
-                    tracing::info!(component = %actor, ?reason, "component stopped");
-                    self.set_state(actor, ComponentState::Stopped(format!("{reason:?}")));
-                }
+            LifecycleEvent::Stopped { actor, reason }
+                if self.set_state(actor, ComponentState::Stopped(format!("{reason:?}"))) =>
+            {
+                tracing::info!(component = %actor, ?reason, "component stopped");
             }
             _ => {}
         }
@@ -112,5 +149,37 @@ impl Registry {
                 }
             }
         }
+    }
+}
+
+/// What the registry actor is told.
+#[derive(Debug)]
+pub(crate) enum Update {
+    /// A lifecycle event of the runtime.
+    Event(LifecycleEvent),
+    /// Events were missed: recheck every address.
+    Resync,
+}
+
+/// The actor that owns the registry's table and keeps it current.
+pub(crate) struct RegistryActor {
+    registry: Registry,
+}
+
+impl Actor for RegistryActor {
+    type Message = Update;
+    type Reply = ();
+    type Error = Infallible;
+
+    async fn handle_message(
+        &mut self,
+        update: Update,
+        _ctx: &mut ActorContext<Self>,
+    ) -> Result<(), Infallible> {
+        match update {
+            Update::Event(event) => self.registry.apply(&event),
+            Update::Resync => self.registry.resync(),
+        }
+        Ok(())
     }
 }

@@ -96,7 +96,9 @@ fn run(shared: &Shared, tick: Duration) {
         if idle < IDLE_TICKS {
             continue;
         }
-        let Ok(mut lock) = shared.wake_lock.lock() else { return };
+        let Ok(mut lock) = shared.wake_lock.lock() else {
+            return;
+        };
         shared.sleeping.store(true, Ordering::SeqCst);
         while shared.sleeping.load(Ordering::SeqCst)
             && shared.in_flight.load(Ordering::SeqCst) == 0
@@ -126,7 +128,10 @@ mod tests {
 
         // Wait until the ticker has gone idle (64 ticks of 200 µs), then check it stays put.
         std::thread::sleep(Duration::from_millis(100));
-        assert!(ticker.shared.sleeping.load(Ordering::SeqCst), "the ticker should sleep when idle");
+        assert!(
+            ticker.shared.sleeping.load(Ordering::SeqCst),
+            "the ticker should sleep when idle"
+        );
 
         let guard = ticker.enter();
         assert!(!ticker.shared.sleeping.load(Ordering::SeqCst));

@@ -21,6 +21,7 @@ use std::sync::{Arc, Weak};
 
 use airssys_wasm_actors::{ActorRef, ActorSystem, AskError, SendError, SupervisorRef};
 
+use crate::Message;
 use crate::component_actor::WasmComponentActor;
 use crate::engine::{HostConfig, HostEngine};
 use crate::error::Error;
@@ -30,7 +31,6 @@ use crate::loader::LoadedComponent;
 use crate::manifest::{Manifest, ManifestError};
 use crate::metrics::MetricsSnapshot;
 use crate::registry::{ComponentState, Entry, Registry};
-use crate::Message;
 
 /// Mailbox capacity of a component actor unless [`Host::with_mailbox_capacity`] says
 /// otherwise.
@@ -52,7 +52,9 @@ struct Inner {
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Host").field("components", &self.inner.registry.names()).finish_non_exhaustive()
+        f.debug_struct("Host")
+            .field("components", &self.inner.registry.names())
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,11 +63,15 @@ impl Host {
     ///
     /// # Errors
     ///
-    /// Fails only when the epoch ticker thread cannot be spawned.
+    /// Fails when the epoch ticker thread cannot be spawned or the registry actor cannot
+    /// start (the system is shutting down).
     pub async fn start(system: &ActorSystem, config: HostConfig) -> std::io::Result<Host> {
         let engine = HostEngine::new(config)?;
         let registry = Registry::default();
-        tokio::spawn(registry.clone().follow(system.subscribe()));
+        registry
+            .start(system)
+            .await
+            .map_err(std::io::Error::other)?;
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             engine,
             system: system.clone(),
@@ -140,15 +146,29 @@ impl Host {
             return Err(name_taken(&loaded));
         }
         let router: Arc<dyn Router> = self.inner.router.clone();
-        let spec = WasmComponentActor::child_spec(loaded.clone(), Some(router)).mailbox_capacity(self.inner.mailbox_capacity);
-        let address = supervisor.add_child(spec).await.map_err(|e| Error::Stopped {
-            component: name.clone(),
-            reason: format!("it could not be started: {e}"),
-        })?;
+        let spec = WasmComponentActor::child_spec(loaded.clone(), Some(router))
+            .mailbox_capacity(self.inner.mailbox_capacity);
+        let address = supervisor
+            .add_child(spec)
+            .await
+            .map_err(|e| Error::Stopped {
+                component: name.clone(),
+                reason: format!("it could not be started: {e}"),
+            })?;
         self.inner
             .registry
-            .insert(&name, Entry { address: address.clone(), loaded, state: ComponentState::Running })
-            .map_err(|()| Error::Stopped { component: name.clone(), reason: "the registry is unavailable".into() })?;
+            .insert(
+                &name,
+                Entry {
+                    address: address.clone(),
+                    loaded,
+                    state: ComponentState::Running,
+                },
+            )
+            .map_err(|()| Error::Stopped {
+                component: name.clone(),
+                reason: "the registry is unavailable".into(),
+            })?;
         Ok(address)
     }
 
@@ -162,7 +182,12 @@ impl Host {
     /// `not-found` for an unknown name, `overloaded` when its mailbox is full, `handler`
     /// when it returned `err(...)`, `trap`/`fuel`/`timeout`/`memory` when this message
     /// crashed it, `stopped` when it was stopped or its supervisor gave up.
-    pub fn ask(&self, to: &str, topic: &str, payload: &[u8]) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
+    pub fn ask(
+        &self,
+        to: &str,
+        topic: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
         self.ask_from(None, to, topic.to_string(), payload.to_vec())
     }
 
@@ -190,7 +215,12 @@ impl Host {
     }
 
     fn entry(&self, name: &str) -> Result<Entry, Error> {
-        self.inner.registry.get(name).ok_or_else(|| Error::NotFound { name: name.to_string() })
+        self.inner
+            .registry
+            .get(name)
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_string(),
+            })
     }
 
     fn ask_from(
@@ -201,7 +231,11 @@ impl Host {
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
         let sent = self.entry(to).map(|entry| {
-            let message = Message { topic, payload, sender: from.map(str::to_string) };
+            let message = Message {
+                topic,
+                payload,
+                sender: from.map(str::to_string),
+            };
             let reply = entry.address.try_ask(message);
             (entry, reply)
         });
@@ -215,11 +249,23 @@ impl Host {
         }
     }
 
-    fn tell_from(&self, from: Option<&str>, to: &str, topic: String, payload: Vec<u8>) -> Result<(), Error> {
+    fn tell_from(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Result<(), Error> {
         let entry = self.entry(to)?;
-        let message = Message { topic, payload, sender: from.map(str::to_string) };
+        let message = Message {
+            topic,
+            payload,
+            sender: from.map(str::to_string),
+        };
         entry.address.try_tell(message).map_err(|e| match e {
-            SendError::Overloaded { .. } => Error::Overloaded { component: to.to_string() },
+            SendError::Overloaded { .. } => Error::Overloaded {
+                component: to.to_string(),
+            },
             SendError::Stopped { .. } => stopped(to, &entry),
         })
     }
@@ -239,14 +285,22 @@ fn stopped(name: &str, entry: &Entry) -> Error {
         ComponentState::Stopped(reason) => reason.clone(),
         ComponentState::Running => "its actor is not running".into(),
     };
-    Error::Stopped { component: name.to_string(), reason }
+    Error::Stopped {
+        component: name.to_string(),
+        reason,
+    }
 }
 
 fn ask_error(name: &str, entry: &Entry, e: AskError<Error>) -> Error {
     match e {
         AskError::Failed { error, .. } => error,
-        AskError::Panicked { message, .. } => Error::Trap { component: name.to_string(), reason: format!("the component actor panicked: {message}") },
-        AskError::Overloaded { .. } => Error::Overloaded { component: name.to_string() },
+        AskError::Panicked { message, .. } => Error::Trap {
+            component: name.to_string(),
+            reason: format!("the component actor panicked: {message}"),
+        },
+        AskError::Overloaded { .. } => Error::Overloaded {
+            component: name.to_string(),
+        },
         AskError::Stopped { .. } => stopped(name, entry),
         AskError::Timeout { after, .. } => Error::Timeout {
             component: name.to_string(),
@@ -263,7 +317,10 @@ struct HostRouter {
 
 impl HostRouter {
     fn host(&self) -> Result<Host, String> {
-        self.host.upgrade().map(|inner| Host { inner }).ok_or_else(|| "stopped: the host is shutting down".to_string())
+        self.host
+            .upgrade()
+            .map(|inner| Host { inner })
+            .ok_or_else(|| "stopped: the host is shutting down".to_string())
     }
 }
 
@@ -278,7 +335,9 @@ fn for_guest(e: Error) -> String {
 
 impl Router for HostRouter {
     fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String> {
-        self.host()?.tell_from(Some(from), to, topic, payload).map_err(for_guest)
+        self.host()?
+            .tell_from(Some(from), to, topic, payload)
+            .map_err(for_guest)
     }
 
     fn request<'a>(
@@ -290,7 +349,10 @@ impl Router for HostRouter {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>> {
         Box::pin(async move {
             let host = self.host()?;
-            host.ask_from(Some(from), to, topic, payload).await.map(|r| r.payload).map_err(for_guest)
+            host.ask_from(Some(from), to, topic, payload)
+                .await
+                .map(|r| r.payload)
+                .map_err(for_guest)
         })
     }
 }

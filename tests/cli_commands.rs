@@ -31,7 +31,10 @@ fn call_fails(args: &[&str], code: i32, kind: &str) -> String {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(code), "stderr: {err}");
     let first = err.lines().next().unwrap_or_default();
-    assert!(first.starts_with(&format!("error[{kind}]: ")), "first stderr line: {first:?}");
+    assert!(
+        first.starts_with(&format!("error[{kind}]: ")),
+        "first stderr line: {first:?}"
+    );
     assert!(out.stdout.is_empty(), "nothing on stdout on failure");
     err
 }
@@ -50,7 +53,14 @@ fn spinner_manifest(dir: &TempDir) -> String {
 
 #[test]
 fn call_writes_the_reply_bytes_unchanged_and_nothing_on_stderr() {
-    let out = airssys(&["call", &manifest("echo"), "--topic", "t", "--payload", "héllo\n\tbytes"]);
+    let out = airssys(&[
+        "call",
+        &manifest("echo"),
+        "--topic",
+        "t",
+        "--payload",
+        "héllo\n\tbytes",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, "héllo\n\tbytes".as_bytes());
     assert!(out.stderr.is_empty(), "stderr: {}", stderr(&out));
@@ -61,7 +71,12 @@ fn call_reads_the_payload_from_a_file() {
     let dir = TempDir::new();
     let bytes: Vec<u8> = (0..=255).collect();
     let file = dir.write("payload.bin", &bytes);
-    let out = airssys(&["call", &manifest("echo"), "--payload-file", &file.display().to_string()]);
+    let out = airssys(&[
+        "call",
+        &manifest("echo"),
+        "--payload-file",
+        &file.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(out.stdout, bytes);
 }
@@ -89,12 +104,24 @@ fn call_json_failure_has_kind_and_message() {
 
 #[test]
 fn call_exit_codes_follow_the_contract() {
-    call_fails(&["call", &manifest("echo"), "--topic", "fail"], 1, "handler");
+    call_fails(
+        &["call", &manifest("echo"), "--topic", "fail"],
+        1,
+        "handler",
+    );
     call_fails(&["call", &manifest("faulty"), "--topic", "trap"], 3, "trap");
     call_fails(&["call", &manifest("faulty"), "--topic", "burn"], 5, "fuel");
-    call_fails(&["call", &manifest("faulty"), "--topic", "grow"], 6, "memory");
+    call_fails(
+        &["call", &manifest("faulty"), "--topic", "grow"],
+        6,
+        "memory",
+    );
     let dir = TempDir::new();
-    call_fails(&["call", &spinner_manifest(&dir), "--topic", "spin"], 4, "timeout");
+    call_fails(
+        &["call", &spinner_manifest(&dir), "--topic", "spin"],
+        4,
+        "timeout",
+    );
     call_fails(&["call", &manifest("missing-import")], 2, "link");
     call_fails(&["call", &manifest("no-handler")], 2, "component");
     call_fails(&["call", "/nonexistent/Component.toml"], 2, "manifest");
@@ -102,11 +129,31 @@ fn call_exit_codes_follow_the_contract() {
 
 #[test]
 fn call_with_reaches_other_components_and_not_found_is_reported() {
-    let out = airssys(&["call", &manifest("faulty"), "--with", &manifest("echo"), "--topic", "request", "--payload", "echo greet hi there"]);
+    let out = airssys(&[
+        "call",
+        &manifest("faulty"),
+        "--with",
+        &manifest("echo"),
+        "--topic",
+        "request",
+        "--payload",
+        "echo greet hi there",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, b"hi there");
     // faulty passes the router's error through as its own handler error.
-    let err = call_fails(&["call", &manifest("faulty"), "--topic", "request", "--payload", "nobody t x"], 1, "handler");
+    let err = call_fails(
+        &[
+            "call",
+            &manifest("faulty"),
+            "--topic",
+            "request",
+            "--payload",
+            "nobody t x",
+        ],
+        1,
+        "handler",
+    );
     assert!(err.contains("not-found"), "{err}");
 }
 
@@ -116,7 +163,14 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = airssys(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = airssys(&["call", &manifest("echo"), "--payload", "a", "--payload-file", "b"]);
+    let out = airssys(&[
+        "call",
+        &manifest("echo"),
+        "--payload",
+        "a",
+        "--payload-file",
+        "b",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -126,7 +180,10 @@ fn help_for_every_command_has_an_example() {
         let out = airssys(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Example: `airssys-wasm"), "{command} --help:\n{text}");
+        assert!(
+            text.contains("Example: `airssys-wasm"),
+            "{command} --help:\n{text}"
+        );
     }
 }
 
@@ -135,7 +192,14 @@ fn validate_prints_resolved_limits_and_capabilities() {
     let out = airssys(&["validate", &manifest("faulty")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["faulty 0.1.0 ok", "max_memory              33554432 bytes", "max_stack               524288 bytes", "max_fuel_per_execution  10000000", "max_execution_time_ms   200 ms", "messaging * (any component)"] {
+    for needle in [
+        "faulty 0.1.0 ok",
+        "max_memory              33554432 bytes",
+        "max_stack               524288 bytes",
+        "max_fuel_per_execution  10000000",
+        "max_execution_time_ms   200 ms",
+        "messaging * (any component)",
+    ] {
         assert!(text.contains(needle), "{needle:?} in:\n{text}");
     }
 }
@@ -143,11 +207,22 @@ fn validate_prints_resolved_limits_and_capabilities() {
 #[test]
 fn validate_reports_every_manifest_and_exits_2() {
     let dir = TempDir::new();
-    let bad = dir.write("Component.toml", "[component]\nname = \"x\"\nversion = \"1.0.0\"\nwasm = \"x.wasm\"\n");
-    let out = airssys(&["validate", &bad.display().to_string(), &manifest("echo"), &manifest("missing-import")]);
+    let bad = dir.write(
+        "Component.toml",
+        "[component]\nname = \"x\"\nversion = \"1.0.0\"\nwasm = \"x.wasm\"\n",
+    );
+    let out = airssys(&[
+        "validate",
+        &bad.display().to_string(),
+        &manifest("echo"),
+        &manifest("missing-import"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.lines().next().unwrap().starts_with("error[manifest]: "), "{err}");
+    assert!(
+        err.lines().next().unwrap().starts_with("error[manifest]: "),
+        "{err}"
+    );
     assert!(err.contains("error[link]: "), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("echo 0.1.0 ok"));
 }
@@ -156,7 +231,12 @@ fn validate_reports_every_manifest_and_exits_2() {
 fn compile_writes_a_cwasm_that_a_manifest_can_name() {
     let dir = TempDir::new();
     let out_path = dir.path().join("echo.cwasm");
-    let out = airssys(&["compile", &manifest("echo"), "-o", &out_path.display().to_string()]);
+    let out = airssys(&[
+        "compile",
+        &manifest("echo"),
+        "-o",
+        &out_path.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(std::fs::read(&out_path).unwrap().starts_with(b"\x7fELF"));
     let m = dir.write(
@@ -168,7 +248,12 @@ fn compile_writes_a_cwasm_that_a_manifest_can_name() {
     assert_eq!(out.stdout, b"precompiled");
     // A bare .wasm compiles too.
     let wasm_out = dir.path().join("bare.cwasm");
-    let out = airssys(&["compile", &wasm_path("counter").display().to_string(), "-o", &wasm_out.display().to_string()]);
+    let out = airssys(&[
+        "compile",
+        &wasm_path("counter").display().to_string(),
+        "-o",
+        &wasm_out.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(wasm_out.is_file());
 }
@@ -177,7 +262,12 @@ fn compile_writes_a_cwasm_that_a_manifest_can_name() {
 fn compile_rejects_what_is_not_a_component() {
     let dir = TempDir::new();
     let junk = dir.write("junk.wasm", b"\0asm\x01\0\0\0");
-    let out = airssys(&["compile", &junk.display().to_string(), "-o", &dir.path().join("o.cwasm").display().to_string()]);
+    let out = airssys(&[
+        "compile",
+        &junk.display().to_string(),
+        "-o",
+        &dir.path().join("o.cwasm").display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("error[component]: "));
 }
@@ -187,21 +277,48 @@ fn inspect_lists_imports_exports_and_fit() {
     let out = airssys(&["inspect", &wasm_path("faulty").display().to_string()]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("airssys:component/messaging@0.1.0 (instance: send, request)"), "{text}");
-    assert!(text.contains("exports:\n  airssys:component/handler@0.1.0"), "{text}");
+    assert!(
+        text.contains("airssys:component/messaging@0.1.0 (instance: send, request)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("exports:\n  airssys:component/handler@0.1.0"),
+        "{text}"
+    );
     assert!(text.contains("fits the host's world: yes"), "{text}");
-    let out = airssys(&["inspect", &wasm_path("missing-import").display().to_string()]);
+    let out = airssys(&[
+        "inspect",
+        &wasm_path("missing-import").display().to_string(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("airssys:absent/nothing@0.1.0"), "{text}");
-    assert!(text.contains("fits the host's world: no: error[link]"), "{text}");
+    assert!(
+        text.contains("fits the host's world: no: error[link]"),
+        "{text}"
+    );
 }
 
 #[test]
 fn verbose_shows_guest_logs_on_stderr_and_quiet_does_not() {
-    let quiet = airssys(&["call", &manifest("faulty"), "--topic", "log", "--payload", "a guest line"]);
+    let quiet = airssys(&[
+        "call",
+        &manifest("faulty"),
+        "--topic",
+        "log",
+        "--payload",
+        "a guest line",
+    ]);
     assert_eq!(quiet.status.code(), Some(0));
     assert!(quiet.stderr.is_empty());
-    let loud = airssys(&["-v", "call", &manifest("faulty"), "--topic", "log", "--payload", "a guest line"]);
+    let loud = airssys(&[
+        "-v",
+        "call",
+        &manifest("faulty"),
+        "--topic",
+        "log",
+        "--payload",
+        "a guest line",
+    ]);
     assert!(stderr(&loud).contains("a guest line"), "{}", stderr(&loud));
     assert!(stderr(&loud).contains("faulty"));
 }

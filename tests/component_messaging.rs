@@ -7,16 +7,23 @@ mod common;
 use std::time::{Duration, Instant};
 
 use airssys_wasm::{ErrorKind, Host, HostConfig, Manifest};
-use airssys_wasm_actors::{Actor, ActorContext, ActorSystem, ChildSpec, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
+use airssys_wasm_actors::{
+    Actor, ActorContext, ActorSystem, ChildSpec, Strategy, SupervisorConfig, SupervisorRef,
+    SystemConfig,
+};
 use common::*;
 
 const RES: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 100000000\nmax_execution_time_ms = 200";
 
 async fn setup() -> (ActorSystem, Host, SupervisorRef, TempDir) {
     let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir()))).await.unwrap();
+    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
+        .await
+        .unwrap();
     let sup = system
-        .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne).restart_limit(50, Duration::from_secs(60)))
+        .spawn_supervisor(
+            SupervisorConfig::new(Strategy::OneForOne).restart_limit(50, Duration::from_secs(60)),
+        )
         .start()
         .await
         .unwrap();
@@ -26,7 +33,9 @@ async fn setup() -> (ActorSystem, Host, SupervisorRef, TempDir) {
 async fn spawn(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str, grant: &str) {
     let extra = format!("[capabilities]\nmessaging = {grant}\n\n[config]\nrole = \"{name}-role\"");
     let path = manifest_for(dir, "faulty", name, RES, &extra);
-    host.spawn_component(sup, Manifest::from_file(path).unwrap()).await.unwrap();
+    host.spawn_component(sup, Manifest::from_file(path).unwrap())
+        .await
+        .unwrap();
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -40,7 +49,10 @@ async fn a_granted_request_reaches_the_target_which_sees_the_sender() {
     spawn(&host, &sup, &dir, "bob", "[]").await;
     let reply = host.ask("alice", "request", b"bob sender x").await.unwrap();
     assert_eq!(text(&reply.payload), "alice", "bob saw alice as the sender");
-    let reply = host.ask("alice", "request", b"bob config role").await.unwrap();
+    let reply = host
+        .ask("alice", "request", b"bob config role")
+        .await
+        .unwrap();
     assert_eq!(text(&reply.payload), "bob-role", "bob's own config");
     system.shutdown().await.unwrap();
 }
@@ -51,14 +63,33 @@ async fn messaging_outside_the_grant_is_denied_to_the_guest_not_a_crash() {
     spawn(&host, &sup, &dir, "alice", "[\"bob\"]").await;
     spawn(&host, &sup, &dir, "bob", "[]").await;
     spawn(&host, &sup, &dir, "carol", "[]").await;
-    for (from, op, to) in [("alice", "request", "carol"), ("alice", "send", "carol"), ("bob", "request", "alice")] {
-        let err = host.ask(from, op, format!("{to} count x").as_bytes()).await.unwrap_err();
+    for (from, op, to) in [
+        ("alice", "request", "carol"),
+        ("alice", "send", "carol"),
+        ("bob", "request", "alice"),
+    ] {
+        let err = host
+            .ask(from, op, format!("{to} count x").as_bytes())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Handler, "{err}");
-        assert!(err.to_string().contains(&format!("denied: `{from}` may not {op} to `{to}`")), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("denied: `{from}` may not {op} to `{to}`")),
+            "{err}"
+        );
     }
     assert_eq!(host.metrics("alice").unwrap().denied, 2);
-    assert_eq!(host.metrics("alice").unwrap().restarts, 0, "a denial is not a crash");
-    assert_eq!(text(&host.ask("carol", "count", b"").await.unwrap().payload), "1", "carol never got the messages");
+    assert_eq!(
+        host.metrics("alice").unwrap().restarts,
+        0,
+        "a denial is not a crash"
+    );
+    assert_eq!(
+        text(&host.ask("carol", "count", b"").await.unwrap().payload),
+        "1",
+        "carol never got the messages"
+    );
     system.shutdown().await.unwrap();
 }
 
@@ -67,10 +98,25 @@ async fn send_is_fire_and_forget_and_the_target_handles_it() {
     let (system, host, sup, dir) = setup().await;
     spawn(&host, &sup, &dir, "alice", "[\"*\"]").await;
     spawn(&host, &sup, &dir, "bob", "[]").await;
-    assert_eq!(text(&host.ask("alice", "send", b"bob count x").await.unwrap().payload), "sent");
+    assert_eq!(
+        text(
+            &host
+                .ask("alice", "send", b"bob count x")
+                .await
+                .unwrap()
+                .payload
+        ),
+        "sent"
+    );
     // bob handled alice's message before this one (FIFO per sender through one mailbox).
-    assert_eq!(text(&host.ask("bob", "count", b"").await.unwrap().payload), "2");
-    let err = host.ask("alice", "send", b"nobody count x").await.unwrap_err();
+    assert_eq!(
+        text(&host.ask("bob", "count", b"").await.unwrap().payload),
+        "2"
+    );
+    let err = host
+        .ask("alice", "send", b"nobody count x")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("not-found"), "{err}");
     system.shutdown().await.unwrap();
 }
@@ -83,9 +129,16 @@ async fn a_request_cycle_ends_in_a_timeout_never_a_hang() {
     // ping asks pong, which asks ping back: ping is busy waiting, so the cycle can only end
     // at ping's deadline (200 ms).
     let started = Instant::now();
-    let err = host.ask("ping", "request", b"pong request ping count x").await.unwrap_err();
+    let err = host
+        .ask("ping", "request", b"pong request ping count x")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
     // Both answer again afterwards.
     host.ask("ping", "count", b"").await.unwrap();
     host.ask("pong", "count", b"").await.unwrap();
@@ -96,7 +149,10 @@ async fn a_request_cycle_ends_in_a_timeout_never_a_hang() {
 async fn a_component_requesting_itself_times_out() {
     let (system, host, sup, dir) = setup().await;
     spawn(&host, &sup, &dir, "narcissus", "[\"*\"]").await;
-    let err = host.ask("narcissus", "request", b"narcissus count x").await.unwrap_err();
+    let err = host
+        .ask("narcissus", "request", b"narcissus count x")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     system.shutdown().await.unwrap();
 }
@@ -115,7 +171,11 @@ impl Actor for Totalizer {
     type Message = u64;
     type Reply = u64;
     type Error = TotalizerError;
-    async fn handle_message(&mut self, n: u64, _ctx: &mut ActorContext<Self>) -> Result<u64, TotalizerError> {
+    async fn handle_message(
+        &mut self,
+        n: u64,
+        _ctx: &mut ActorContext<Self>,
+    ) -> Result<u64, TotalizerError> {
         self.total += n;
         Ok(self.total)
     }
@@ -124,9 +184,22 @@ impl Actor for Totalizer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_actors_and_components_share_one_supervisor() {
     let (system, host, sup, _dir) = setup().await;
-    let totalizer = sup.add_child(ChildSpec::new("totalizer", Totalizer::default)).await.unwrap();
-    host.spawn_component(&sup, Manifest::from_file(manifest_path("counter")).unwrap()).await.unwrap();
-    let count: u64 = text(&host.ask("counter", "increment", b"5").await.unwrap().payload).parse().unwrap();
+    let totalizer = sup
+        .add_child(ChildSpec::new("totalizer", Totalizer::default))
+        .await
+        .unwrap();
+    host.spawn_component(&sup, Manifest::from_file(manifest_path("counter")).unwrap())
+        .await
+        .unwrap();
+    let count: u64 = text(
+        &host
+            .ask("counter", "increment", b"5")
+            .await
+            .unwrap()
+            .payload,
+    )
+    .parse()
+    .unwrap();
     assert_eq!(totalizer.ask(count).await.unwrap(), 5);
     assert_eq!(totalizer.ask(3).await.unwrap(), 8);
     let ids: Vec<String> = sup.children().into_iter().map(|c| c.id).collect();

@@ -8,7 +8,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use airssys_wasm::{ErrorKind, Host, HostConfig, Manifest};
-use airssys_wasm_actors::{ActorSystem, LifecycleEvent, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
+use airssys_wasm_actors::{
+    ActorSystem, LifecycleEvent, Strategy, SupervisorConfig, SupervisorRef, SystemConfig,
+};
 use common::*;
 
 const FAULTY: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 100";
@@ -17,13 +19,17 @@ const SPINNER: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_
 
 async fn host() -> (ActorSystem, Host) {
     let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir()))).await.unwrap();
+    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
+        .await
+        .unwrap();
     (system, host)
 }
 
 async fn supervisor(system: &ActorSystem, strategy: Strategy, restarts: u32) -> SupervisorRef {
     system
-        .spawn_supervisor(SupervisorConfig::new(strategy).restart_limit(restarts, Duration::from_secs(60)))
+        .spawn_supervisor(
+            SupervisorConfig::new(strategy).restart_limit(restarts, Duration::from_secs(60)),
+        )
         .start()
         .await
         .unwrap()
@@ -35,8 +41,16 @@ async fn faulty(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str) {
 }
 
 async fn faulty_with(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str, resources: &str) {
-    let path = manifest_for(dir, "faulty", name, resources, "[capabilities]\nmessaging = [\"*\"]");
-    host.spawn_component(sup, Manifest::from_file(path).unwrap()).await.unwrap();
+    let path = manifest_for(
+        dir,
+        "faulty",
+        name,
+        resources,
+        "[capabilities]\nmessaging = [\"*\"]",
+    );
+    host.spawn_component(sup, Manifest::from_file(path).unwrap())
+        .await
+        .unwrap();
 }
 
 async fn count(host: &Host, name: &str) -> String {
@@ -47,7 +61,10 @@ async fn count(host: &Host, name: &str) -> String {
 async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -57,14 +74,30 @@ async fn every_crash_kind_restarts_the_component_with_fresh_state() {
     let (system, host) = host().await;
     let sup = supervisor(&system, Strategy::OneForOne, 100).await;
     let dir = TempDir::new();
-    for (topic, kind) in [("trap", ErrorKind::Trap), ("burn", ErrorKind::Fuel), ("grow", ErrorKind::Memory), ("spin", ErrorKind::Timeout)] {
+    for (topic, kind) in [
+        ("trap", ErrorKind::Trap),
+        ("burn", ErrorKind::Fuel),
+        ("grow", ErrorKind::Memory),
+        ("spin", ErrorKind::Timeout),
+    ] {
         let name = format!("crash-{topic}");
-        faulty_with(&host, &sup, &dir, &name, if topic == "spin" { SPINNER } else { FAULTY }).await;
+        faulty_with(
+            &host,
+            &sup,
+            &dir,
+            &name,
+            if topic == "spin" { SPINNER } else { FAULTY },
+        )
+        .await;
         assert_eq!(count(&host, &name).await, "1");
         assert_eq!(count(&host, &name).await, "2");
         let err = host.ask(&name, topic, b"").await.unwrap_err();
         assert_eq!(err.kind(), kind, "{topic}: {err}");
-        assert_eq!(count(&host, &name).await, "1", "{topic}: state reset by the restart");
+        assert_eq!(
+            count(&host, &name).await,
+            "1",
+            "{topic}: state reset by the restart"
+        );
         assert_eq!(host.metrics(&name).unwrap().restarts, 1, "{topic}");
     }
     system.shutdown().await.unwrap();
@@ -77,8 +110,15 @@ async fn a_handler_error_is_not_a_crash() {
     let dir = TempDir::new();
     faulty(&host, &sup, &dir, "steady").await;
     assert_eq!(count(&host, "steady").await, "1");
-    assert_eq!(host.ask("steady", "error", b"").await.unwrap_err().kind(), ErrorKind::Handler);
-    assert_eq!(count(&host, "steady").await, "2", "same instance, state kept");
+    assert_eq!(
+        host.ask("steady", "error", b"").await.unwrap_err().kind(),
+        ErrorKind::Handler
+    );
+    assert_eq!(
+        count(&host, "steady").await,
+        "2",
+        "same instance, state kept"
+    );
     assert_eq!(host.metrics("steady").unwrap().restarts, 0);
     system.shutdown().await.unwrap();
 }
@@ -90,18 +130,28 @@ async fn a_hundred_queued_messages_with_a_crash_in_the_middle_are_all_answered_i
     let dir = TempDir::new();
     faulty(&host, &sup, &dir, "queue").await;
     // Enqueue all 100 before awaiting any: message 50 traps, the rest queue behind it.
-    let pending: Vec<_> = (1..=100).map(|i| host.ask("queue", if i == 50 { "trap" } else { "count" }, b"")).collect();
+    let pending: Vec<_> = (1..=100)
+        .map(|i| host.ask("queue", if i == 50 { "trap" } else { "count" }, b""))
+        .collect();
     let mut replies = Vec::new();
     for reply in pending {
         replies.push(reply.await);
     }
     for (i, reply) in replies.iter().enumerate().take(49) {
-        assert_eq!(reply.as_ref().unwrap().payload, (i + 1).to_string().as_bytes());
+        assert_eq!(
+            reply.as_ref().unwrap().payload,
+            (i + 1).to_string().as_bytes()
+        );
     }
     assert_eq!(replies[49].as_ref().unwrap_err().kind(), ErrorKind::Trap);
     for (i, reply) in replies.iter().enumerate().skip(50) {
         // The fresh instance counts from 1 again, in order.
-        assert_eq!(reply.as_ref().unwrap().payload, (i - 49).to_string().as_bytes(), "message {}", i + 1);
+        assert_eq!(
+            reply.as_ref().unwrap().payload,
+            (i - 49).to_string().as_bytes(),
+            "message {}",
+            i + 1
+        );
     }
     system.shutdown().await.unwrap();
 }
@@ -139,7 +189,10 @@ async fn restarted_siblings(strategy: Strategy) -> Vec<&'static str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strategies_restart_the_right_siblings() {
     assert_eq!(restarted_siblings(Strategy::OneForOne).await, ["b"]);
-    assert_eq!(restarted_siblings(Strategy::OneForAll).await, ["a", "b", "c"]);
+    assert_eq!(
+        restarted_siblings(Strategy::OneForAll).await,
+        ["a", "b", "c"]
+    );
     assert_eq!(restarted_siblings(Strategy::RestForOne).await, ["b", "c"]);
 }
 
@@ -151,11 +204,17 @@ async fn past_the_restart_intensity_callers_get_stopped() {
     faulty(&host, &sup, &dir, "fragile").await;
     let mut events = system.subscribe();
     for _ in 0..3 {
-        assert_eq!(host.ask("fragile", "trap", b"").await.unwrap_err().kind(), ErrorKind::Trap);
+        assert_eq!(
+            host.ask("fragile", "trap", b"").await.unwrap_err().kind(),
+            ErrorKind::Trap
+        );
     }
     // The third crash exceeds 2 restarts in the window: the supervisor gives up.
     eventually("the supervisor to give up", || {
-        let gave_up = matches!(events.try_recv(), Ok(LifecycleEvent::SupervisorGaveUp { .. }));
+        let gave_up = matches!(
+            events.try_recv(),
+            Ok(LifecycleEvent::SupervisorGaveUp { .. })
+        );
         async move { gave_up }
     })
     .await;
@@ -169,25 +228,45 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
     let (system, host) = host().await;
     let sup = supervisor(&system, Strategy::OneForOne, 3).await;
     let dir = TempDir::new();
-    host.spawn_component(&sup, Manifest::from_file(manifest_path("echo")).unwrap()).await.unwrap();
-    assert_eq!(host.ask("echo", "t", b"routed").await.unwrap().payload, b"routed");
+    host.spawn_component(&sup, Manifest::from_file(manifest_path("echo")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        host.ask("echo", "t", b"routed").await.unwrap().payload,
+        b"routed"
+    );
     let err = host.ask("nobody", "t", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("nobody"));
     // A second component with the same name is refused.
-    let dup = host.spawn_component(&sup, Manifest::from_file(manifest_path("echo")).unwrap()).await.unwrap_err();
+    let dup = host
+        .spawn_component(&sup, Manifest::from_file(manifest_path("echo")).unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(dup.kind(), ErrorKind::Manifest, "{dup}");
 
     // A mailbox of 2: one message busy sleeping, two queued, the next is overloaded.
     let small = host.with_mailbox_capacity(2);
-    let path = manifest_for(&dir, "faulty", "slow", "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 2000", "");
-    small.spawn_component(&sup, Manifest::from_file(path).unwrap()).await.unwrap();
+    let path = manifest_for(
+        &dir,
+        "faulty",
+        "slow",
+        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 2000",
+        "",
+    );
+    small
+        .spawn_component(&sup, Manifest::from_file(path).unwrap())
+        .await
+        .unwrap();
     let busy = small.ask("slow", "sleep", b"300");
     tokio::time::sleep(Duration::from_millis(50)).await;
     let queued: Vec<_> = (0..2).map(|_| small.ask("slow", "ok", b"")).collect();
     let err = small.ask("slow", "ok", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Overloaded, "{err}");
-    assert_eq!(small.tell("slow", "ok", b"").unwrap_err().kind(), ErrorKind::Overloaded);
+    assert_eq!(
+        small.tell("slow", "ok", b"").unwrap_err().kind(),
+        ErrorKind::Overloaded
+    );
     assert_eq!(busy.await.unwrap().payload, b"slept");
     for reply in queued {
         reply.await.unwrap();
@@ -210,15 +289,27 @@ async fn metrics_count_what_happened() {
     host.ask("counted", "sleep", b"5000").await.unwrap_err();
     let m = host.metrics("counted").unwrap();
     assert_eq!((m.handled, m.handler_errors), (2, 1));
-    assert_eq!((m.traps, m.fuel_exhausted, m.memory_exhausted, m.timeouts), (1, 1, 1, 1));
+    assert_eq!(
+        (m.traps, m.fuel_exhausted, m.memory_exhausted, m.timeouts),
+        (1, 1, 1, 1)
+    );
     // The last restart may still be under way when the caller has its error.
     eventually("four restarts", || {
         let restarts = host.metrics("counted").unwrap().restarts;
         async move { restarts == 4 }
     })
     .await;
-    assert!(m.fuel_consumed > 10_000_000, "the burn's fuel is counted too");
-    assert!(m.max_latency >= Duration::from_millis(100), "the sleep's latency");
-    assert_eq!(host.metrics("nobody").unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(
+        m.fuel_consumed > 10_000_000,
+        "the burn's fuel is counted too"
+    );
+    assert!(
+        m.max_latency >= Duration::from_millis(100),
+        "the sleep's latency"
+    );
+    assert_eq!(
+        host.metrics("nobody").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     system.shutdown().await.unwrap();
 }

@@ -10,7 +10,11 @@ use common::*;
 const RESOURCES: &str = "max_memory = \"16MiB\"\nmax_stack = \"1MiB\"";
 
 /// Writes `bytes` as `name` and a manifest naming it; loads it.
-async fn load_bytes(engine: &HostEngine, name: &str, bytes: &[u8]) -> Result<std::sync::Arc<LoadedComponent>, Error> {
+async fn load_bytes(
+    engine: &HostEngine,
+    name: &str,
+    bytes: &[u8],
+) -> Result<std::sync::Arc<LoadedComponent>, Error> {
     let dir = TempDir::new();
     dir.write(name, bytes);
     let manifest = dir.write(
@@ -22,7 +26,9 @@ async fn load_bytes(engine: &HostEngine, name: &str, bytes: &[u8]) -> Result<std
 
 fn expect_component_error(result: Result<std::sync::Arc<LoadedComponent>, Error>, needle: &str) {
     match result {
-        Err(Error::Component { component, reason, .. }) => {
+        Err(Error::Component {
+            component, reason, ..
+        }) => {
             assert_eq!(component, "subject");
             assert!(reason.contains(needle), "expected {needle:?} in: {reason}");
         }
@@ -32,11 +38,16 @@ fn expect_component_error(result: Result<std::sync::Arc<LoadedComponent>, Error>
 
 #[tokio::test]
 async fn a_missing_import_is_a_link_error_naming_it() {
-    let err = LoadedComponent::load(&engine(), Manifest::from_file(manifest_path("missing-import")).unwrap())
-        .await
-        .unwrap_err();
+    let err = LoadedComponent::load(
+        &engine(),
+        Manifest::from_file(manifest_path("missing-import")).unwrap(),
+    )
+    .await
+    .unwrap_err();
     match &err {
-        Error::Link { component, import, .. } => {
+        Error::Link {
+            component, import, ..
+        } => {
             assert_eq!(component, "missing-import");
             assert_eq!(import, "airssys:absent/nothing@0.1.0");
         }
@@ -47,31 +58,56 @@ async fn a_missing_import_is_a_link_error_naming_it() {
 
 #[tokio::test]
 async fn a_component_without_the_handler_export_is_a_component_error() {
-    let err = LoadedComponent::load(&engine(), Manifest::from_file(manifest_path("no-handler")).unwrap())
-        .await
-        .unwrap_err();
+    let err = LoadedComponent::load(
+        &engine(),
+        Manifest::from_file(manifest_path("no-handler")).unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Component);
-    assert!(err.to_string().contains("does not export `airssys:component/handler@0.1.0`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not export `airssys:component/handler@0.1.0`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn files_that_are_not_components_are_component_errors() {
     let engine = engine();
-    expect_component_error(load_bytes(&engine, "x.wasm", b"hello, world").await, "not a WebAssembly file");
-    expect_component_error(load_bytes(&engine, "x.wasm", b"").await, "not a WebAssembly file");
-    expect_component_error(load_bytes(&engine, "x.wasm", b"\0asm\x01\0\0\0").await, "core WebAssembly module");
+    expect_component_error(
+        load_bytes(&engine, "x.wasm", b"hello, world").await,
+        "not a WebAssembly file",
+    );
+    expect_component_error(
+        load_bytes(&engine, "x.wasm", b"").await,
+        "not a WebAssembly file",
+    );
+    expect_component_error(
+        load_bytes(&engine, "x.wasm", b"\0asm\x01\0\0\0").await,
+        "core WebAssembly module",
+    );
     expect_component_error(load_bytes(&engine, "x.wasm", b"(component)").await, ".wat");
     let echo = std::fs::read(wasm_path("echo")).unwrap();
-    expect_component_error(load_bytes(&engine, "x.wasm", &echo[..echo.len() / 2]).await, "not a valid component");
+    expect_component_error(
+        load_bytes(&engine, "x.wasm", &echo[..echo.len() / 2]).await,
+        "not a valid component",
+    );
 }
 
 #[tokio::test]
 async fn random_bytes_and_truncated_cwasm_are_component_errors_never_a_crash() {
     let engine = engine();
-    let cwasm = engine.precompile(&std::fs::read(wasm_path("echo")).unwrap()).unwrap();
+    let cwasm = engine
+        .precompile(&std::fs::read(wasm_path("echo")).unwrap())
+        .unwrap();
     for cut in [8, 64, 4096, cwasm.len() / 2, cwasm.len() - 1] {
         let result = load_bytes(&engine, "x.cwasm", &cwasm[..cut]).await;
-        assert_eq!(result.unwrap_err().kind(), ErrorKind::Component, "cut at {cut}");
+        assert_eq!(
+            result.unwrap_err().kind(),
+            ErrorKind::Component,
+            "cut at {cut}"
+        );
     }
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for len in [1usize, 7, 100, 5000] {
@@ -83,7 +119,13 @@ async fn random_bytes_and_truncated_cwasm_are_component_errors_never_a_crash() {
                 seed as u8
             })
             .collect();
-        assert_eq!(load_bytes(&engine, "r.wasm", &bytes).await.unwrap_err().kind(), ErrorKind::Component);
+        assert_eq!(
+            load_bytes(&engine, "r.wasm", &bytes)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Component
+        );
     }
 }
 
@@ -93,44 +135,75 @@ async fn a_cwasm_built_for_another_engine_is_refused() {
     // A plain engine: no fuel, no epochs, so its code is not ours.
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
-    let foreign = wasmtime::Engine::new(&config).unwrap().precompile_component(&echo).unwrap();
-    expect_component_error(load_bytes(&engine(), "x.cwasm", &foreign).await, "not a precompiled component for this host's engine");
+    let foreign = wasmtime::Engine::new(&config)
+        .unwrap()
+        .precompile_component(&echo)
+        .unwrap();
+    expect_component_error(
+        load_bytes(&engine(), "x.cwasm", &foreign).await,
+        "not a precompiled component for this host's engine",
+    );
 }
 
 #[tokio::test]
 async fn a_precompiled_cwasm_loads_and_runs() {
     let engine = engine();
-    let cwasm = engine.precompile(&std::fs::read(wasm_path("echo")).unwrap()).unwrap();
+    let cwasm = engine
+        .precompile(&std::fs::read(wasm_path("echo")).unwrap())
+        .unwrap();
     let loaded = load_bytes(&engine, "echo.cwasm", &cwasm).await.unwrap();
     assert!(loaded.was_precompiled());
     let mut echo = loaded.instantiate(None).await.unwrap();
-    assert_eq!(echo.call("t", b"from cwasm", None).await.unwrap().payload, b"from cwasm");
+    assert_eq!(
+        echo.call("t", b"from cwasm", None).await.unwrap().payload,
+        b"from cwasm"
+    );
 }
 
 #[tokio::test]
 async fn the_second_load_comes_from_the_compilation_cache() {
     let dir = TempDir::new();
-    let engine = HostEngine::new(HostConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
+    let engine =
+        HostEngine::new(HostConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
     let manifest = Manifest::from_file(manifest_path("counter")).unwrap();
-    let first = LoadedComponent::load(&engine, manifest.clone()).await.unwrap();
+    let first = LoadedComponent::load(&engine, manifest.clone())
+        .await
+        .unwrap();
     assert!(!first.was_precompiled(), "an empty cache cannot hit");
     let entries = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(entries, 1, "one .cwasm entry written");
     let second = LoadedComponent::load(&engine, manifest).await.unwrap();
     assert!(second.was_precompiled(), "the second load is a cache hit");
     let mut counter = second.instantiate(None).await.unwrap();
-    assert_eq!(counter.call("increment", b"5", None).await.unwrap().payload, b"5");
+    assert_eq!(
+        counter.call("increment", b"5", None).await.unwrap().payload,
+        b"5"
+    );
 }
 
 #[tokio::test]
 async fn a_corrupt_cache_entry_is_replaced() {
     let dir = TempDir::new();
-    let engine = HostEngine::new(HostConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
+    let engine =
+        HostEngine::new(HostConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
     let manifest = Manifest::from_file(manifest_path("echo")).unwrap();
-    LoadedComponent::load(&engine, manifest.clone()).await.unwrap();
-    let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+    LoadedComponent::load(&engine, manifest.clone())
+        .await
+        .unwrap();
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     std::fs::write(&entry, b"\x7fELF garbage").unwrap();
     let reloaded = LoadedComponent::load(&engine, manifest).await.unwrap();
-    assert!(!reloaded.was_precompiled(), "the corrupt entry was not used");
-    assert!(std::fs::metadata(&entry).unwrap().len() > 1000, "and it was rewritten");
+    assert!(
+        !reloaded.was_precompiled(),
+        "the corrupt entry was not used"
+    );
+    assert!(
+        std::fs::metadata(&entry).unwrap().len() > 1000,
+        "and it was rewritten"
+    );
 }

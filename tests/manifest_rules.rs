@@ -4,11 +4,13 @@
 mod common;
 
 use airssys_wasm::manifest::{
-    Access, DEFAULT_EXECUTION_TIME_MS, DEFAULT_FUEL_PER_EXECUTION, Manifest, ManifestError, MessagingGrant,
+    Access, DEFAULT_EXECUTION_TIME_MS, DEFAULT_FUEL_PER_EXECUTION, Manifest, ManifestError,
+    MessagingGrant,
 };
 use common::TempDir;
 
-const GOOD_COMPONENT: &str = "[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"echo.wasm\"\n";
+const GOOD_COMPONENT: &str =
+    "[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"echo.wasm\"\n";
 const GOOD_RESOURCES: &str = "[resources]\nmax_memory = \"128MB\"\nmax_stack = \"2MB\"\n";
 
 fn dir() -> TempDir {
@@ -29,9 +31,15 @@ fn rejects(text: &str, key: Option<&str>, needles: &[&str]) {
     let err = parse(text).expect_err("the manifest should be rejected");
     let message = err.to_string();
     assert_eq!(err.key(), key, "{message}");
-    assert!(message.contains("Component.toml"), "the file is named: {message}");
+    assert!(
+        message.contains("Component.toml"),
+        "the file is named: {message}"
+    );
     for needle in needles {
-        assert!(message.contains(needle), "expected {needle:?} in: {message}");
+        assert!(
+            message.contains(needle),
+            "expected {needle:?} in: {message}"
+        );
     }
 }
 
@@ -49,19 +57,28 @@ fn a_complete_manifest_resolves_sizes_defaults_and_paths() {
     assert_eq!(m.resources.max_memory, 128 << 20);
     assert_eq!(m.resources.max_stack, 2 << 20);
     assert_eq!(m.resources.initial_memory, Some(16 << 20));
-    assert_eq!(m.resources.max_fuel_per_execution, DEFAULT_FUEL_PER_EXECUTION);
+    assert_eq!(
+        m.resources.max_fuel_per_execution,
+        DEFAULT_FUEL_PER_EXECUTION
+    );
     assert_eq!(m.resources.max_execution_time_ms, DEFAULT_EXECUTION_TIME_MS);
     assert_eq!(m.capabilities.filesystem[0].access, Access::ReadOnly);
     assert_eq!(m.capabilities.filesystem[0].guest, "/data");
     assert_eq!(m.capabilities.env["GREETING"], "hello");
     assert_eq!(m.capabilities.network[0].port, 6379);
-    assert_eq!(m.capabilities.messaging, MessagingGrant::Only(vec!["counter".into(), "logger".into()]));
+    assert_eq!(
+        m.capabilities.messaging,
+        MessagingGrant::Only(vec!["counter".into(), "logger".into()])
+    );
     assert_eq!(m.config["greeting"], "hello");
 }
 
 #[test]
 fn the_star_grants_messaging_to_any_component() {
-    let m = parse(&format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[capabilities]\nmessaging = [\"*\"]\n")).unwrap();
+    let m = parse(&format!(
+        "{GOOD_COMPONENT}{GOOD_RESOURCES}[capabilities]\nmessaging = [\"*\"]\n"
+    ))
+    .unwrap();
     assert!(m.capabilities.messaging.allows("anyone"));
 }
 
@@ -70,7 +87,12 @@ fn missing_max_memory_shows_an_example_resources_section() {
     rejects(
         &format!("{GOOD_COMPONENT}[resources]\nmax_stack = \"2MB\"\n"),
         Some("resources.max_memory"),
-        &["missing required key", "[resources]", "max_memory = \"128MB\"", "max_stack = \"2MB\""],
+        &[
+            "missing required key",
+            "[resources]",
+            "max_memory = \"128MB\"",
+            "max_stack = \"2MB\"",
+        ],
     );
 }
 
@@ -85,14 +107,26 @@ fn missing_max_stack_shows_an_example_resources_section() {
 
 #[test]
 fn a_missing_resources_section_shows_the_example_too() {
-    rejects(GOOD_COMPONENT, Some("resources"), &["[resources]", "max_memory = \"128MB\""]);
+    rejects(
+        GOOD_COMPONENT,
+        Some("resources"),
+        &["[resources]", "max_memory = \"128MB\""],
+    );
 }
 
 #[test]
 fn required_component_keys() {
     for key in ["name", "version", "wasm"] {
-        let text: String = GOOD_COMPONENT.lines().filter(|l| !l.starts_with(key)).map(|l| format!("{l}\n")).collect();
-        rejects(&format!("{text}{GOOD_RESOURCES}"), Some(&format!("component.{key}")), &["missing required key"]);
+        let text: String = GOOD_COMPONENT
+            .lines()
+            .filter(|l| !l.starts_with(key))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        rejects(
+            &format!("{text}{GOOD_RESOURCES}"),
+            Some(&format!("component.{key}")),
+            &["missing required key"],
+        );
     }
 }
 
@@ -100,7 +134,11 @@ fn required_component_keys() {
 fn name_rules() {
     for bad in ["", "Echo", "has space", "dot.ted", &"x".repeat(65)] {
         let text = GOOD_COMPONENT.replace("\"echo\"", &format!("{bad:?}"));
-        rejects(&format!("{text}{GOOD_RESOURCES}"), Some("component.name"), &["[a-z0-9_-]"]);
+        rejects(
+            &format!("{text}{GOOD_RESOURCES}"),
+            Some("component.name"),
+            &["[a-z0-9_-]"],
+        );
     }
     let text = GOOD_COMPONENT.replace("\"echo\"", &format!("{:?}", "a-b_c9".repeat(10) + "abcd"));
     parse(&format!("{text}{GOOD_RESOURCES}")).unwrap();
@@ -109,25 +147,39 @@ fn name_rules() {
 #[test]
 fn version_must_be_semver() {
     let text = GOOD_COMPONENT.replace("1.0.0", "1.0");
-    rejects(&format!("{text}{GOOD_RESOURCES}"), Some("component.version"), &["semantic version", "\"1.0\""]);
+    rejects(
+        &format!("{text}{GOOD_RESOURCES}"),
+        Some("component.version"),
+        &["semantic version", "\"1.0\""],
+    );
 }
 
 #[test]
 fn a_missing_wasm_file_is_named() {
     let text = GOOD_COMPONENT.replace("echo.wasm", "nope.wasm");
-    rejects(&format!("{text}{GOOD_RESOURCES}"), Some("component.wasm"), &["does not exist", "nope.wasm"]);
+    rejects(
+        &format!("{text}{GOOD_RESOURCES}"),
+        Some("component.wasm"),
+        &["does not exist", "nope.wasm"],
+    );
 }
 
 #[test]
 fn unknown_keys_are_refused_where_they_stand() {
-    rejects(&format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[extra]\n"), Some("extra"), &["unknown key", "`resources`"]);
+    rejects(
+        &format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[extra]\n"),
+        Some("extra"),
+        &["unknown key", "`resources`"],
+    );
     rejects(
         &format!("{GOOD_COMPONENT}{GOOD_RESOURCES}max_memroy = \"1MB\"\n"),
         Some("resources.max_memroy"),
         &["unknown key", "`resources.max_memory`"],
     );
     rejects(
-        &format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[capabilities]\nnetwork = {{ listen = [\"0.0.0.0:1\"] }}\n"),
+        &format!(
+            "{GOOD_COMPONENT}{GOOD_RESOURCES}[capabilities]\nnetwork = {{ listen = [\"0.0.0.0:1\"] }}\n"
+        ),
         Some("capabilities.network.listen"),
         &["unknown key", "connect"],
     );
@@ -145,7 +197,11 @@ fn wrong_types_name_what_was_expected_and_found() {
         Some("resources.max_fuel_per_execution"),
         &["whole number", "the string \"lots\""],
     );
-    rejects(&format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[config]\nretries = 3\n"), Some("config.retries"), &["a string"]);
+    rejects(
+        &format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[config]\nretries = 3\n"),
+        Some("config.retries"),
+        &["a string"],
+    );
 }
 
 #[test]
@@ -160,25 +216,58 @@ fn bad_units_are_refused_with_the_allowed_ones() {
 #[test]
 fn zero_and_overflowing_limits_are_refused() {
     for (line, key) in [
-        ("max_memory = 0\nmax_stack = \"2MB\"", "resources.max_memory"),
-        ("max_memory = \"0MB\"\nmax_stack = \"2MB\"", "resources.max_memory"),
-        ("max_memory = \"5GB\"\nmax_stack = \"2MB\"", "resources.max_memory"),
-        ("max_memory = \"99999999999999999999GB\"\nmax_stack = \"2MB\"", "resources.max_memory"),
-        ("max_memory = -1\nmax_stack = \"2MB\"", "resources.max_memory"),
+        (
+            "max_memory = 0\nmax_stack = \"2MB\"",
+            "resources.max_memory",
+        ),
+        (
+            "max_memory = \"0MB\"\nmax_stack = \"2MB\"",
+            "resources.max_memory",
+        ),
+        (
+            "max_memory = \"5GB\"\nmax_stack = \"2MB\"",
+            "resources.max_memory",
+        ),
+        (
+            "max_memory = \"99999999999999999999GB\"\nmax_stack = \"2MB\"",
+            "resources.max_memory",
+        ),
+        (
+            "max_memory = -1\nmax_stack = \"2MB\"",
+            "resources.max_memory",
+        ),
         ("max_memory = \"1MB\"\nmax_stack = 0", "resources.max_stack"),
-        ("max_memory = \"1MB\"\nmax_stack = \"2MB\"\nmax_fuel_per_execution = 0", "resources.max_fuel_per_execution"),
-        ("max_memory = \"1MB\"\nmax_stack = \"2MB\"\nmax_execution_time_ms = 0", "resources.max_execution_time_ms"),
-        ("max_memory = \"1MB\"\nmax_stack = \"2MB\"\nmax_execution_time_ms = 100000000000", "resources.max_execution_time_ms"),
+        (
+            "max_memory = \"1MB\"\nmax_stack = \"2MB\"\nmax_fuel_per_execution = 0",
+            "resources.max_fuel_per_execution",
+        ),
+        (
+            "max_memory = \"1MB\"\nmax_stack = \"2MB\"\nmax_execution_time_ms = 0",
+            "resources.max_execution_time_ms",
+        ),
+        (
+            "max_memory = \"1MB\"\nmax_stack = \"2MB\"\nmax_execution_time_ms = 100000000000",
+            "resources.max_execution_time_ms",
+        ),
     ] {
-        rejects(&format!("{GOOD_COMPONENT}[resources]\n{line}\n"), Some(key), &["expected"]);
+        rejects(
+            &format!("{GOOD_COMPONENT}[resources]\n{line}\n"),
+            Some(key),
+            &["expected"],
+        );
     }
-    parse(&format!("{GOOD_COMPONENT}[resources]\nmax_memory = \"4GiB\"\nmax_stack = \"1KiB\"\n")).unwrap();
+    parse(&format!(
+        "{GOOD_COMPONENT}[resources]\nmax_memory = \"4GiB\"\nmax_stack = \"1KiB\"\n"
+    ))
+    .unwrap();
 }
 
 #[test]
 fn initial_memory_may_not_exceed_max_memory() {
     rejects(
-        &format!("{GOOD_COMPONENT}[resources]\nmax_memory = \"16MB\"\nmax_stack = \"2MB\"\ninitial_memory = \"32MB\"\n"),
+        &format!(
+            "{GOOD_COMPONENT}[resources]\nmax_memory = \"16MB\"\nmax_stack = \"2MB\"\ninitial_memory = \"32MB\"\n"
+        ),
         Some("resources.initial_memory"),
         &["at most max_memory (16777216 bytes)", "33554432 bytes"],
     );
@@ -187,16 +276,48 @@ fn initial_memory_may_not_exceed_max_memory() {
 #[test]
 fn capability_grants_are_checked_at_parse() {
     let cases = [
-        ("filesystem = [{ host = \"missing\", guest = \"/d\", access = \"read-only\" }]", "capabilities.filesystem[0].host", "does not exist"),
-        ("filesystem = [{ host = \"data\", guest = \"/d\", access = \"rw\" }]", "capabilities.filesystem[0].access", "\"read-only\" or \"read-write\""),
-        ("filesystem = [{ host = \"data\", guest = \"d\", access = \"read-only\" }]", "capabilities.filesystem[0].guest", "absolute"),
-        ("network = { connect = [\"localhost\"] }", "capabilities.network.connect[0]", "host:port"),
-        ("network = { connect = [\"127.0.0.1:99999\"] }", "capabilities.network.connect[0]", "host:port"),
-        ("messaging = [\"Bad Name\"]", "capabilities.messaging[0]", "component name"),
-        ("env = { \"A=B\" = \"x\" }", "capabilities.env.A=B", "without `=`"),
+        (
+            "filesystem = [{ host = \"missing\", guest = \"/d\", access = \"read-only\" }]",
+            "capabilities.filesystem[0].host",
+            "does not exist",
+        ),
+        (
+            "filesystem = [{ host = \"data\", guest = \"/d\", access = \"rw\" }]",
+            "capabilities.filesystem[0].access",
+            "\"read-only\" or \"read-write\"",
+        ),
+        (
+            "filesystem = [{ host = \"data\", guest = \"d\", access = \"read-only\" }]",
+            "capabilities.filesystem[0].guest",
+            "absolute",
+        ),
+        (
+            "network = { connect = [\"localhost\"] }",
+            "capabilities.network.connect[0]",
+            "host:port",
+        ),
+        (
+            "network = { connect = [\"127.0.0.1:99999\"] }",
+            "capabilities.network.connect[0]",
+            "host:port",
+        ),
+        (
+            "messaging = [\"Bad Name\"]",
+            "capabilities.messaging[0]",
+            "component name",
+        ),
+        (
+            "env = { \"A=B\" = \"x\" }",
+            "capabilities.env.A=B",
+            "without `=`",
+        ),
     ];
     for (line, key, needle) in cases {
-        rejects(&format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[capabilities]\n{line}\n"), Some(key), &[needle]);
+        rejects(
+            &format!("{GOOD_COMPONENT}{GOOD_RESOURCES}[capabilities]\n{line}\n"),
+            Some(key),
+            &[needle],
+        );
     }
 }
 

@@ -45,7 +45,12 @@ impl Call {
             (Some(text), _) => text.clone().into_bytes(),
             (None, Some(file)) => match std::fs::read(file) {
                 Ok(bytes) => bytes,
-                Err(e) => return report::usage(format!("cannot read --payload-file {}: {e}", file.display())),
+                Err(e) => {
+                    return report::usage(format!(
+                        "cannot read --payload-file {}: {e}",
+                        file.display()
+                    ));
+                }
             },
             (None, None) => Vec::new(),
         };
@@ -65,7 +70,11 @@ impl Call {
                 } else {
                     use std::io::Write;
                     let mut stdout = std::io::stdout().lock();
-                    if stdout.write_all(&reply.payload).and_then(|()| stdout.flush()).is_err() {
+                    if stdout
+                        .write_all(&reply.payload)
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                    {
                         return report::usage("cannot write the reply to stdout");
                     }
                 }
@@ -81,7 +90,11 @@ impl Call {
         }
     }
 
-    async fn call(&self, system: &ActorSystem, payload: &[u8]) -> Result<airssys_wasm::Reply, Failure> {
+    async fn call(
+        &self,
+        system: &ActorSystem,
+        payload: &[u8],
+    ) -> Result<airssys_wasm::Reply, Failure> {
         let mut manifests = Vec::with_capacity(1 + self.with.len());
         for path in std::iter::once(&self.manifest).chain(&self.with) {
             manifests.push(Manifest::from_file(path).map_err(|e| Failure::Host(e.into()))?);
@@ -97,9 +110,13 @@ impl Call {
             .map_err(|e| Failure::Setup(format!("cannot start the supervisor: {e}")))?;
         let target = manifests[0].component.name.clone();
         for manifest in manifests {
-            host.spawn_component(&supervisor, manifest).await.map_err(Failure::Host)?;
+            host.spawn_component(&supervisor, manifest)
+                .await
+                .map_err(Failure::Host)?;
         }
-        host.ask(&target, &self.topic, payload).await.map_err(Failure::Host)
+        host.ask(&target, &self.topic, payload)
+            .await
+            .map_err(Failure::Host)
     }
 }
 

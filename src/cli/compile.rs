@@ -29,7 +29,13 @@ impl Compile {
         };
         let bytes = match std::fs::read(&wasm) {
             Ok(bytes) => bytes,
-            Err(e) => return report::failure(&component_error(&name, &wasm, format!("cannot read it: {e}"))),
+            Err(e) => {
+                return report::failure(&component_error(
+                    &name,
+                    &wasm,
+                    format!("cannot read it: {e}"),
+                ));
+            }
         };
         let engine = match report::engine() {
             Ok(engine) => engine,
@@ -37,7 +43,13 @@ impl Compile {
         };
         let compiled = match tokio::task::spawn_blocking(move || engine.precompile(&bytes)).await {
             Ok(Ok(compiled)) => compiled,
-            Ok(Err(e)) => return report::failure(&component_error(&name, &wasm, format!("not a valid component: {e:#}"))),
+            Ok(Err(e)) => {
+                return report::failure(&component_error(
+                    &name,
+                    &wasm,
+                    format!("not a valid component: {e:#}"),
+                ));
+            }
             Err(e) => return report::usage(format!("the compile task failed: {e}")),
         };
         let out = self.output.unwrap_or_else(|| wasm.with_extension("cwasm"));
@@ -51,15 +63,27 @@ impl Compile {
 
 /// The component name and wasm file behind the input.
 fn wasm_of(input: &Path) -> Result<(String, PathBuf), Error> {
-    let looks_like_wasm = std::fs::read(input).map(|b| b.starts_with(b"\0asm")).unwrap_or(false);
+    let looks_like_wasm = std::fs::read(input)
+        .map(|b| b.starts_with(b"\0asm"))
+        .unwrap_or(false);
     if looks_like_wasm {
-        let name = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         return Ok((name, input.to_path_buf()));
     }
     let manifest = Manifest::from_file(input)?;
-    Ok((manifest.component.name.clone(), manifest.component.wasm.clone()))
+    Ok((
+        manifest.component.name.clone(),
+        manifest.component.wasm.clone(),
+    ))
 }
 
 fn component_error(name: &str, path: &Path, reason: String) -> Error {
-    Error::Component { component: name.to_string(), path: path.to_path_buf(), reason }
+    Error::Component {
+        component: name.to_string(),
+        path: path.to_path_buf(),
+        reason,
+    }
 }

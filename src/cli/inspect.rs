@@ -46,7 +46,12 @@ fn print_items(title: &str, items: &[Item]) {
         if item.members.is_empty() {
             println!("  {} ({})", item.name, item.kind);
         } else {
-            println!("  {} ({}: {})", item.name, item.kind, item.members.join(", "));
+            println!(
+                "  {} ({}: {})",
+                item.name,
+                item.kind,
+                item.members.join(", ")
+            );
         }
     }
 }

@@ -47,7 +47,12 @@ impl Validate {
 
 fn print_resolved(m: &Manifest) {
     let r = &m.resources;
-    println!("{} {} ok ({})", m.component.name, m.component.version, m.path.display());
+    println!(
+        "{} {} ok ({})",
+        m.component.name,
+        m.component.version,
+        m.path.display()
+    );
     println!("  wasm                    {}", m.component.wasm.display());
     println!("  max_memory              {} bytes", r.max_memory);
     println!("  max_stack               {} bytes", r.max_stack);
@@ -64,13 +69,20 @@ fn print_resolved(m: &Manifest) {
             Access::ReadOnly => "read-only",
             Access::ReadWrite => "read-write",
         };
-        granted.push(format!("filesystem {} -> {} ({access})", fs.host.display(), fs.guest));
+        granted.push(format!(
+            "filesystem {} -> {} ({access})",
+            fs.host.display(),
+            fs.guest
+        ));
     }
     for key in caps.env.keys() {
         granted.push(format!("env {key}"));
     }
     for endpoint in &caps.network {
-        granted.push(format!("network connect {}:{}", endpoint.host, endpoint.port));
+        granted.push(format!(
+            "network connect {}:{}",
+            endpoint.host, endpoint.port
+        ));
     }
     match &caps.messaging {
         MessagingGrant::None => {}

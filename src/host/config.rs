@@ -9,7 +9,11 @@ impl Host for HostState {
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }
 

@@ -45,25 +45,41 @@ impl HostState {
 }
 
 impl Host for HostState {
-    fn send(&mut self, to: String, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+    fn send(
+        &mut self,
+        to: String,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), String>> {
         if let Err(denied) = self.check_grant("send", &to) {
             return Ok(Err(denied));
         }
         Ok(match &self.messaging.router {
             Some(router) => router.send(&self.name, &to, topic, payload),
-            None => Err(format!("not-found: no component named `{to}` (this host has no router)")),
+            None => Err(format!(
+                "not-found: no component named `{to}` (this host has no router)"
+            )),
         })
     }
 
-    async fn request(&mut self, to: String, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, String>> {
+    async fn request(
+        &mut self,
+        to: String,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, String>> {
         if let Err(denied) = self.check_grant("request", &to) {
             return Ok(Err(denied));
         }
         let Some(router) = self.messaging.router.clone() else {
-            return Ok(Err(format!("not-found: no component named `{to}` (this host has no router)")));
+            return Ok(Err(format!(
+                "not-found: no component named `{to}` (this host has no router)"
+            )));
         };
         let deadline = tokio::time::Instant::from_std(self.deadline);
-        match tokio::time::timeout_at(deadline, router.request(&self.name, &to, topic, payload)).await {
+        match tokio::time::timeout_at(deadline, router.request(&self.name, &to, topic, payload))
+            .await
+        {
             Ok(reply) => Ok(reply),
             Err(_) => Err(wasmtime::Error::new(DeadlineExceeded)),
         }

@@ -30,6 +30,8 @@ pub use bindings::airssys::component::types::Message;
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    bindings::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    bindings::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+        state
+    })?;
     Ok(linker)
 }

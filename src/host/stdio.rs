@@ -66,8 +66,12 @@ impl LineWriter {
         let text = String::from_utf8_lossy(&self.line);
         let component = &*self.log.component;
         match self.log.stream {
-            Stream::Stdout => tracing::info!(target: "airssys_wasm::guest::stdout", component, "{text}"),
-            Stream::Stderr => tracing::warn!(target: "airssys_wasm::guest::stderr", component, "{text}"),
+            Stream::Stdout => {
+                tracing::info!(target: "airssys_wasm::guest::stdout", component, "{text}")
+            }
+            Stream::Stderr => {
+                tracing::warn!(target: "airssys_wasm::guest::stderr", component, "{text}")
+            }
         }
         self.line.clear();
     }
@@ -89,16 +93,26 @@ impl IsTerminal for GuestLog {
 
 impl StdoutStream for GuestLog {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LineWriter { log: self.clone(), line: Vec::new() })
+        Box::new(LineWriter {
+            log: self.clone(),
+            line: Vec::new(),
+        })
     }
 
     fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(LineWriter { log: self.clone(), line: Vec::new() })
+        Box::new(LineWriter {
+            log: self.clone(),
+            line: Vec::new(),
+        })
     }
 }
 
 impl tokio::io::AsyncWrite for LineWriter {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.get_mut().push(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -142,7 +156,10 @@ mod tests {
     use super::*;
 
     fn writer() -> LineWriter {
-        LineWriter { log: GuestLog::new("t".into(), Stream::Stdout), line: Vec::new() }
+        LineWriter {
+            log: GuestLog::new("t".into(), Stream::Stdout),
+            line: Vec::new(),
+        }
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub fn root() -> PathBuf {
 pub fn manifest_path(name: &str) -> PathBuf {
     let dir = root().join("examples/components").join(name);
     let wasm = dir.join(format!("{name}.wasm"));
-    assert!(wasm.is_file(), "{} is missing: run scripts/build-guests first", wasm.display());
+    assert!(
+        wasm.is_file(),
+        "{} is missing: run scripts/build-guests first",
+        wasm.display()
+    );
     dir.join("Component.toml")
 }
 
@@ -60,7 +64,13 @@ impl Drop for TempDir {
 
 /// Writes a manifest named `name` for the example guest `guest`, with these `[resources]`
 /// lines and any extra sections, into `dir`.
-pub fn manifest_for(dir: &TempDir, guest: &str, name: &str, resources: &str, extra: &str) -> PathBuf {
+pub fn manifest_for(
+    dir: &TempDir,
+    guest: &str,
+    name: &str,
+    resources: &str,
+    extra: &str,
+) -> PathBuf {
     let wasm = wasm_path(guest);
     let text = format!(
         "[component]\nname = \"{name}\"\nversion = \"1.0.0\"\nwasm = \"{}\"\n\n[resources]\n{resources}\n\n{extra}\n",
@@ -69,12 +79,13 @@ pub fn manifest_for(dir: &TempDir, guest: &str, name: &str, resources: &str, ext
     dir.write(&format!("{name}.toml"), text)
 }
 
-/// A host engine with a private cache folder (kept for the test process).
+/// A host engine using the tests' compilation cache.
 pub fn engine() -> HostEngine {
     HostEngine::new(HostConfig::default().cache_dir(Some(cache_dir()))).unwrap()
 }
 
-/// This test process's cache folder.
+/// The compilation cache shared by all test processes (inside `target/`, so a clean build
+/// starts it afresh): each component compiles once per test run, not once per test binary.
 pub fn cache_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("airssys-wasm-test-cache-{}", std::process::id()))
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compile-cache")
 }
