@@ -1,0 +1,256 @@
+//! [`ActorRef`]: the typed, cheap-to-clone address of an actor, and [`ActorId`].
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::actor::Actor;
+use crate::error::{AskError, SendError};
+use crate::mailbox::{Envelope, MailboxSender};
+
+/// A process-wide unique actor id. Displayed as `actor-<n>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActorId(u64);
+
+impl ActorId {
+    /// A fresh id, never handed out before in this process.
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The numeric value.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "actor-{}", self.0)
+    }
+}
+
+/// Identity shared by all clones of one address.
+#[derive(Debug)]
+pub(crate) struct ActorInfo {
+    pub(crate) id: ActorId,
+    pub(crate) name: Option<String>,
+    /// The name, or the id when anonymous: what errors and events call the actor.
+    pub(crate) label: String,
+}
+
+impl ActorInfo {
+    pub(crate) fn new(id: ActorId, name: Option<String>) -> Self {
+        let label = name.clone().unwrap_or_else(|| id.to_string());
+        Self { id, name, label }
+    }
+}
+
+/// The address of a running actor of type `A`.
+///
+/// Cloning is cheap (a channel sender and an `Arc`); the address is `Send + Sync`.
+/// It stays valid across restarts of the actor: a restarted actor keeps its mailbox.
+/// Once the actor has stopped for good, every send fails with a *stopped* error.
+///
+/// Messages from one sender are handled in the order they were sent.
+pub struct ActorRef<A: Actor> {
+    tx: MailboxSender<A>,
+    info: Arc<ActorInfo>,
+}
+
+impl<A: Actor> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            info: Arc::clone(&self.info),
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("id", &self.info.id)
+            .field("name", &self.info.name)
+            .field("alive", &self.is_alive())
+            .finish()
+    }
+}
+
+impl<A: Actor> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.info.id == other.info.id
+    }
+}
+
+impl<A: Actor> Eq for ActorRef<A> {}
+
+impl<A: Actor> ActorRef<A> {
+    pub(crate) fn new(tx: MailboxSender<A>, info: Arc<ActorInfo>) -> Self {
+        Self { tx, info }
+    }
+
+    /// The actor's id.
+    pub fn id(&self) -> ActorId {
+        self.info.id
+    }
+
+    /// The actor's registered name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.info.name.as_deref()
+    }
+
+    /// The name, or the id when anonymous (as used in errors and events).
+    pub fn label(&self) -> &str {
+        &self.info.label
+    }
+
+    /// `false` once the actor has stopped for good (its mailbox is closed).
+    /// An actor being restarted is alive.
+    pub fn is_alive(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Number of messages waiting in the mailbox.
+    pub fn mailbox_len(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// The mailbox capacity.
+    pub fn mailbox_capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+
+    /// Sends a message, waiting for room if the mailbox is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Stopped`] (with the message) if the actor has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// If the future is dropped before it completes, the message was not enqueued.
+    pub async fn tell(&self, msg: A::Message) -> Result<(), SendError<A::Message>> {
+        self.tx
+            .send(Envelope::Tell(msg))
+            .await
+            .map_err(|err| SendError::Stopped {
+                actor: self.info.label.clone(),
+                message: err.0.into_message(),
+            })
+    }
+
+    /// Sends a message if the mailbox has room, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Overloaded`] if the mailbox is full, [`SendError::Stopped`] if the
+    /// actor has stopped; both give the message back.
+    pub fn try_tell(&self, msg: A::Message) -> Result<(), SendError<A::Message>> {
+        self.tx
+            .try_send(Envelope::Tell(msg))
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(env) => SendError::Overloaded {
+                    actor: self.info.label.clone(),
+                    message: env.into_message(),
+                },
+                mpsc::error::TrySendError::Closed(env) => SendError::Stopped {
+                    actor: self.info.label.clone(),
+                    message: env.into_message(),
+                },
+            })
+    }
+
+    /// Sends a message and waits for the handler's reply (waiting for room first if
+    /// the mailbox is full).
+    ///
+    /// # Errors
+    ///
+    /// [`AskError::Failed`] with the actor's error if the handler returned `Err`,
+    /// [`AskError::Panicked`] if it panicked, [`AskError::Stopped`] if the actor
+    /// stopped before answering.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not take the message back once it is enqueued; the
+    /// actor still handles it and its reply is discarded.
+    pub async fn ask(&self, msg: A::Message) -> Result<A::Reply, AskError<A::Error>> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if self.tx.send(Envelope::Ask(msg, reply_tx)).await.is_err() {
+            return Err(self.stopped());
+        }
+        self.wait_reply(reply_rx).await
+    }
+
+    /// Like [`ask`](Self::ask), but fails at once with [`AskError::Overloaded`] if the
+    /// mailbox is full.
+    ///
+    /// The message is enqueued (or rejected) when `try_ask` is called, before the
+    /// returned future is first polled.
+    ///
+    /// # Errors
+    ///
+    /// As [`ask`](Self::ask), plus [`AskError::Overloaded`].
+    pub fn try_ask(
+        &self,
+        msg: A::Message,
+    ) -> impl Future<Output = Result<A::Reply, AskError<A::Error>>> + Send + 'static + use<A> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let sent = match self.tx.try_send(Envelope::Ask(msg, reply_tx)) {
+            Ok(()) => Ok(reply_rx),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(AskError::Overloaded {
+                actor: self.info.label.clone(),
+            }),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.stopped()),
+        };
+        let info = Arc::clone(&self.info);
+        async move {
+            let reply_rx = sent?;
+            reply_rx.await.unwrap_or_else(|_| {
+                Err(AskError::Stopped {
+                    actor: info.label.clone(),
+                })
+            })
+        }
+    }
+
+    /// Like [`ask`](Self::ask), giving up after `timeout` (waiting for room included).
+    ///
+    /// # Errors
+    ///
+    /// As [`ask`](Self::ask), plus [`AskError::Timeout`]. A timed-out message may still
+    /// be handled later; its reply is then discarded.
+    pub async fn ask_timeout(
+        &self,
+        msg: A::Message,
+        timeout: Duration,
+    ) -> Result<A::Reply, AskError<A::Error>> {
+        match tokio::time::timeout(timeout, self.ask(msg)).await {
+            Ok(result) => result,
+            Err(_) => Err(AskError::Timeout {
+                actor: self.info.label.clone(),
+                after: timeout,
+            }),
+        }
+    }
+
+    async fn wait_reply(
+        &self,
+        reply_rx: oneshot::Receiver<Result<A::Reply, AskError<A::Error>>>,
+    ) -> Result<A::Reply, AskError<A::Error>> {
+        // A dropped reply sender means the envelope was dropped unanswered (the task
+        // was aborted): that is a stop.
+        reply_rx.await.unwrap_or_else(|_| Err(self.stopped()))
+    }
+
+    fn stopped(&self) -> AskError<A::Error> {
+        AskError::Stopped {
+            actor: self.info.label.clone(),
+        }
+    }
+}
