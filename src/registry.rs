@@ -126,10 +126,17 @@ impl Registry {
         Ok(())
     }
 
-    fn apply(&self, event: &LifecycleEvent) {
+    fn apply(&self, event: &LifecycleEvent, system: &ActorSystem) {
         match event {
             LifecycleEvent::Started { actor } | LifecycleEvent::Restarted { actor, .. } => {
-                self.set_state(actor, ComponentState::Running);
+                // A subtree restarted by its parent gets fresh actors: follow the name.
+                if let Some(address) = system.lookup::<WasmComponentActor>(actor)
+                    && let Ok(mut table) = self.table.write()
+                    && let Some(entry) = table.get_mut(actor.as_str())
+                {
+                    entry.address = address;
+                    entry.state = ComponentState::Running;
+                }
             }
             LifecycleEvent::Stopped { actor, reason }
                 if self.set_state(actor, ComponentState::Stopped(format!("{reason:?}"))) =>
@@ -174,10 +181,10 @@ impl Actor for RegistryActor {
     async fn handle_message(
         &mut self,
         update: Update,
-        _ctx: &mut ActorContext<Self>,
+        ctx: &mut ActorContext<Self>,
     ) -> Result<(), Infallible> {
         match update {
-            Update::Event(event) => self.registry.apply(&event),
+            Update::Event(event) => self.registry.apply(&event, ctx.system()),
             Update::Resync => self.registry.resync(),
         }
         Ok(())

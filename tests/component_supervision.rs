@@ -313,3 +313,44 @@ async fn metrics_count_what_happened() {
     );
     system.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_supervisor_that_gives_up_is_restarted_and_its_components_stay_reachable() {
+    let (system, host) = host().await;
+    let root = supervisor(&system, Strategy::OneForOne, 5).await;
+    let nested = root
+        .add_supervisor(
+            "workers",
+            SupervisorConfig::new(Strategy::OneForOne).restart_limit(1, Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    let dir = TempDir::new();
+    faulty(&host, &nested, &dir, "worker").await;
+    assert_eq!(count(&host, "worker").await, "1");
+    let mut events = system.subscribe();
+    // Two crashes exceed the nested supervisor's intensity of 1: it fails to root, which
+    // restarts the whole subtree with fresh actors under the same names.
+    for _ in 0..2 {
+        assert_eq!(
+            host.ask("worker", "trap", b"").await.unwrap_err().kind(),
+            ErrorKind::Trap
+        );
+    }
+    let mut seen = Vec::new();
+    eventually("the subtree to restart", || {
+        seen.extend(std::iter::from_fn(|| events.try_recv().ok()));
+        let restarted = seen
+            .iter()
+            .filter(|e| matches!(e, LifecycleEvent::Restarted { actor, .. } if actor == "worker"))
+            .count();
+        async move { restarted >= 2 }
+    })
+    .await;
+    eventually("the worker to answer again", || {
+        let reply = host.ask("worker", "count", b"");
+        async move { matches!(reply.await, Ok(r) if r.payload == b"1") }
+    })
+    .await;
+    system.shutdown().await.unwrap();
+}
