@@ -5,7 +5,8 @@
 //! preopened directories (read-only or read-write), exact environment variables, and
 //! outbound TCP/UDP to listed `host:port` pairs (host names resolved once, at load). Denials
 //! reach the guest as WASI error codes, are logged at debug with the component name, and
-//! are counted in the component's metrics.
+//! are counted in the component's metrics: socket addresses by the check below, the rest
+//! (filesystem, socket creation, name lookup) by [`crate::host::wasi_guard`].
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -16,6 +17,16 @@ use wasmtime_wasi::{FsPerms, WasiCtx};
 use crate::host::stdio::{GuestLog, Stream};
 use crate::manifest::{Access, Manifest, ManifestError};
 use crate::metrics::Metrics;
+
+/// Which socket operations a component's grants allow, known to the store so that
+/// [`crate::host::wasi_guard`] can log and count the refusals wasmtime-wasi makes silently.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NetworkUse {
+    /// Creating TCP and UDP sockets (any network grant).
+    pub(crate) sockets: bool,
+    /// Looking up names (a grant naming a host).
+    pub(crate) name_lookup: bool,
+}
 
 /// The grants of one component, checked and resolved at load.
 #[derive(Debug, Clone)]
@@ -56,6 +67,14 @@ impl Grants {
             network: network.into(),
             name_lookup,
         })
+    }
+
+    /// What the network grants allow.
+    pub(crate) fn network_use(&self) -> NetworkUse {
+        NetworkUse {
+            sockets: !self.network.is_empty(),
+            name_lookup: self.name_lookup,
+        }
     }
 
     /// A fresh WASI context for one instance of the component.

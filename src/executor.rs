@@ -87,6 +87,7 @@ impl LoadedComponent {
                 router,
             },
             metrics: self.metrics.clone(),
+            network: self.grants.network_use(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);

@@ -39,7 +39,8 @@ pub struct MetricsSnapshot {
     pub memory_exhausted: u64,
     /// Times the component was restarted.
     pub restarts: u64,
-    /// Capabilities refused (messaging targets, network addresses).
+    /// Capabilities refused (messaging targets, network addresses and sockets, name lookups,
+    /// filesystem writes through read-only grants and paths leaving a preopen).
     pub denied: u64,
     /// Fuel consumed over all calls.
     pub fuel_consumed: u64,

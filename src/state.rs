@@ -9,6 +9,7 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::capabilities::NetworkUse;
 use crate::host::messaging::Router;
 use crate::limits::MemoryLimiter;
 use crate::manifest::MessagingGrant;
@@ -37,6 +38,8 @@ pub(crate) struct HostState {
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) messaging: Messaging,
     pub(crate) metrics: Arc<Metrics>,
+    /// What the network grants allow (the WASI context enforces them; this is for logging).
+    pub(crate) network: NetworkUse,
 }
 
 impl HostState {

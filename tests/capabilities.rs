@@ -133,13 +133,13 @@ async fn without_a_filesystem_grant_no_host_path_is_visible() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dot_dot_cannot_escape_a_preopen_and_the_denial_is_counted() {
     let dir = TempDir::new();
-    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::create_dir_all(dir.path().join("data/sub")).unwrap();
     dir.write("data/inside.txt", "inside");
     dir.write("outside.txt", "host secret");
     let (loaded, mut guest) = sandbox(&dir, "fs-escape", &read_write("data", "/data")).await;
     // `..` that stays inside the preopen is fine.
     assert_eq!(
-        try_(&mut guest, "read", "/data/../data/inside.txt")
+        try_(&mut guest, "read", "/data/sub/../inside.txt")
             .await
             .unwrap(),
         "inside"
@@ -155,7 +155,7 @@ async fn dot_dot_cannot_escape_a_preopen_and_the_denial_is_counted() {
             .is_err()
     );
     assert!(!dir.path().join("escaped.txt").exists());
-    assert!(denied(&loaded) >= 1, "the escape is counted as a denial");
+    assert!(denied(&loaded) >= 4, "each escape is counted as a denial");
     let lines = log_lines_of("fs-escape");
     assert!(
         lines
@@ -454,7 +454,7 @@ async fn a_hostname_grant_allows_lookup_and_connect_by_name() {
         "{ips}"
     );
     assert_eq!(
-        try_(&mut guest, "connect", &format!("127.0.0.1:{port}"))
+        try_(&mut guest, "connect", &format!("localhost:{port}"))
             .await
             .unwrap(),
         "connected"

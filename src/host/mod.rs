@@ -5,6 +5,7 @@ mod config;
 mod logging;
 pub(crate) mod messaging;
 pub(crate) mod stdio;
+pub(crate) mod wasi_guard;
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
@@ -30,6 +31,7 @@ pub use bindings::airssys::component::types::Message;
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasi_guard::add_to_linker(&mut linker)?;
     bindings::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
         state
     })?;

@@ -24,13 +24,14 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{
     self, ErrorCode as FsCode, HostDescriptor, HostDirectoryEntryStream,
 };
 use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{self, HostResolveAddressStream};
-use wasmtime_wasi::p2::bindings::sockets::network::{self, HostNetwork, IpAddress, IpAddressFamily};
+use wasmtime_wasi::p2::bindings::sockets::network::{
+    self, HostNetwork, IpAddress, IpAddressFamily,
+};
 use wasmtime_wasi::p2::bindings::sockets::{tcp_create_socket, udp_create_socket};
 use wasmtime_wasi::p2::{
-    DynInputStream, DynOutputStream, DynPollable, FsError, FsResult, SocketError, SocketResult,
-    TcpSocket, UdpSocket,
+    DynInputStream, DynOutputStream, DynPollable, FsError, FsResult, Network, SocketError,
+    SocketResult, TcpSocket, UdpSocket,
 };
-use wasmtime_wasi::p2::Network;
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 use crate::capabilities::NetworkUse;
@@ -81,8 +82,9 @@ impl<'a> Who<'a> {
         }
     }
 
-    fn deny(&self, what: &str, path: &str) {
-        tracing::debug!(component = %self.name, what, path, "denied: not granted");
+    /// Logs and counts the refusal of `what` (on `target`: a path or a host name, if any).
+    fn deny(&self, what: &str, target: &str) {
+        tracing::debug!(component = %self.name, what, target, "denied: not granted");
         self.metrics.denied.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -258,7 +260,13 @@ impl HostDescriptor for Guarded<'_, WasiFilesystemCtxView<'_>> {
     ) -> FsResult<()> {
         let r = self
             .inner
-            .link_at(fd, old_path_flags, old_path, new_descriptor, new_path.clone())
+            .link_at(
+                fd,
+                old_path_flags,
+                old_path,
+                new_descriptor,
+                new_path.clone(),
+            )
             .await;
         self.seen("link", &new_path, r)
     }
@@ -353,7 +361,10 @@ impl HostDescriptor for Guarded<'_, WasiFilesystemCtxView<'_>> {
         path_flags: types::PathFlags,
         path: String,
     ) -> FsResult<types::MetadataHashValue> {
-        let r = self.inner.metadata_hash_at(fd, path_flags, path.clone()).await;
+        let r = self
+            .inner
+            .metadata_hash_at(fd, path_flags, path.clone())
+            .await;
         self.seen("stat", &path, r)
     }
 }
@@ -428,7 +439,10 @@ impl HostResolveAddressStream for Guarded<'_, WasiSocketsCtxView<'_>> {
         self.inner.subscribe(stream)
     }
 
-    fn drop(&mut self, stream: Resource<ip_name_lookup::ResolveAddressStream>) -> wasmtime::Result<()> {
+    fn drop(
+        &mut self,
+        stream: Resource<ip_name_lookup::ResolveAddressStream>,
+    ) -> wasmtime::Result<()> {
         HostResolveAddressStream::drop(&mut self.inner, stream)
     }
 }
