@@ -1,0 +1,465 @@
+//! Real guests of other languages, built with each language's official component toolchain
+//! (Python with componentize-py, JavaScript with componentize-js, by `scripts/build-polyglot`)
+//! and run through their own manifests in examples/components: state, config, logging,
+//! handler errors, crashes as traps with a restart, messaging with Rust components, the CLI.
+//!
+//! Both guests answer the same topics (`count`, `greet`, `log`, `request`, `parse`, `crash`);
+//! see examples/guests/python/app.py and examples/guests/js/handler.js.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use airssys_wasm::{Error, ErrorKind, Host, HostConfig, Manifest};
+use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
+use common::*;
+
+const PY: &str = "py-guest";
+const JS: &str = "js-guest";
+
+/// Loads are serialized across this test binary: on a cold cache the first load of a guest
+/// compiles it (tens of seconds for these 12-18 MB components), and every other test then
+/// takes it from the cache instead of compiling it again at the same time.
+static LOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The example manifest of a polyglot guest, checking its wasm was built.
+fn polyglot_manifest(name: &str) -> PathBuf {
+    let dir = root().join("examples/components").join(name);
+    let wasm = dir.join(format!("{name}.wasm"));
+    assert!(
+        wasm.is_file(),
+        "{} is missing: run scripts/build-polyglot",
+        wasm.display()
+    );
+    dir.join("Component.toml")
+}
+
+async fn setup() -> (ActorSystem, Host, SupervisorRef) {
+    logs();
+    let system = ActorSystem::new(SystemConfig::default());
+    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
+        .await
+        .unwrap();
+    let sup = system
+        .spawn_supervisor(
+            SupervisorConfig::new(Strategy::OneForOne).restart_limit(10, Duration::from_secs(60)),
+        )
+        .start()
+        .await
+        .unwrap();
+    (system, host, sup)
+}
+
+async fn spawn(host: &Host, sup: &SupervisorRef, manifest: PathBuf) {
+    let _one_at_a_time = LOADING.lock().await;
+    host.spawn_component(sup, Manifest::from_file(manifest).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Starts the example guest `name` from its own manifest.
+async fn spawn_guest(host: &Host, sup: &SupervisorRef, name: &str) {
+    spawn(host, sup, polyglot_manifest(name)).await;
+}
+
+async fn ask(host: &Host, to: &str, topic: &str, payload: &str) -> Result<String, Error> {
+    let reply = host.ask(to, topic, payload.as_bytes()).await?;
+    Ok(String::from_utf8(reply.payload).unwrap())
+}
+
+async fn ok(host: &Host, to: &str, topic: &str, payload: &str) -> String {
+    ask(host, to, topic, payload)
+        .await
+        .unwrap_or_else(|e| panic!("{to} {topic} {payload:?}: {e}"))
+}
+
+async fn handler_error(host: &Host, to: &str, topic: &str, payload: &str) -> String {
+    match ask(host, to, topic, payload).await {
+        Err(Error::Handler { message, .. }) => message,
+        other => panic!("{to} {topic} {payload:?}: expected a handler error, got {other:?}"),
+    }
+}
+
+// ---- the host's logs, captured once for the whole test binary --------------------------
+
+fn logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || Capture(buffer))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buffer
+    })
+}
+
+struct Capture(&'static Mutex<Vec<u8>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The captured log lines containing `marker` (markers are unique per test).
+fn log_lines_with(marker: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    text.lines()
+        .filter(|l| l.contains(marker))
+        .map(str::to_string)
+        .collect()
+}
+
+// ---- the same behaviour in each language -----------------------------------------------
+
+async fn keeps_state_between_messages(guest: &str) {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, guest).await;
+    for expected in ["1", "2", "3"] {
+        assert_eq!(ok(&host, guest, "count", "").await, expected);
+    }
+    system.shutdown().await.unwrap();
+}
+
+async fn reads_its_config(guest: &str) {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, guest).await;
+    assert_eq!(ok(&host, guest, "greet", "world").await, "hello, world");
+
+    // The same wasm under a manifest without the key: the guest's own error, not a crash.
+    let dir = TempDir::new();
+    let bare = format!("{guest}-bare");
+    let manifest = dir.write(
+        &format!("{bare}.toml"),
+        std::fs::read_to_string(polyglot_manifest(guest))
+            .unwrap()
+            .replace(
+                &format!("name = \"{guest}\""),
+                &format!("name = \"{bare}\""),
+            )
+            .replace(
+                &format!("wasm = \"{guest}.wasm\""),
+                &format!(
+                    "wasm = {:?}",
+                    polyglot_manifest(guest).with_file_name(format!("{guest}.wasm"))
+                ),
+            )
+            .replace("greeting = \"hello\"", ""),
+    );
+    spawn(&host, &sup, manifest).await;
+    assert_eq!(
+        handler_error(&host, &bare, "greet", "world").await,
+        "no greeting configured"
+    );
+    assert_eq!(host.metrics(&bare).unwrap().restarts, 0);
+    system.shutdown().await.unwrap();
+}
+
+async fn logs_through_the_host(guest: &str) {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, guest).await;
+    let marker = format!("{guest}-log-marker-7781");
+    assert_eq!(ok(&host, guest, "log", &marker).await, "logged");
+    let lines = log_lines_with(&marker);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(line.contains(" INFO "), "logged at info: {line}");
+    assert!(line.contains("airssys_wasm::guest:"), "{line}");
+    assert!(line.contains(&format!("component=\"{guest}\"")), "{line}");
+    system.shutdown().await.unwrap();
+}
+
+async fn returns_a_handler_error_on_bad_input_and_keeps_running(guest: &str) {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, guest).await;
+    assert_eq!(ok(&host, guest, "count", "").await, "1");
+    assert_eq!(ok(&host, guest, "parse", "21").await, "42");
+    assert_eq!(
+        ok(&host, guest, "parse", "-123456789012").await,
+        "-246913578024"
+    );
+    let message = handler_error(&host, guest, "parse", "twelve").await;
+    assert!(message.starts_with("not a number: "), "{message}");
+    assert!(message.contains("twelve"), "{message}");
+    assert_eq!(
+        handler_error(&host, guest, "no-such-topic", "").await,
+        "unknown topic: no-such-topic"
+    );
+    assert_eq!(
+        ok(&host, guest, "count", "").await,
+        "2",
+        "same instance, state kept"
+    );
+    let metrics = host.metrics(guest).unwrap();
+    assert_eq!((metrics.handler_errors, metrics.restarts), (2, 0));
+    system.shutdown().await.unwrap();
+}
+
+async fn an_uncaught_exception_is_a_trap_and_restarts_it(guest: &str) {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, guest).await;
+    assert_eq!(ok(&host, guest, "count", "").await, "1");
+    assert_eq!(ok(&host, guest, "count", "").await, "2");
+    let err = ask(&host, guest, "crash", "").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
+    assert_eq!(
+        ok(&host, guest, "count", "").await,
+        "1",
+        "a fresh instance after the restart"
+    );
+    let metrics = host.metrics(guest).unwrap();
+    assert_eq!((metrics.traps, metrics.restarts), (1, 1));
+    system.shutdown().await.unwrap();
+}
+
+/// The guest and the Rust `echo` and `faulty` components in one host, asking each other.
+async fn messages_rust_components_both_ways(guest: &str) {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, guest).await;
+    spawn(&host, &sup, manifest_path("echo")).await;
+    spawn(&host, &sup, manifest_path("faulty")).await;
+
+    // The guest asks Rust components.
+    assert_eq!(
+        ok(&host, guest, "request", "echo any hello from the guest").await,
+        "hello from the guest"
+    );
+    assert_eq!(
+        ok(&host, guest, "request", "faulty sender x").await,
+        guest,
+        "faulty saw the guest as the sender"
+    );
+    assert_eq!(
+        handler_error(&host, guest, "request", "faulty error x").await,
+        "faulty returned an error on purpose",
+        "the target's err passed through the guest unchanged"
+    );
+    let message = handler_error(&host, guest, "request", "nobody count x").await;
+    assert!(message.contains("not-found"), "{message}");
+
+    // A Rust component asks the guest.
+    assert_eq!(
+        ok(&host, "faulty", "request", &format!("{guest} count x")).await,
+        "1"
+    );
+    assert_eq!(
+        ok(&host, "faulty", "request", &format!("{guest} count x")).await,
+        "2"
+    );
+    assert_eq!(
+        ok(&host, "faulty", "request", &format!("{guest} greet faulty")).await,
+        "hello, faulty"
+    );
+    let message = handler_error(&host, "faulty", "request", &format!("{guest} parse x")).await;
+    assert!(message.starts_with("not a number: "), "{message}");
+
+    // And round trips: Rust -> guest -> Rust.
+    assert_eq!(
+        ok(
+            &host,
+            "faulty",
+            "request",
+            &format!("{guest} request echo t round trip")
+        )
+        .await,
+        "round trip"
+    );
+    for name in [guest, "echo", "faulty"] {
+        assert_eq!(host.metrics(name).unwrap().restarts, 0, "{name}");
+    }
+    system.shutdown().await.unwrap();
+}
+
+// ---- Python (componentize-py) ----------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_guest_keeps_state_between_messages() {
+    keeps_state_between_messages(PY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_guest_reads_its_config() {
+    reads_its_config(PY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_guest_logs_through_the_host() {
+    logs_through_the_host(PY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_guest_returns_a_handler_error_on_bad_input_and_keeps_running() {
+    returns_a_handler_error_on_bad_input_and_keeps_running(PY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncaught_python_exception_is_a_trap_and_the_guest_restarts() {
+    an_uncaught_exception_is_a_trap_and_restarts_it(PY).await;
+    // componentize-py prints the traceback to stderr before trapping; it reaches the logs.
+    let lines = log_lines_with("RuntimeError: py-guest crashed on purpose");
+    assert!(!lines.is_empty(), "the traceback was logged");
+    assert!(
+        lines[0].contains("airssys_wasm::guest::stderr"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_rust_components_message_each_other() {
+    messages_rust_components_both_ways(PY).await;
+}
+
+// ---- JavaScript (componentize-js) ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_guest_keeps_state_between_messages() {
+    keeps_state_between_messages(JS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_guest_reads_its_config() {
+    reads_its_config(JS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_guest_logs_through_the_host() {
+    logs_through_the_host(JS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_guest_returns_a_handler_error_on_bad_input_and_keeps_running() {
+    returns_a_handler_error_on_bad_input_and_keeps_running(JS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncaught_javascript_exception_is_a_trap_and_the_guest_restarts() {
+    an_uncaught_exception_is_a_trap_and_restarts_it(JS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_and_rust_components_message_each_other() {
+    messages_rust_components_both_ways(JS).await;
+}
+
+// ---- all three languages ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_javascript_guests_message_each_other_through_a_rust_one() {
+    let (system, host, sup) = setup().await;
+    spawn_guest(&host, &sup, PY).await;
+    spawn_guest(&host, &sup, JS).await;
+    spawn(&host, &sup, manifest_path("echo")).await;
+    assert_eq!(ok(&host, PY, "request", "js-guest count x").await, "1");
+    assert_eq!(ok(&host, JS, "request", "py-guest count x").await, "1");
+    assert_eq!(
+        ok(
+            &host,
+            PY,
+            "request",
+            "js-guest request echo t from python via js"
+        )
+        .await,
+        "from python via js"
+    );
+    assert_eq!(
+        ok(
+            &host,
+            JS,
+            "request",
+            "py-guest request echo t from js via python"
+        )
+        .await,
+        "from js via python"
+    );
+    // A crash of the target is the caller's handled error; only the target restarts.
+    let message = handler_error(&host, PY, "request", "js-guest crash x").await;
+    assert!(message.contains("trap"), "{message}");
+    assert_eq!(
+        ok(&host, PY, "count", "").await,
+        "2",
+        "py-guest kept its state"
+    );
+    assert_eq!(ok(&host, JS, "count", "").await, "1", "js-guest restarted");
+    assert_eq!(host.metrics(PY).unwrap().restarts, 0);
+    assert_eq!(host.metrics(JS).unwrap().restarts, 1);
+    system.shutdown().await.unwrap();
+}
+
+// ---- the command line ------------------------------------------------------------------
+
+fn cli(args: &[&str]) -> Output {
+    // A cold cache compiles in the child: keep it to one compile at a time with the loads above.
+    let _one_at_a_time = LOADING.blocking_lock();
+    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("AIRSSYS_WASM_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap()
+}
+
+fn cli_call_of_each_guest(guest: &str) {
+    let manifest = polyglot_manifest(guest).display().to_string();
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+
+    let out = cli(&["call", &manifest, "--topic", "greet", "--payload", "cli"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"hello, cli");
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+
+    let out = cli(&["call", &manifest, "--topic", "parse", "--payload", "x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error[handler]: "),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = cli(&["call", &manifest, "--topic", "crash"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error[trap]: "),
+        "{}",
+        stderr(&out)
+    );
+
+    let echo = manifest_path("echo").display().to_string();
+    let out = cli(&[
+        "call",
+        &manifest,
+        "--with",
+        &echo,
+        "--topic",
+        "request",
+        "--payload",
+        "echo t via cli",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"via cli");
+
+    let out = cli(&["call", &manifest, "--topic", "count", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true, "{json}");
+    assert_eq!(json["reply"], "MQ==", "base64 of \"1\": {json}");
+}
+
+#[test]
+fn the_cli_calls_the_python_guest() {
+    cli_call_of_each_guest(PY);
+}
+
+#[test]
+fn the_cli_calls_the_javascript_guest() {
+    cli_call_of_each_guest(JS);
+}
