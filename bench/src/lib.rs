@@ -1,0 +1,18 @@
+//! The pieces the bench report (`src/main.rs`) and the criterion benches (`benches/`) share.
+//!
+//! Every comparison runs *ours* (airssys-wasm's host and actor runtime) and a *raw*
+//! baseline side by side in one process: plain wasmtime for the component rows ([`raw`]),
+//! kameo for the native actor rows ([`native`]). The raw side takes its wasmtime settings
+//! from [`airssys_wasm::HostEngine::wasmtime_config`], so both sides run identical engines.
+#![deny(missing_docs)]
+
+pub mod guests;
+pub mod measure;
+pub mod native;
+pub mod raw;
+
+/// The error type of the bench: anything printable.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The result type of the bench.
+pub type Result<T, E = BoxError> = std::result::Result<T, E>;

@@ -1,0 +1,260 @@
+//! The raw baseline: the same components driven by plain wasmtime, as a careful user of
+//! wasmtime would, with the host's exact engine settings and per-call limits.
+//!
+//! Per call, like the host: fuel refilled to the manifest's `max_fuel_per_execution`, epoch
+//! deadline 1 and an epoch callback that traps once the wall-clock deadline
+//! (`max_execution_time_ms` ahead) has passed and yields otherwise; one ticker thread
+//! advances the epoch every 500 µs. No actor, no mailbox, no registry, no metrics.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use airssys_wasm::manifest::Resources;
+
+use crate::Result;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "component",
+        imports: { default: trappable },
+        exports: { default: async },
+    });
+}
+
+pub use bindings::airssys::component::types::Message;
+use bindings::airssys::component::{config, logging, messaging, types};
+
+/// The epoch tick of the host's default configuration.
+pub const EPOCH_TICK: Duration = Duration::from_micros(500);
+
+/// A message for `handle` with no sender.
+pub fn message(topic: &str, payload: &[u8]) -> Message {
+    Message {
+        topic: topic.to_string(),
+        payload: payload.to_vec(),
+        sender: None,
+    }
+}
+
+/// Store data: WASI and the current call's deadline.
+pub struct RawState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    deadline: Instant,
+}
+
+impl RawState {
+    fn new() -> RawState {
+        RawState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            deadline: Instant::now(),
+        }
+    }
+}
+
+impl WasiView for RawState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl messaging::Host for RawState {
+    fn send(
+        &mut self,
+        _to: String,
+        _topic: String,
+        _payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        Ok(Err("no messaging in the raw baseline".into()))
+    }
+
+    fn request(
+        &mut self,
+        _to: String,
+        _topic: String,
+        _payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        Ok(Err("no messaging in the raw baseline".into()))
+    }
+}
+
+impl logging::Host for RawState {
+    fn log(&mut self, _level: logging::Level, _message: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl config::Host for RawState {
+    fn get(&mut self, _key: String) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
+
+    fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
+}
+
+impl types::Host for RawState {}
+
+/// Raised by the epoch callback past the deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("deadline exceeded")]
+pub struct DeadlineExceeded;
+
+/// An engine with its linker (WASI 0.2 + stub imports) and an epoch ticker thread.
+pub struct RawEngine {
+    engine: Engine,
+    linker: Arc<Linker<RawState>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl RawEngine {
+    /// An engine of `config` (take it from [`airssys_wasm::HostEngine::wasmtime_config`]).
+    ///
+    /// # Errors
+    ///
+    /// wasmtime's, or when the ticker thread cannot start.
+    pub fn new(config: &Config) -> Result<RawEngine> {
+        let engine = Engine::new(config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Component::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ticker_engine, ticker_stop) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("raw-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker_engine.increment_epoch();
+                }
+            })?;
+        Ok(RawEngine {
+            engine,
+            linker: Arc::new(linker),
+            stop,
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles the component at `wasm` and links it, to run under `limits`.
+    ///
+    /// # Errors
+    ///
+    /// wasmtime's.
+    pub fn compile(&self, wasm: &Path, limits: &Resources) -> Result<RawComponent> {
+        let component = Component::from_file(&self.engine, wasm)?;
+        self.link(&component, limits)
+    }
+
+    /// Links an already compiled component, to run under `limits`.
+    ///
+    /// # Errors
+    ///
+    /// wasmtime's.
+    pub fn link(&self, component: &Component, limits: &Resources) -> Result<RawComponent> {
+        let pre = bindings::ComponentPre::new(self.linker.instantiate_pre(component)?)?;
+        Ok(RawComponent {
+            engine: self.engine.clone(),
+            pre,
+            fuel: limits.max_fuel_per_execution,
+            time: Duration::from_millis(limits.max_execution_time_ms),
+        })
+    }
+}
+
+impl Drop for RawEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A linked component: instantiate it many times.
+pub struct RawComponent {
+    engine: Engine,
+    pre: bindings::ComponentPre<RawState>,
+    fuel: u64,
+    time: Duration,
+}
+
+impl RawComponent {
+    /// A fresh store and instance (the store's fuel and deadline set as for a call, as
+    /// initialisers run under limits too).
+    ///
+    /// # Errors
+    ///
+    /// wasmtime's.
+    pub async fn instantiate(&self) -> Result<RawInstance> {
+        let mut store = Store::new(&self.engine, RawState::new());
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        arm(&mut store, self.fuel, self.time)?;
+        let bindings = self.pre.instantiate_async(&mut store).await?;
+        Ok(RawInstance {
+            store,
+            bindings,
+            fuel: self.fuel,
+            time: self.time,
+        })
+    }
+
+    /// Sets the wall-clock limit of every call from now on (instances made after this).
+    pub fn set_time_limit(&mut self, time: Duration) {
+        self.time = time;
+    }
+}
+
+fn arm(store: &mut Store<RawState>, fuel: u64, time: Duration) -> wasmtime::Result<()> {
+    store.set_fuel(fuel)?;
+    store.set_epoch_deadline(1);
+    store.data_mut().deadline = Instant::now() + time;
+    Ok(())
+}
+
+/// One live store with its instance.
+pub struct RawInstance {
+    store: Store<RawState>,
+    bindings: bindings::Component,
+    fuel: u64,
+    time: Duration,
+}
+
+impl RawInstance {
+    /// One call of `handle`, with fuel and deadline set first. The outer error is a trap.
+    ///
+    /// # Errors
+    ///
+    /// A trap, fuel exhaustion or [`DeadlineExceeded`].
+    pub async fn call(&mut self, msg: &Message) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        arm(&mut self.store, self.fuel, self.time)?;
+        self.bindings
+            .airssys_component_handler()
+            .call_handle(&mut self.store, msg)
+            .await
+    }
+
+    /// When the call in flight (or the last one) must end.
+    pub fn deadline(&self) -> Instant {
+        self.store.data().deadline
+    }
+}

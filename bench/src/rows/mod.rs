@@ -1,0 +1,104 @@
+//! The row families, one module each. Every family measures ours and the baseline
+//! interleaved (ours first in even batches, the baseline first in odd ones) and reports
+//! the medians of the batches.
+
+pub mod load;
+pub mod native;
+pub mod restart;
+pub mod roundtrip;
+pub mod rss;
+pub mod spawn;
+pub mod throughput;
+pub mod timeout;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use airssys_wasm::{Host, HostConfig};
+use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
+use airssys_wasm_bench::Result;
+use airssys_wasm_bench::guests::Scratch;
+
+use crate::report::Report;
+
+/// What a family's `run` returns: its rows, measured on the runtime it is spawned on.
+pub type BoxReport = Pin<Box<dyn Future<Output = Result<Report>> + Send + 'static>>;
+
+/// A family's `run`.
+pub type Family = fn(Plan, Arc<Scratch>) -> BoxReport;
+
+/// Which side a measurement is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Ours,
+    Raw,
+}
+
+/// Ours first in even batches, the baseline first in odd ones.
+pub fn order(batch: usize) -> [Side; 2] {
+    if batch.is_multiple_of(2) {
+        [Side::Ours, Side::Raw]
+    } else {
+        [Side::Raw, Side::Ours]
+    }
+}
+
+/// How much to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Whether this is a `--quick` run.
+    pub quick: bool,
+    /// Batches per side (the median of them is reported).
+    pub batches: usize,
+    /// Live actors for the RSS row.
+    pub rss_actors: usize,
+}
+
+impl Plan {
+    pub fn new(quick: bool) -> Plan {
+        Plan {
+            quick,
+            batches: if quick { 7 } else { 15 },
+            rss_actors: if quick { 1_000 } else { 10_000 },
+        }
+    }
+
+    /// `quick` iterations in a quick run, `full` otherwise.
+    pub fn iters(&self, quick: u64, full: u64) -> u64 {
+        if self.quick { quick } else { full }
+    }
+}
+
+/// A fresh actor system, a host in it with `config` and a OneForOne supervisor that
+/// restarts without practical limit.
+pub async fn host(config: HostConfig) -> Result<(ActorSystem, Host, SupervisorRef)> {
+    let system = ActorSystem::new(SystemConfig::default());
+    let host = Host::start(&system, config).await?;
+    let supervisor = system
+        .spawn_supervisor(
+            SupervisorConfig::new(Strategy::OneForOne)
+                .restart_limit(1_000_000, Duration::from_secs(1)),
+        )
+        .start()
+        .await?;
+    Ok((system, host, supervisor))
+}
+
+/// The host configuration of the benches: defaults, with the scratch compilation cache.
+pub fn host_config(scratch: &Scratch) -> HostConfig {
+    HostConfig::default().cache_dir(Some(scratch.cache_dir()))
+}
+
+/// Times `$iters` runs of `$body`; evaluates to the elapsed `Duration`.
+macro_rules! timed {
+    ($iters:expr, $body:expr) => {{
+        let started = std::time::Instant::now();
+        for _ in 0..$iters {
+            $body;
+        }
+        started.elapsed()
+    }};
+}
+pub(crate) use timed;
