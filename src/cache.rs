@@ -9,9 +9,17 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+/// The SHA-256 of a component's bytes.
+pub(crate) type Digest = [u8; 32];
+
+/// The SHA-256 of `wasm`.
+pub(crate) fn digest(wasm: &[u8]) -> Digest {
+    Sha256::digest(wasm).into()
+}
 
 /// A folder of precompiled components.
 #[derive(Debug, Clone)]
@@ -24,11 +32,10 @@ impl CompileCache {
         CompileCache { dir }
     }
 
-    fn entry(&self, engine: &Engine, max_stack: u64, wasm: &[u8]) -> PathBuf {
+    fn entry(&self, engine: &Engine, max_stack: u64, digest: &Digest) -> PathBuf {
         let mut settings = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut settings);
         max_stack.hash(&mut settings);
-        let digest = Sha256::digest(wasm);
         let mut name = String::with_capacity(64 + 18);
         for byte in digest {
             name.push_str(&format!("{byte:02x}"));
@@ -43,9 +50,10 @@ impl CompileCache {
         &self,
         engine: &Engine,
         max_stack: u64,
+        digest: &Digest,
         wasm: &[u8],
     ) -> wasmtime::Result<(Component, bool)> {
-        let path = self.entry(engine, max_stack, wasm);
+        let path = self.entry(engine, max_stack, digest);
         if path.is_file() {
             // SAFETY: entries are written only by `store` below, from `Component::serialize`
             // of this very engine configuration (the name carries its hash); a corrupt or

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use wasmtime::component::Linker;
@@ -22,6 +22,7 @@ use wasmtime::{
 };
 
 use crate::cache::{self, CompileCache};
+use crate::loader::{Code, CodeKey};
 use crate::state::HostState;
 use crate::ticker::{CallGuard, Ticker};
 
@@ -117,6 +118,8 @@ struct Inner {
     config: HostConfig,
     /// One engine and its linker per `max_stack`.
     engines: Mutex<HashMap<u64, EngineAndLinker>>,
+    /// Compiled and linked code in use, shared by every load of the same component.
+    code: Mutex<HashMap<CodeKey, Weak<Code>>>,
     ticker: Ticker,
     cache: Option<CompileCache>,
 }
@@ -142,6 +145,7 @@ impl HostEngine {
             inner: Arc::new(Inner {
                 config,
                 engines: Mutex::default(),
+                code: Mutex::default(),
                 ticker,
                 cache,
             }),
@@ -221,6 +225,19 @@ impl HostEngine {
     /// wasmtime's error when `wasm` is not a valid component.
     pub fn precompile(&self, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
         self.engine_for(DEFAULT_STACK)?.precompile_component(wasm)
+    }
+
+    /// The code already loaded under `key`, if something still uses it.
+    pub(crate) fn shared_code(&self, key: &CodeKey) -> Option<Arc<Code>> {
+        self.inner.code.lock().ok()?.get(key)?.upgrade()
+    }
+
+    /// Remembers `code` under `key` while something uses it; forgets code no one uses.
+    pub(crate) fn share_code(&self, key: CodeKey, code: &Arc<Code>) {
+        if let Ok(mut table) = self.inner.code.lock() {
+            table.retain(|_, weak| weak.strong_count() > 0);
+            table.insert(key, Arc::downgrade(code));
+        }
     }
 
     pub(crate) fn cache(&self) -> Option<&CompileCache> {

@@ -102,7 +102,7 @@ impl LoadedComponent {
         let deadline = store.data().deadline;
         let result = {
             let _in_flight = self.host_engine.enter_call();
-            with_deadline(self.pre.instantiate_async(&mut store), deadline).await
+            with_deadline(self.code.pre.instantiate_async(&mut store), deadline).await
         };
         match result {
             Some(Ok(bindings)) => Ok(ComponentInstance {

@@ -5,15 +5,21 @@
 //! The linker is checked up front, so a missing import is a `link` error naming it, and the
 //! `handler` export is looked up once. The result holds an `InstancePre`: each
 //! (re)instantiation only creates a store and runs the component's initialisers.
+//!
+//! Compiled and linked code is shared: loading the same component again (same bytes, or
+//! the same unchanged `.cwasm`, for the same stack size) while an earlier load is alive
+//! reuses its code instead of mapping another copy, so many components from one file cost
+//! one copy of the code.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use wasmtime::component::Component;
 use wasmtime::{Engine, Precompiled};
 
+use crate::cache::{self, Digest};
 use crate::capabilities::Grants;
 use crate::engine::HostEngine;
 use crate::error::Error;
@@ -28,12 +34,38 @@ pub struct LoadedComponent {
     pub(crate) name: Arc<str>,
     pub(crate) host_engine: HostEngine,
     pub(crate) engine: Engine,
-    pub(crate) pre: ComponentPre<HostState>,
+    pub(crate) code: Arc<Code>,
     pub(crate) grants: Grants,
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) metrics: Arc<Metrics>,
-    cached: bool,
     load_time: Duration,
+}
+
+/// Compiled and linked code, shared by every load of the same component.
+pub(crate) struct Code {
+    pub(crate) pre: ComponentPre<HostState>,
+    /// Whether it came precompiled (a cache hit or a `.cwasm`).
+    precompiled: bool,
+}
+
+/// What makes two loads the same code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum CodeKey {
+    /// A `.wasm` component, by content.
+    Wasm { digest: Digest, max_stack: u64 },
+    /// A `.cwasm`, by file identity (path, size and modification time).
+    Precompiled {
+        path: PathBuf,
+        len: u64,
+        modified: Option<SystemTime>,
+        max_stack: u64,
+    },
+}
+
+/// A component file, identified but not yet compiled.
+enum Source {
+    Precompiled,
+    Wasm(Vec<u8>),
 }
 
 impl std::fmt::Debug for LoadedComponent {
@@ -41,7 +73,7 @@ impl std::fmt::Debug for LoadedComponent {
         f.debug_struct("LoadedComponent")
             .field("name", &self.name)
             .field("wasm", &self.manifest.component.wasm)
-            .field("from_cache", &self.cached)
+            .field("from_cache", &self.code.precompiled)
             .field("load_time", &self.load_time)
             .finish_non_exhaustive()
     }
@@ -74,27 +106,21 @@ impl LoadedComponent {
             .engine_and_linker(manifest.resources.max_stack)
             .map_err(|e| component_error(format!("cannot configure the engine: {e}")))?;
 
-        let (component, cached) = {
-            let (path, engine, wasm_engine) = (
-                manifest.component.wasm.clone(),
-                engine.clone(),
-                wasm_engine.clone(),
-            );
-            let max_stack = manifest.resources.max_stack;
-            tokio::task::spawn_blocking(move || compile(&engine, &wasm_engine, max_stack, &path))
-                .await
-                .map_err(|e| component_error(format!("the compile task failed: {e}")))?
-                .map_err(component_error)?
+        let max_stack = manifest.resources.max_stack;
+        let path = manifest.component.wasm.clone();
+        let code = if is_elf(&path) {
+            // Deserializing maps the file and patches it: ~50 µs, cheaper than a hop to
+            // the blocking pool. Compiling is what must stay off the async threads.
+            code_for(engine, &wasm_engine, &linker, &name, &path, max_stack)?
+        } else {
+            let (engine, wasm_engine, name) = (engine.clone(), wasm_engine.clone(), name.clone());
+            let task = tokio::task::spawn_blocking(move || {
+                code_for(&engine, &wasm_engine, &linker, &name, &path, max_stack)
+            });
+            task.await
+                .map_err(|e| component_error(format!("the compile task failed: {e}")))??
         };
-
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| link_error(&name, &e))?;
-        let pre = ComponentPre::new(instance_pre).map_err(|e| {
-            component_error(format!(
-                "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>` ({e})"
-            ))
-        })?;
+        let cached = code.precompiled;
         let load_time = started.elapsed();
         tracing::debug!(?load_time, from_cache = cached, "component loaded");
         Ok(Arc::new(LoadedComponent {
@@ -103,10 +129,9 @@ impl LoadedComponent {
             name,
             host_engine: engine.clone(),
             engine: wasm_engine,
-            pre,
+            code,
             grants,
             metrics: Arc::default(),
-            cached,
             load_time,
         }))
     }
@@ -123,7 +148,7 @@ impl LoadedComponent {
 
     /// Whether the compiled code came from the compilation cache or a `.cwasm`.
     pub fn was_precompiled(&self) -> bool {
-        self.cached
+        self.code.precompiled
     }
 
     /// How long loading took.
@@ -142,40 +167,116 @@ impl LoadedComponent {
     }
 }
 
-/// Reads and compiles (or deserializes) the component at `path`. Returns whether the code
-/// was precompiled (cache hit or `.cwasm`).
+/// The shared code for the component at `path`: already loaded, or compiled (or
+/// deserialized) and linked now.
+fn code_for(
+    host: &HostEngine,
+    engine: &Engine,
+    linker: &wasmtime::component::Linker<HostState>,
+    name: &str,
+    path: &Path,
+    max_stack: u64,
+) -> Result<Arc<Code>, Error> {
+    let component_error = |reason: String| Error::Component {
+        component: name.to_string(),
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (key, source) = identify(path, max_stack).map_err(component_error)?;
+    if let Some(code) = host.shared_code(&key) {
+        return Ok(code);
+    }
+    let (component, precompiled) =
+        compile_source(host, engine, max_stack, path, &key, source).map_err(component_error)?;
+    let instance_pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| link_error(name, &e))?;
+    let pre = ComponentPre::new(instance_pre).map_err(|e| {
+        component_error(format!(
+            "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>` ({e})"
+        ))
+    })?;
+    let code = Arc::new(Code { pre, precompiled });
+    host.share_code(key, &code);
+    Ok(code)
+}
+
+/// Reads and compiles (or deserializes) the component at `path`, without sharing. Returns
+/// whether the code was precompiled (cache hit or `.cwasm`).
 pub(crate) fn compile(
     host: &HostEngine,
     engine: &Engine,
     max_stack: u64,
     path: &Path,
 ) -> Result<(Component, bool), String> {
+    let (key, source) = identify(path, max_stack)?;
+    compile_source(host, engine, max_stack, path, &key, source)
+}
+
+fn is_elf(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    let is_elf = std::fs::File::open(path)
+    std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .is_ok()
-        && magic == *b"\x7fELF";
-    if is_elf {
-        return match Engine::detect_precompiled_file(path).map_err(|e| format!("cannot read it: {e}"))? {
-            Some(Precompiled::Component) => {
-                // SAFETY: the manifest's author vouches for the file as the output of
-                // `airssys-wasm compile`; wasmtime checks the header, the wasmtime version
-                // and the engine settings, and refuses a file built for another engine.
-                let component = unsafe { Component::deserialize_file(engine, path) }
-                    .map_err(|e| format!("not a precompiled component for this host's engine: {e}"))?;
-                Ok((component, true))
-            }
-            Some(Precompiled::Module) => Err(
-                "a precompiled core module, not a component; precompile the component with `airssys-wasm compile`".into(),
-            ),
-            None => Err("an ELF file that is not a precompiled wasmtime component".into()),
+        && magic == *b"\x7fELF"
+}
+
+/// Tells a precompiled file from a `.wasm` (read and hashed) and names its code.
+fn identify(path: &Path, max_stack: u64) -> Result<(CodeKey, Source), String> {
+    if is_elf(path) {
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+        let key = CodeKey::Precompiled {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            max_stack,
         };
+        return Ok((key, Source::Precompiled));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
     check_component_header(&bytes)?;
-    let result = match host.cache() {
-        Some(cache) => cache.get_or_compile(engine, max_stack, &bytes),
-        None => Component::new(engine, &bytes).map(|c| (c, false)),
+    Ok((
+        CodeKey::Wasm {
+            digest: cache::digest(&bytes),
+            max_stack,
+        },
+        Source::Wasm(bytes),
+    ))
+}
+
+fn compile_source(
+    host: &HostEngine,
+    engine: &Engine,
+    max_stack: u64,
+    path: &Path,
+    key: &CodeKey,
+    source: Source,
+) -> Result<(Component, bool), String> {
+    let bytes = match source {
+        Source::Wasm(bytes) => bytes,
+        Source::Precompiled => {
+            return match Engine::detect_precompiled_file(path).map_err(|e| format!("cannot read it: {e}"))? {
+                Some(Precompiled::Component) => {
+                    // SAFETY: the manifest's author vouches for the file as the output of
+                    // `airssys-wasm compile`; wasmtime checks the header, the wasmtime
+                    // version and the engine settings, and refuses a file built for
+                    // another engine.
+                    let component = unsafe { Component::deserialize_file(engine, path) }
+                        .map_err(|e| format!("not a precompiled component for this host's engine: {e}"))?;
+                    Ok((component, true))
+                }
+                Some(Precompiled::Module) => Err(
+                    "a precompiled core module, not a component; precompile the component with `airssys-wasm compile`".into(),
+                ),
+                None => Err("an ELF file that is not a precompiled wasmtime component".into()),
+            };
+        }
+    };
+    let result = match (host.cache(), key) {
+        (Some(cache), CodeKey::Wasm { digest, .. }) => {
+            cache.get_or_compile(engine, max_stack, digest, &bytes)
+        }
+        _ => Component::new(engine, &bytes).map(|c| (c, false)),
     };
     result.map_err(|e| format!("not a valid component: {e:#}"))
 }

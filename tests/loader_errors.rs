@@ -172,8 +172,22 @@ async fn the_second_load_comes_from_the_compilation_cache() {
     assert!(!first.was_precompiled(), "an empty cache cannot hit");
     let entries = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(entries, 1, "one .cwasm entry written");
+    // While `first` lives, a second load shares its code in memory: it reports how that
+    // code was made (compiled), where a disk-cache hit would report precompiled.
+    let shared = LoadedComponent::load(&engine, manifest.clone())
+        .await
+        .unwrap();
+    assert!(
+        !shared.was_precompiled(),
+        "the live code is shared, not loaded again"
+    );
+    drop((first, shared));
+    // With no load alive, the code comes from the disk cache.
     let second = LoadedComponent::load(&engine, manifest).await.unwrap();
-    assert!(second.was_precompiled(), "the second load is a cache hit");
+    assert!(
+        second.was_precompiled(),
+        "the load after that is a cache hit"
+    );
     let mut counter = second.instantiate(None).await.unwrap();
     assert_eq!(
         counter.call("increment", b"5", None).await.unwrap().payload,
