@@ -7,7 +7,7 @@ mod common;
 
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::net::{TcpListener, UdpSocket};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm::{ComponentInstance, Error, LoadedComponent, Manifest};
@@ -46,34 +46,6 @@ async fn try_(instance: &mut ComponentInstance, topic: &str, arg: &str) -> Resul
 
 fn denied(loaded: &LoadedComponent) -> u64 {
     loaded.metrics().snapshot().denied
-}
-
-/// Everything the host logs, captured once for the whole test binary; tests tell their
-/// lines apart by component name.
-fn logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || Capture(buffer))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        buffer
-    })
-}
-
-struct Capture(&'static Mutex<Vec<u8>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The captured log lines that mention `component=<name>`.

@@ -11,7 +11,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use airssys_wasm::{Error, ErrorKind, Host, HostConfig, Manifest};
@@ -84,33 +83,7 @@ async fn handler_error(host: &Host, to: &str, topic: &str, payload: &str) -> Str
     }
 }
 
-// ---- the host's logs, captured once for the whole test binary --------------------------
-
-fn logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || Capture(buffer))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        buffer
-    })
-}
-
-struct Capture(&'static Mutex<Vec<u8>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+// ---- the host's logs (captured by common::logs) ------------------------------------------
 
 /// The captured log lines containing `marker` (markers are unique per test).
 fn log_lines_with(marker: &str) -> Vec<String> {
