@@ -7,8 +7,7 @@ use wasmtime::component::types::ComponentItem;
 
 use crate::engine::HostEngine;
 use crate::error::Error;
-use crate::host::bindings::ComponentPre;
-use crate::loader::{compile, link_error};
+use crate::loader::{compile, link};
 
 /// One import or export of a component, by its WIT name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,14 +63,7 @@ pub fn inspect(engine: &HostEngine, path: &Path) -> Result<Inspection, Error> {
         .exports(&wasm_engine)
         .map(|(n, item)| describe(&wasm_engine, n, &item.ty))
         .collect();
-    let fits = match linker.instantiate_pre(&component) {
-        Err(e) => Err(link_error(&name, &e)),
-        Ok(pre) => ComponentPre::new(pre).map(|_| ()).map_err(|e| {
-            component_error(format!(
-                "it does not export `airssys:component/handler@0.1.0` ({e})"
-            ))
-        }),
-    };
+    let fits = link(&linker, &component, &name, path).map(|_| ());
     Ok(Inspection {
         path: path.to_path_buf(),
         imports,

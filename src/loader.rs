@@ -111,11 +111,19 @@ impl LoadedComponent {
         let code = if is_elf(&path) {
             // Deserializing maps the file and patches it: ~50 µs, cheaper than a hop to
             // the blocking pool. Compiling is what must stay off the async threads.
-            code_for(engine, &wasm_engine, &linker, &name, &path, max_stack)?
+            code_for(engine, &wasm_engine, &linker, &name, &path, max_stack, true)?
         } else {
             let (engine, wasm_engine, name) = (engine.clone(), wasm_engine.clone(), name.clone());
             let task = tokio::task::spawn_blocking(move || {
-                code_for(&engine, &wasm_engine, &linker, &name, &path, max_stack)
+                code_for(
+                    &engine,
+                    &wasm_engine,
+                    &linker,
+                    &name,
+                    &path,
+                    max_stack,
+                    false,
+                )
             });
             task.await
                 .map_err(|e| component_error(format!("the compile task failed: {e}")))??
@@ -176,29 +184,46 @@ fn code_for(
     name: &str,
     path: &Path,
     max_stack: u64,
+    elf: bool,
 ) -> Result<Arc<Code>, Error> {
     let component_error = |reason: String| Error::Component {
         component: name.to_string(),
         path: path.to_path_buf(),
         reason,
     };
-    let (key, source) = identify(path, max_stack).map_err(component_error)?;
+    let (key, source) = identify(path, max_stack, elf).map_err(component_error)?;
     if let Some(code) = host.shared_code(&key) {
         return Ok(code);
     }
     let (component, precompiled) =
         compile_source(host, engine, max_stack, path, &key, source).map_err(component_error)?;
-    let instance_pre = linker
-        .instantiate_pre(&component)
-        .map_err(|e| link_error(name, &e))?;
-    let pre = ComponentPre::new(instance_pre).map_err(|e| {
-        component_error(format!(
-            "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>` ({e})"
-        ))
-    })?;
+    let pre = link(linker, &component, name, path)?;
     let code = Arc::new(Code { pre, precompiled });
     host.share_code(key, &code);
     Ok(code)
+}
+
+/// Links `component` against the host's imports and finds its `handler` export.
+///
+/// # Errors
+///
+/// `link` naming a missing import, or `component` when `handler` is not exported.
+pub(crate) fn link(
+    linker: &wasmtime::component::Linker<HostState>,
+    component: &Component,
+    name: &str,
+    path: &Path,
+) -> Result<ComponentPre<HostState>, Error> {
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| link_error(name, &e))?;
+    ComponentPre::new(instance_pre).map_err(|e| Error::Component {
+        component: name.to_string(),
+        path: path.to_path_buf(),
+        reason: format!(
+            "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>` ({e})"
+        ),
+    })
 }
 
 /// Reads and compiles (or deserializes) the component at `path`, without sharing. Returns
@@ -209,7 +234,7 @@ pub(crate) fn compile(
     max_stack: u64,
     path: &Path,
 ) -> Result<(Component, bool), String> {
-    let (key, source) = identify(path, max_stack)?;
+    let (key, source) = identify(path, max_stack, is_elf(path))?;
     compile_source(host, engine, max_stack, path, &key, source)
 }
 
@@ -221,9 +246,10 @@ fn is_elf(path: &Path) -> bool {
         && magic == *b"\x7fELF"
 }
 
-/// Tells a precompiled file from a `.wasm` (read and hashed) and names its code.
-fn identify(path: &Path, max_stack: u64) -> Result<(CodeKey, Source), String> {
-    if is_elf(path) {
+/// Names the code of a precompiled file (`elf`, from [`is_elf`]) or of a `.wasm` (read and
+/// hashed).
+fn identify(path: &Path, max_stack: u64, elf: bool) -> Result<(CodeKey, Source), String> {
+    if elf {
         let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
         let key = CodeKey::Precompiled {
             path: path.to_path_buf(),
@@ -293,7 +319,7 @@ fn check_component_header(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Turns an `instantiate_pre` failure into a `link` error naming the missing import.
-pub(crate) fn link_error(name: &str, e: &wasmtime::Error) -> Error {
+fn link_error(name: &str, e: &wasmtime::Error) -> Error {
     let reason = format!("{e:#}");
     let import = reason
         .split('`')

@@ -72,27 +72,40 @@ impl Host {
             .start(system)
             .await
             .map_err(std::io::Error::other)?;
+        Ok(Host::assemble(
+            engine,
+            system.clone(),
+            registry,
+            DEFAULT_MAILBOX_CAPACITY,
+        ))
+    }
+
+    /// A host over these parts, with its own router pointing back at it.
+    fn assemble(
+        engine: HostEngine,
+        system: ActorSystem,
+        registry: Registry,
+        mailbox_capacity: usize,
+    ) -> Host {
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             engine,
-            system: system.clone(),
+            system,
             registry,
-            mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+            mailbox_capacity,
             router: Arc::new(HostRouter { host: weak.clone() }),
         });
-        Ok(Host { inner })
+        Host { inner }
     }
 
     /// The same host with another mailbox capacity for components spawned from now on.
     pub fn with_mailbox_capacity(&self, capacity: usize) -> Host {
         let inner = &self.inner;
-        let new = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
-            engine: inner.engine.clone(),
-            system: inner.system.clone(),
-            registry: inner.registry.clone(),
-            mailbox_capacity: capacity.max(1),
-            router: Arc::new(HostRouter { host: weak.clone() }),
-        });
-        Host { inner: new }
+        Host::assemble(
+            inner.engine.clone(),
+            inner.system.clone(),
+            inner.registry.clone(),
+            capacity.max(1),
+        )
     }
 
     /// The host's engines.
