@@ -14,6 +14,7 @@ use std::sync::Arc;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
+use crate::host::log_budget::LogBudget;
 use crate::host::stdio::{GuestLog, Stream};
 use crate::manifest::{Access, Manifest, ManifestError};
 use crate::metrics::Metrics;
@@ -83,11 +84,12 @@ impl Grants {
         manifest: &Manifest,
         name: &Arc<str>,
         metrics: &Arc<Metrics>,
+        log_budget: &LogBudget,
     ) -> std::io::Result<WasiCtx> {
         let mut builder = WasiCtx::builder();
         builder
-            .stdout(GuestLog::new(name.clone(), Stream::Stdout))
-            .stderr(GuestLog::new(name.clone(), Stream::Stderr));
+            .stdout(GuestLog::new(log_budget.clone(), Stream::Stdout))
+            .stderr(GuestLog::new(log_budget.clone(), Stream::Stderr));
         for (key, value) in &manifest.capabilities.env {
             builder.env(key, value);
         }

@@ -16,6 +16,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::error::{Error, ErrorKind};
 use crate::host::bindings;
+use crate::host::log_budget::LogBudget;
 use crate::host::messaging::Router;
 use crate::loader::LoadedComponent;
 use crate::state::{DeadlineExceeded, HostState, Messaging};
@@ -67,9 +68,10 @@ impl LoadedComponent {
         router: Option<Arc<dyn Router>>,
     ) -> Result<ComponentInstance, Error> {
         let resources = &self.manifest.resources;
+        let log_budget = LogBudget::new(self.name.clone(), self.metrics.clone());
         let wasi = self
             .grants
-            .wasi_ctx(&self.manifest, &self.name, &self.metrics)
+            .wasi_ctx(&self.manifest, &self.name, &self.metrics, &log_budget)
             .map_err(|e| Error::Component {
                 component: self.name.to_string(),
                 path: self.manifest.component.wasm.clone(),
@@ -87,6 +89,7 @@ impl LoadedComponent {
                 router,
             },
             metrics: self.metrics.clone(),
+            log_budget,
             network: self.grants.network_use(),
         };
         let mut store = Store::new(&self.engine, state);
@@ -126,6 +129,7 @@ fn arm(loaded: &LoadedComponent, store: &mut Store<HostState>) -> Instant {
     let now = Instant::now();
     store.data_mut().deadline = now + Duration::from_millis(resources.max_execution_time_ms);
     let _ = store.data_mut().limiter.take_refusal();
+    store.data().log_budget.refill();
     now
 }
 

@@ -28,6 +28,7 @@ pub use engine::{Allocation, HostConfig, HostEngine};
 pub use error::{Error, ErrorKind, Result};
 pub use executor::{ComponentInstance, Reply};
 pub use host::Message;
+pub use host::log_budget::MAX_LOG_LINES_PER_MESSAGE;
 pub use host::messaging::Router;
 pub use loader::LoadedComponent;
 pub use manifest::Manifest;

@@ -20,6 +20,7 @@ pub struct Metrics {
     pub(crate) fuel_consumed: AtomicU64,
     pub(crate) busy_nanos: AtomicU64,
     pub(crate) max_latency_nanos: AtomicU64,
+    pub(crate) logs_dropped: AtomicU64,
 }
 
 /// A copy of a component's counters at one moment.
@@ -48,6 +49,9 @@ pub struct MetricsSnapshot {
     pub busy: Duration,
     /// The longest single call.
     pub max_latency: Duration,
+    /// Log lines dropped because a message went past its budget
+    /// ([`MAX_LOG_LINES_PER_MESSAGE`](crate::MAX_LOG_LINES_PER_MESSAGE)).
+    pub logs_dropped: u64,
 }
 
 impl MetricsSnapshot {
@@ -106,6 +110,7 @@ impl Metrics {
             fuel_consumed: get(&self.fuel_consumed),
             busy: Duration::from_nanos(get(&self.busy_nanos)),
             max_latency: Duration::from_nanos(get(&self.max_latency_nanos)),
+            logs_dropped: get(&self.logs_dropped),
         }
     }
 }

@@ -10,6 +10,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::NetworkUse;
+use crate::host::log_budget::LogBudget;
 use crate::host::messaging::Router;
 use crate::limits::MemoryLimiter;
 use crate::manifest::MessagingGrant;
@@ -38,6 +39,8 @@ pub(crate) struct HostState {
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) messaging: Messaging,
     pub(crate) metrics: Arc<Metrics>,
+    /// Log lines left for the current message (shared with the stdout/stderr streams).
+    pub(crate) log_budget: LogBudget,
     /// What the network grants allow (the WASI context enforces them; this is for logging).
     pub(crate) network: NetworkUse,
 }

@@ -48,16 +48,6 @@ fn denied(loaded: &LoadedComponent) -> u64 {
     loaded.metrics().snapshot().denied
 }
 
-/// The captured log lines that mention `component=<name>`.
-fn log_lines_of(name: &str) -> Vec<String> {
-    let text = String::from_utf8(logs().lock().unwrap().clone()).unwrap();
-    let tags = [format!("component={name}"), format!("component=\"{name}\"")];
-    text.lines()
-        .filter(|l| l.split_whitespace().any(|w| tags.iter().any(|t| t == w)))
-        .map(str::to_string)
-        .collect()
-}
-
 fn read_only(host: &str, guest: &str) -> String {
     format!("filesystem = [{{ host = \"{host}\", guest = \"{guest}\", access = \"read-only\" }}]")
 }

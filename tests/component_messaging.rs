@@ -145,18 +145,6 @@ async fn a_request_cycle_ends_in_a_timeout_never_a_hang() {
     system.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_component_requesting_itself_times_out() {
-    let (system, host, sup, dir) = setup().await;
-    spawn(&host, &sup, &dir, "narcissus", "[\"*\"]").await;
-    let err = host
-        .ask("narcissus", "request", b"narcissus count x")
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    system.shutdown().await.unwrap();
-}
-
 /// A native Rust actor: it keeps a running total.
 #[derive(Default)]
 struct Totalizer {

@@ -4,69 +4,23 @@
 
 mod common;
 
-use std::future::Future;
 use std::time::Duration;
 
-use airssys_wasm::{ErrorKind, Host, HostConfig, Manifest};
-use airssys_wasm_actors::{
-    ActorSystem, LifecycleEvent, Strategy, SupervisorConfig, SupervisorRef, SystemConfig,
-};
+use airssys_wasm::{ErrorKind, Host, Manifest};
+use airssys_wasm_actors::{LifecycleEvent, Strategy, SupervisorConfig, SupervisorRef};
 use common::*;
 
 const FAULTY: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 100";
 /// Fuel enough that a spinning guest meets its deadline first.
 const SPINNER: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 1000000000000\nmax_execution_time_ms = 100";
 
-async fn host() -> (ActorSystem, Host) {
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
-        .await
-        .unwrap();
-    (system, host)
-}
-
-async fn supervisor(system: &ActorSystem, strategy: Strategy, restarts: u32) -> SupervisorRef {
-    system
-        .spawn_supervisor(
-            SupervisorConfig::new(strategy).restart_limit(restarts, Duration::from_secs(60)),
-        )
-        .start()
-        .await
-        .unwrap()
-}
-
 /// Spawns a faulty-based component named `name` under `sup`.
 async fn faulty(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str) {
     faulty_with(host, sup, dir, name, FAULTY).await;
 }
 
-async fn faulty_with(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str, resources: &str) {
-    let path = manifest_for(
-        dir,
-        "faulty",
-        name,
-        resources,
-        "[capabilities]\nmessaging = [\"*\"]",
-    );
-    host.spawn_component(sup, Manifest::from_file(path).unwrap())
-        .await
-        .unwrap();
-}
-
 async fn count(host: &Host, name: &str) -> String {
     String::from_utf8(host.ask(name, "count", b"").await.unwrap().payload).unwrap()
-}
-
-/// Waits until `check` holds, failing after 5 s.
-async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

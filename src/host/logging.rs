@@ -8,6 +8,9 @@ const MAX_MESSAGE: usize = 16 * 1024;
 
 impl Host for HostState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        if !self.log_budget.take() {
+            return Ok(());
+        }
         let message = truncate(&message, MAX_MESSAGE);
         let component = &*self.name;
         match level {

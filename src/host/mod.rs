@@ -2,6 +2,7 @@
 //! here, and [`linker`] wiring WASI 0.2 and the world's imports into one linker.
 
 mod config;
+pub(crate) mod log_budget;
 mod logging;
 pub(crate) mod messaging;
 pub(crate) mod stdio;

@@ -5,12 +5,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+use super::log_budget::LogBudget;
 
 /// Bytes buffered per stream before a partial line is emitted.
 pub(crate) const MAX_LINE: usize = 4096;
@@ -22,16 +23,16 @@ pub(crate) enum Stream {
     Stderr,
 }
 
-/// A guest output stream logged through `tracing`.
+/// A guest output stream logged through `tracing`, within the component's log budget.
 #[derive(Debug, Clone)]
 pub(crate) struct GuestLog {
-    component: Arc<str>,
+    budget: LogBudget,
     stream: Stream,
 }
 
 impl GuestLog {
-    pub(crate) fn new(component: Arc<str>, stream: Stream) -> GuestLog {
-        GuestLog { component, stream }
+    pub(crate) fn new(budget: LogBudget, stream: Stream) -> GuestLog {
+        GuestLog { budget, stream }
     }
 }
 
@@ -63,8 +64,12 @@ impl LineWriter {
     }
 
     fn emit(&mut self) {
+        if !self.log.budget.take() {
+            self.line.clear();
+            return;
+        }
         let text = String::from_utf8_lossy(&self.line);
-        let component = &*self.log.component;
+        let component = self.log.budget.component();
         match self.log.stream {
             Stream::Stdout => {
                 tracing::info!(target: "airssys_wasm::guest::stdout", component, "{text}")
@@ -157,7 +162,10 @@ mod tests {
 
     fn writer() -> LineWriter {
         LineWriter {
-            log: GuestLog::new("t".into(), Stream::Stdout),
+            log: GuestLog::new(
+                LogBudget::new("t".into(), Default::default()),
+                Stream::Stdout,
+            ),
             line: Vec::new(),
         }
     }

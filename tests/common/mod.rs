@@ -2,11 +2,14 @@
 //! and a host engine with a private compilation cache.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
-use airssys_wasm::{HostConfig, HostEngine};
+use airssys_wasm::{Host, HostConfig, HostEngine, Manifest};
+use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
 
 /// The repository's root.
 pub fn root() -> PathBuf {
@@ -107,6 +110,16 @@ pub fn logs() -> &'static Mutex<Vec<u8>> {
     })
 }
 
+/// The captured log lines that mention `component=<name>`.
+pub fn log_lines_of(name: &str) -> Vec<String> {
+    let text = String::from_utf8(logs().lock().unwrap().clone()).unwrap();
+    let tags = [format!("component={name}"), format!("component=\"{name}\"")];
+    text.lines()
+        .filter(|l| l.split_whitespace().any(|w| tags.iter().any(|t| t == w)))
+        .map(str::to_string)
+        .collect()
+}
+
 struct Capture(&'static Mutex<Vec<u8>>);
 
 impl std::io::Write for Capture {
@@ -116,5 +129,58 @@ impl std::io::Write for Capture {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// An actor system and a host in it, using the tests' compilation cache.
+pub async fn host() -> (ActorSystem, Host) {
+    let system = ActorSystem::new(SystemConfig::default());
+    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
+        .await
+        .unwrap();
+    (system, host)
+}
+
+/// A top-level supervisor allowing `restarts` restarts a minute.
+pub async fn supervisor(system: &ActorSystem, strategy: Strategy, restarts: u32) -> SupervisorRef {
+    system
+        .spawn_supervisor(
+            SupervisorConfig::new(strategy).restart_limit(restarts, Duration::from_secs(60)),
+        )
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Spawns the faulty guest as `name` under `sup`, with these `[resources]` and messaging to
+/// any component.
+pub async fn faulty_with(
+    host: &Host,
+    sup: &SupervisorRef,
+    dir: &TempDir,
+    name: &str,
+    resources: &str,
+) {
+    let path = manifest_for(
+        dir,
+        "faulty",
+        name,
+        resources,
+        "[capabilities]\nmessaging = [\"*\"]",
+    );
+    host.spawn_component(sup, Manifest::from_file(path).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Waits until `check` holds, failing after 5 s.
+pub async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -21,6 +21,8 @@
 //! | `send`       | same payload: `messaging::send`; reply `sent` or the error       |
 //! | `sender`     | reply the sender's name, or `none`                               |
 //! | `big`        | reply `N` bytes of `x` (costs about `N` fuel: `memory.fill` is metered per byte) |
+//! | `log-flood`  | log `N` lines in a tight loop, default forever; reply `logged N`  |
+//! | `send-flood` | payload `N TARGET TOPIC BODY...`: `send` it `N` times without pause; reply `sent=S refused=R` and the first refusal on the next line |
 //!
 //! Anything else is `err("unknown topic: ...")`. A bad number is an `err`
 //! naming the input.
@@ -107,6 +109,31 @@ impl Guest for Faulty {
                 let n = usize::try_from(number(&payload, None)?)
                     .map_err(|_| "big: size too large".to_string())?;
                 Ok(vec![b'x'; n])
+            }
+            "log-flood" => {
+                let n = number(&payload, Some(u64::MAX))?;
+                for i in 0..n {
+                    logging::log(Level::Info, &format!("flood line {i}"));
+                }
+                reply(&format!("logged {n}"))
+            }
+            "send-flood" => {
+                let text = String::from_utf8_lossy(&payload);
+                let (count, rest) = text.split_once(' ').unwrap_or((&*text, ""));
+                let n = number(count.as_bytes(), None)?;
+                let (to, topic, body) = target_topic_body(rest.as_bytes())?;
+                let (mut sent, mut refused, mut first) = (0u64, 0u64, None);
+                for _ in 0..n {
+                    match messaging::send(&to, &topic, body) {
+                        Ok(()) => sent += 1,
+                        Err(e) => {
+                            refused += 1;
+                            first.get_or_insert(e);
+                        }
+                    }
+                }
+                let first = first.unwrap_or_default();
+                reply(&format!("sent={sent} refused={refused}\n{first}"))
             }
             other => Err(format!("unknown topic: {other}")),
         }
