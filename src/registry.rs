@@ -46,7 +46,12 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn get(&self, name: &str) -> Option<Entry> {
-        self.table.read().ok()?.get(name).cloned()
+        self.with(name, Entry::clone)
+    }
+
+    /// Runs `f` on the entry of `name` under the table's read lock, without cloning it.
+    pub(crate) fn with<R>(&self, name: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        self.table.read().ok()?.get(name).map(f)
     }
 
     /// Registers `name`, failing if a running component already has it.

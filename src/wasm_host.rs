@@ -188,7 +188,8 @@ impl Host {
     /// Sends a message to the component `to` and waits for its reply.
     ///
     /// The message is enqueued when `ask` is called, before the returned future is first
-    /// polled: asks made one after another are handled in that order.
+    /// polled: asks made one after another are handled in that order. The payload is
+    /// anything that becomes a `Vec<u8>`: a `Vec` is moved in, a slice is copied.
     ///
     /// # Errors
     ///
@@ -199,18 +200,19 @@ impl Host {
         &self,
         to: &str,
         topic: &str,
-        payload: &[u8],
+        payload: impl Into<Vec<u8>>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
-        self.ask_from(None, to, topic.to_string(), payload.to_vec())
+        self.ask_from(None, to, topic.to_string(), payload.into())
     }
 
-    /// Sends a message to the component `to` without waiting for a reply.
+    /// Sends a message to the component `to` without waiting for a reply. The payload is
+    /// taken as by [`Host::ask`].
     ///
     /// # Errors
     ///
     /// `not-found`, `overloaded` or `stopped`.
-    pub fn tell(&self, to: &str, topic: &str, payload: &[u8]) -> Result<(), Error> {
-        self.tell_from(None, to, topic.to_string(), payload.to_vec())
+    pub fn tell(&self, to: &str, topic: &str, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
+        self.tell_from(None, to, topic.to_string(), payload.into())
     }
 
     /// A component's counters.
@@ -243,21 +245,25 @@ impl Host {
         topic: String,
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
-        let sent = self.entry(to).map(|entry| {
+        // Enqueued under the registry's read lock: no entry is cloned on the way.
+        let sent = self.inner.registry.with(to, |entry| {
             let message = Message {
                 topic,
                 payload,
                 sender: from.map(str::to_string),
             };
-            let reply = entry.address.try_ask(message);
-            (entry, reply)
+            (entry.loaded.clone(), entry.address.try_ask(message))
         });
-        let to = to.to_string();
+        let not_found = sent.is_none().then(|| to.to_string());
+        let registry = self.inner.registry.clone();
         async move {
-            let (entry, reply) = sent?;
+            let Some((loaded, reply)) = sent else {
+                let name = not_found.unwrap_or_default();
+                return Err(Error::NotFound { name });
+            };
             match reply.await {
                 Ok(reply) => reply,
-                Err(e) => Err(ask_error(&to, &entry, e)),
+                Err(e) => Err(ask_error(&registry, &loaded, e)),
             }
         }
     }
@@ -304,7 +310,9 @@ fn stopped(name: &str, entry: &Entry) -> Error {
     }
 }
 
-fn ask_error(name: &str, entry: &Entry, e: AskError<Error>) -> Error {
+/// The error of a failed ask to `loaded`; `stopped` takes its reason from the registry.
+fn ask_error(registry: &Registry, loaded: &LoadedComponent, e: AskError<Error>) -> Error {
+    let name = loaded.name();
     match e {
         AskError::Failed { error, .. } => error,
         AskError::Panicked { message, .. } => Error::Trap {
@@ -314,10 +322,16 @@ fn ask_error(name: &str, entry: &Entry, e: AskError<Error>) -> Error {
         AskError::Overloaded { .. } => Error::Overloaded {
             component: name.to_string(),
         },
-        AskError::Stopped { .. } => stopped(name, entry),
+        AskError::Stopped { .. } => match registry.get(name) {
+            Some(entry) => stopped(name, &entry),
+            None => Error::Stopped {
+                component: name.to_string(),
+                reason: "it is no longer registered".into(),
+            },
+        },
         AskError::Timeout { after, .. } => Error::Timeout {
             component: name.to_string(),
-            limit_ms: entry.loaded.manifest().resources.max_execution_time_ms,
+            limit_ms: loaded.manifest().resources.max_execution_time_ms,
             elapsed: after,
         },
     }

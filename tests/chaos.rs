@@ -103,6 +103,9 @@ struct Group {
     stops_for_good: bool,
 }
 
+/// A leaf supervisor: its strategy, restarts allowed per minute, and component count.
+type Leaf = (Strategy, u32, usize);
+
 /// The tree: a root with four zones of leaf supervisors (every strategy, one brittle leaf
 /// that escalates to its zone), plus a fragile top-level supervisor that gives up for good.
 /// 980 + 20 = 1,000 components.
@@ -114,8 +117,7 @@ async fn build_tree(system: &ActorSystem, host: &Host, dir: &TempDir) -> Vec<Gro
         .start()
         .await
         .unwrap();
-    // (zone strategy, [(leaf strategy, leaf restarts per minute, components)])
-    let zones: [(Strategy, Vec<(Strategy, u32, usize)>); 4] = [
+    let zones: [(Strategy, Vec<Leaf>); 4] = [
         (
             Strategy::OneForOne,
             vec![(Strategy::OneForOne, 1000, 50); 5],
@@ -212,7 +214,7 @@ fn rss_bytes() -> u64 {
 }
 
 /// Asks every component once; returns the names that did not answer `ok` correctly and
-/// how each failed.
+/// how each failed. An ask left unanswered for 20 s fails the test.
 async fn roll_call(host: &Host, names: &[String]) -> Vec<(String, String)> {
     let asks: Vec<_> = names
         .iter()
@@ -220,10 +222,11 @@ async fn roll_call(host: &Host, names: &[String]) -> Vec<(String, String)> {
         .collect();
     let mut failed = Vec::new();
     for (name, ask) in asks {
-        match ask.await {
-            Ok(reply) if reply.payload == name.as_bytes() => {}
-            Ok(reply) => failed.push((name, format!("wrong reply {:?}", reply.payload))),
-            Err(e) => failed.push((name, e.to_string())),
+        match tokio::time::timeout(Duration::from_secs(20), ask).await {
+            Ok(Ok(reply)) if reply.payload == name.as_bytes() => {}
+            Ok(Ok(reply)) => failed.push((name, format!("wrong reply {:?}", reply.payload))),
+            Ok(Err(e)) => failed.push((name, e.to_string())),
+            Err(_) => panic!("{name}: an ask was never answered"),
         }
     }
     failed

@@ -360,6 +360,18 @@ mod property {
             }
         }
 
+        /// Any text is a size or a `SizeError`; a size is its digits times a 1024-power unit.
+        #[test]
+        fn any_size_text_is_a_size_or_a_size_error(text in "[ 0-9a-zA-Z.+-]{0,24}") {
+            if let Ok(bytes) = airssys_wasm::manifest::parse_size(&text) {
+                let digits: String = text.trim().chars().take_while(char::is_ascii_digit).collect();
+                let number: u64 = digits.parse().unwrap();
+                let unit = bytes.checked_div(number).unwrap_or(1);
+                prop_assert!(number == 0 || bytes % number == 0);
+                prop_assert!([1, 1 << 10, 1 << 20, 1 << 30].contains(&unit) || number == 0);
+            }
+        }
+
         #[test]
         fn any_resources_values_are_parsed_or_rejected_cleanly(mem in "[ -!#-\\[\\]-~]{0,20}", stack in any::<i64>()) {
             let text = format!("{GOOD_COMPONENT}[resources]\nmax_memory = \"{mem}\"\nmax_stack = {stack}\n");

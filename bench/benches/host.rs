@@ -87,7 +87,7 @@ fn roundtrip(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
                 on_worker(rt, async move {
                     let started = Instant::now();
                     for _ in 0..iters {
-                        host.ask("echo", "echo", &payload).await.unwrap();
+                        host.ask("echo", "echo", &payload[..]).await.unwrap();
                     }
                     started.elapsed()
                 })
