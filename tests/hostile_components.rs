@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use airssys_wasm::{ErrorKind, Host, MAX_LOG_LINES_PER_MESSAGE, Manifest};
-use airssys_wasm_actors::{Strategy, SupervisorRef};
+use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorRef};
 use common::*;
 
 const MIB: usize = 1 << 20;
@@ -22,6 +22,15 @@ fn resources(memory: &str, fuel: u64, time_ms: u64) -> String {
     format!(
         "max_memory = \"{memory}\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = {fuel}\nmax_execution_time_ms = {time_ms}"
     )
+}
+
+/// A host, a OneForOne supervisor and the neighbour, running.
+async fn setup() -> (ActorSystem, Host, SupervisorRef, TempDir) {
+    let (system, host) = host().await;
+    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
+    let dir = TempDir::new();
+    with_neighbour(&host, &sup, &dir).await;
+    (system, host, sup, dir)
 }
 
 async fn with_neighbour(host: &Host, sup: &SupervisorRef, dir: &TempDir) {
@@ -59,10 +68,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allocating_up_to_the_limit_on_every_message_stays_within_it() {
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
-    let dir = TempDir::new();
-    with_neighbour(&host, &sup, &dir).await;
+    let (system, host, sup, dir) = setup().await;
     faulty_with(
         &host,
         &sup,
@@ -100,10 +106,7 @@ async fn allocating_up_to_the_limit_on_every_message_stays_within_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_64_mib_reply_is_stopped_by_the_memory_limit_or_delivered_whole_when_granted() {
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
-    let dir = TempDir::new();
-    with_neighbour(&host, &sup, &dir).await;
+    let (system, host, sup, dir) = setup().await;
     let size = (64 * MIB).to_string();
 
     // Within 32 MiB the reply cannot even be built.
@@ -142,10 +145,7 @@ async fn a_64_mib_reply_is_stopped_by_the_memory_limit_or_delivered_whole_when_g
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_logging_in_a_tight_loop_is_held_to_its_log_budget() {
     logs();
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
-    let dir = TempDir::new();
-    with_neighbour(&host, &sup, &dir).await;
+    let (system, host, sup, dir) = setup().await;
     faulty_with(
         &host,
         &sup,
@@ -195,10 +195,7 @@ async fn a_guest_logging_in_a_tight_loop_is_held_to_its_log_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_flood_is_bounded_by_the_targets_mailbox() {
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
-    let dir = TempDir::new();
-    with_neighbour(&host, &sup, &dir).await;
+    let (system, host, sup, dir) = setup().await;
     // The sink takes 2 ms per message and queues at most 16.
     let sink_host = host.with_mailbox_capacity(16);
     faulty_with(
@@ -253,10 +250,7 @@ async fn a_send_flood_is_bounded_by_the_targets_mailbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_requesting_itself_times_out_and_recovers() {
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
-    let dir = TempDir::new();
-    with_neighbour(&host, &sup, &dir).await;
+    let (system, host, sup, dir) = setup().await;
     faulty_with(
         &host,
         &sup,
