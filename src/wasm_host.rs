@@ -246,21 +246,23 @@ impl Host {
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
         // Enqueued under the registry's read lock: no entry is cloned on the way.
-        let sent = self.inner.registry.with(to, |entry| {
-            let message = Message {
-                topic,
-                payload,
-                sender: from.map(str::to_string),
-            };
-            (entry.loaded.clone(), entry.address.try_ask(message))
-        });
-        let not_found = sent.is_none().then(|| to.to_string());
+        let sent = self
+            .inner
+            .registry
+            .with(to, |entry| {
+                let message = Message {
+                    topic,
+                    payload,
+                    sender: from.map(str::to_string),
+                };
+                (entry.loaded.clone(), entry.address.try_ask(message))
+            })
+            .ok_or_else(|| Error::NotFound {
+                name: to.to_string(),
+            });
         let registry = self.inner.registry.clone();
         async move {
-            let Some((loaded, reply)) = sent else {
-                let name = not_found.unwrap_or_default();
-                return Err(Error::NotFound { name });
-            };
+            let (loaded, reply) = sent?;
             match reply.await {
                 Ok(reply) => reply,
                 Err(e) => Err(ask_error(&registry, &loaded, e)),

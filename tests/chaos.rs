@@ -189,15 +189,11 @@ async fn spawn_components(
     next: &mut usize,
     count: usize,
 ) -> Vec<String> {
-    let wasm = wasm_path("faulty");
     let mut names = Vec::with_capacity(count);
     for _ in 0..count {
         let name = format!("c{:04}", *next);
         *next += 1;
-        let text = format!(
-            "[component]\nname = \"{name}\"\nversion = \"1.0.0\"\nwasm = \"{}\"\n\n[resources]\n{RESOURCES}\n",
-            wasm.display()
-        );
+        let text = manifest_text("faulty", &name, RESOURCES, "");
         let manifest = Manifest::parse(&text, dir.path().join(format!("{name}.toml"))).unwrap();
         host.spawn_component(sup, manifest).await.unwrap();
         names.push(name);

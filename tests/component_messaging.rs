@@ -6,27 +6,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use airssys_wasm::{ErrorKind, Host, HostConfig, Manifest};
-use airssys_wasm_actors::{
-    Actor, ActorContext, ActorSystem, ChildSpec, Strategy, SupervisorConfig, SupervisorRef,
-    SystemConfig,
-};
+use airssys_wasm::{ErrorKind, Host, Manifest};
+use airssys_wasm_actors::{Actor, ActorContext, ActorSystem, ChildSpec, Strategy, SupervisorRef};
 use common::*;
 
 const RES: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 100000000\nmax_execution_time_ms = 200";
 
 async fn setup() -> (ActorSystem, Host, SupervisorRef, TempDir) {
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
-        .await
-        .unwrap();
-    let sup = system
-        .spawn_supervisor(
-            SupervisorConfig::new(Strategy::OneForOne).restart_limit(50, Duration::from_secs(60)),
-        )
-        .start()
-        .await
-        .unwrap();
+    let (system, host) = host().await;
+    let sup = supervisor(&system, Strategy::OneForOne, 50).await;
     (system, host, sup, TempDir::new())
 }
 

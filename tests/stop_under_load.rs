@@ -7,8 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use airssys_wasm::{Error, ErrorKind, Host, HostConfig, Reply};
-use airssys_wasm_actors::{ActorError, ActorSystem, Strategy, SystemConfig};
+use airssys_wasm::{Error, ErrorKind, Host, Reply};
+use airssys_wasm_actors::{ActorError, Strategy, SystemConfig};
 use common::*;
 use tokio::task::JoinHandle;
 
@@ -106,10 +106,7 @@ async fn shutdown_with_messages_in_flight_finishes_cleanly_and_answers_everyone(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_keeps_its_deadline_with_guests_that_would_run_for_seconds() {
     let deadline = Duration::from_millis(500);
-    let system = ActorSystem::new(SystemConfig::default().with_shutdown_timeout(deadline));
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
-        .await
-        .unwrap();
+    let (system, host) = host_in(SystemConfig::default().with_shutdown_timeout(deadline)).await;
     let sup = supervisor(&system, Strategy::OneForOne, 10).await;
     let dir = TempDir::new();
     faulty_with(&host, &sup, &dir, "spinner", SPINNER).await;

@@ -75,12 +75,19 @@ pub fn manifest_for(
     resources: &str,
     extra: &str,
 ) -> PathBuf {
-    let wasm = wasm_path(guest);
-    let text = format!(
+    dir.write(
+        &format!("{name}.toml"),
+        manifest_text(guest, name, resources, extra),
+    )
+}
+
+/// The text of a manifest named `name` for the example guest `guest`, with these
+/// `[resources]` lines and any extra sections.
+pub fn manifest_text(guest: &str, name: &str, resources: &str, extra: &str) -> String {
+    format!(
         "[component]\nname = \"{name}\"\nversion = \"1.0.0\"\nwasm = \"{}\"\n\n[resources]\n{resources}\n\n{extra}\n",
-        wasm.display()
-    );
-    dir.write(&format!("{name}.toml"), text)
+        wasm_path(guest).display()
+    )
 }
 
 /// A host engine using the tests' compilation cache.
@@ -134,7 +141,12 @@ impl std::io::Write for Capture {
 
 /// An actor system and a host in it, using the tests' compilation cache.
 pub async fn host() -> (ActorSystem, Host) {
-    let system = ActorSystem::new(SystemConfig::default());
+    host_in(SystemConfig::default()).await
+}
+
+/// As [`host`], in a system with this configuration.
+pub async fn host_in(config: SystemConfig) -> (ActorSystem, Host) {
+    let system = ActorSystem::new(config);
     let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
         .await
         .unwrap();

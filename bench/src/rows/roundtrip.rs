@@ -61,15 +61,7 @@ impl Sides {
         };
         let raw_message = raw::message("echo", payload);
         Ok(match way {
-            // The payload is moved in, and echo's reply (the same bytes) is the next
-            // payload: no copy on our side, as the raw side lowers from one prebuilt message.
-            Way::HostAsk => {
-                let mut buffer = payload.to_vec();
-                timed!(iters, {
-                    let reply = self.host.ask("echo", "echo", std::mem::take(&mut buffer));
-                    buffer = reply.await?.payload;
-                })
-            }
+            Way::HostAsk => host_asks(&self.host, "echo", payload, iters).await?,
             Way::ActorAsk => timed!(
                 iters,
                 self.actor
@@ -183,6 +175,17 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
     Ok(report)
 }
 
+/// `iters` asks of `payload` to the echo component `name` through `Host::ask`. The payload
+/// is moved in and echo's reply (the same bytes) is the next payload: no copy on our side,
+/// as the raw side lowers from one prebuilt message.
+async fn host_asks(host: &Host, name: &str, payload: &[u8], iters: u64) -> Result<Duration> {
+    let mut buffer = payload.to_vec();
+    Ok(timed!(iters, {
+        let reply = host.ask(name, "echo", std::mem::take(&mut buffer));
+        buffer = reply.await?.payload;
+    }))
+}
+
 /// Both rows again on a single-threaded runtime: the floor of the mailbox hop without
 /// cross-thread wake-ups and work stealing.
 fn current_thread_floor(plan: Plan, scratch: &Scratch) -> Result<Vec<(&'static str, Samples)>> {
@@ -214,14 +217,7 @@ fn current_thread_floor(plan: Plan, scratch: &Scratch) -> Result<Vec<(&'static s
             for batch in 0..plan.batches + 1 {
                 for side in order(batch) {
                     let elapsed = match side {
-                        Side::Ours => {
-                            let mut buffer = payload.clone();
-                            timed!(iters, {
-                                let reply =
-                                    host.ask("echo-ct", "echo", std::mem::take(&mut buffer));
-                                buffer = reply.await?.payload;
-                            })
-                        }
+                        Side::Ours => host_asks(&host, "echo-ct", &payload, iters).await?,
                         Side::Raw => timed!(iters, raw.call(&message).await??),
                     };
                     if batch > 0 {
