@@ -6,16 +6,22 @@
 //! `fuel`, `timeout` and `memory` are crashes: the caller gets that error, the supervisor
 //! restarts the actor, and messages queued behind the crashing one are answered by the
 //! fresh instance, in order (the mailbox outlives the instance).
+//!
+//! The instance sits in the incarnation's lane ([`crate::instance_slot`]): while the actor
+//! is idle, `Host::ask` runs a message on the caller's task under the lane's lock, and the
+//! actor takes the same lock in `before_message` for each queued message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use airssys_wasm_actors::{Actor, ActorContext, ChildSpec, ErrorAction};
+use tokio::sync::Mutex;
 
 use crate::Message;
 use crate::error::Error;
 use crate::executor::{ComponentInstance, Reply};
 use crate::host::messaging::Router;
+use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal};
 use crate::loader::LoadedComponent;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
@@ -26,7 +32,11 @@ pub type ComponentReply = Result<Reply, Error>;
 pub struct WasmComponentActor {
     loaded: Arc<LoadedComponent>,
     router: Option<Arc<dyn Router>>,
-    instance: Option<ComponentInstance>,
+    slot: Arc<InstanceSlot>,
+    /// This incarnation's lane and its stop signal, from `pre_start` on.
+    lane: Option<(Arc<Mutex<Lane>>, Arc<StopSignal>)>,
+    /// The lane's lock, taken in `before_message` for the next queued message.
+    held: Option<LaneGuard>,
 }
 
 impl std::fmt::Debug for WasmComponentActor {
@@ -44,10 +54,21 @@ impl WasmComponentActor {
         loaded: Arc<LoadedComponent>,
         router: Option<Arc<dyn Router>>,
     ) -> WasmComponentActor {
+        WasmComponentActor::in_slot(loaded, router, Arc::default())
+    }
+
+    /// An actor whose incarnations put their instance in `slot`.
+    fn in_slot(
+        loaded: Arc<LoadedComponent>,
+        router: Option<Arc<dyn Router>>,
+        slot: Arc<InstanceSlot>,
+    ) -> WasmComponentActor {
         WasmComponentActor {
             loaded,
             router,
-            instance: None,
+            slot,
+            lane: None,
+            held: None,
         }
     }
 
@@ -58,19 +79,53 @@ impl WasmComponentActor {
         loaded: Arc<LoadedComponent>,
         router: Option<Arc<dyn Router>>,
     ) -> ChildSpec<WasmComponentActor> {
+        WasmComponentActor::child_spec_in(loaded, router, Arc::default())
+    }
+
+    /// Like [`WasmComponentActor::child_spec`], every incarnation using `slot` (which the
+    /// host keeps to run messages on their callers' tasks).
+    pub(crate) fn child_spec_in(
+        loaded: Arc<LoadedComponent>,
+        router: Option<Arc<dyn Router>>,
+        slot: Arc<InstanceSlot>,
+    ) -> ChildSpec<WasmComponentActor> {
         let started = AtomicBool::new(false);
         let name = loaded.name().to_string();
         ChildSpec::new(name, move || {
             if started.swap(true, Ordering::Relaxed) {
                 loaded.metrics().restarts.fetch_add(1, Ordering::Relaxed);
             }
-            WasmComponentActor::new(loaded.clone(), router.clone())
+            WasmComponentActor::in_slot(loaded.clone(), router.clone(), slot.clone())
         })
     }
 
     /// The component this actor runs.
     pub fn component(&self) -> &Arc<LoadedComponent> {
         &self.loaded
+    }
+
+    fn no_instance(&self, reason: &str) -> Error {
+        Error::Stopped {
+            component: self.loaded.name().to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Ends this incarnation's lane: a claimed call still waiting is abandoned, and new
+    /// claims find no lane.
+    fn retire(&mut self) {
+        self.held = None;
+        if let Some((lane, stop)) = self.lane.take() {
+            stop.raise();
+            self.slot.retire(&lane);
+        }
+    }
+}
+
+impl Drop for WasmComponentActor {
+    fn drop(&mut self) {
+        // `post_stop` is skipped under `ShutdownPolicy::Immediate`.
+        self.retire();
     }
 }
 
@@ -79,9 +134,38 @@ impl Actor for WasmComponentActor {
     type Reply = ComponentReply;
     type Error = Error;
 
-    async fn pre_start(&mut self, _ctx: &mut ActorContext<Self>) -> Result<(), Error> {
-        self.instance = Some(self.loaded.instantiate(self.router.clone()).await?);
+    async fn pre_start(&mut self, ctx: &mut ActorContext<Self>) -> Result<(), Error> {
+        let instance = self.loaded.instantiate(self.router.clone()).await?;
+        let stop = Arc::new(StopSignal::default());
+        let lane = Arc::new(Mutex::new(Lane {
+            instance: Some(instance),
+            crashed: None,
+            exit: ctx.exit_handle(),
+            stop: stop.clone(),
+        }));
+        self.slot.install(lane.clone());
+        self.lane = Some((lane, stop));
         tracing::debug!(component = %self.loaded.name(), "component instance started");
+        Ok(())
+    }
+
+    async fn before_message(&mut self, _ctx: &mut ActorContext<Self>) -> Result<(), Error> {
+        let Some((lane, _)) = &self.lane else {
+            return Err(self.no_instance("no live instance"));
+        };
+        // Waits for a call running on its caller's task.
+        let guard = lane.clone().lock_owned().await;
+        if let Some(crash) = &guard.crashed {
+            return Err(crash.clone());
+        }
+        if guard
+            .instance
+            .as_ref()
+            .is_none_or(ComponentInstance::has_crashed)
+        {
+            return Err(self.no_instance("its instance was lost in a call abandoned midway"));
+        }
+        self.held = Some(guard);
         Ok(())
     }
 
@@ -90,11 +174,13 @@ impl Actor for WasmComponentActor {
         msg: Message,
         _ctx: &mut ActorContext<Self>,
     ) -> Result<ComponentReply, Error> {
-        let Some(instance) = self.instance.as_mut() else {
-            return Err(Error::Stopped {
-                component: self.loaded.name().to_string(),
-                reason: "no live instance".into(),
-            });
+        let mut guard = match (self.held.take(), &self.lane) {
+            (Some(guard), _) => guard,
+            (None, Some((lane, _))) => lane.clone().lock_owned().await,
+            (None, None) => return Err(self.no_instance("no live instance")),
+        };
+        let Some(instance) = guard.instance.as_mut() else {
+            return Err(self.no_instance("no live instance"));
         };
         match instance.call_message(&msg).await {
             Ok(reply) => Ok(Ok(reply)),
@@ -104,7 +190,14 @@ impl Actor for WasmComponentActor {
     }
 
     async fn post_stop(&mut self, _ctx: &mut ActorContext<Self>) {
-        self.instance = None;
+        self.held = None;
+        if let Some((lane, _)) = &self.lane {
+            // A call running on its caller's task may finish, as a handler may: the
+            // runtime cancels this hook at the shutdown deadline, and then `Drop` raises
+            // the stop signal, which abandons the call.
+            drop(lane.lock().await);
+        }
+        self.retire();
     }
 
     fn on_error(&mut self, error: &Error, _ctx: &mut ActorContext<Self>) -> ErrorAction {

@@ -18,6 +18,7 @@ use crate::error::{Error, ErrorKind};
 use crate::host::bindings;
 use crate::host::log_budget::LogBudget;
 use crate::host::messaging::Router;
+use crate::instance_slot::StopSignal;
 use crate::loader::LoadedComponent;
 use crate::state::{DeadlineExceeded, HostState, Messaging};
 
@@ -34,13 +35,15 @@ pub struct Reply {
 
 /// One live instance of a component: its own store, memory and state.
 ///
-/// After a crash (`trap`, `fuel`, `timeout`, `memory`) the instance must not be used again;
-/// [`ComponentInstance::call`] then answers `stopped`. Instantiate a fresh one, as the
-/// component actor's supervisor does.
+/// After a crash (`trap`, `fuel`, `timeout`, `memory`), or a call abandoned midway (its
+/// future dropped), the instance must not be used again; [`ComponentInstance::call`] then
+/// answers `stopped`. Instantiate a fresh one, as the component actor's supervisor does.
 pub struct ComponentInstance {
     loaded: Arc<LoadedComponent>,
     store: Store<HostState>,
     bindings: bindings::Component,
+    /// Set when a call starts and cleared when it ends without a crash, so a call whose
+    /// future was dropped midway leaves the instance marked.
     crashed: bool,
 }
 
@@ -105,17 +108,17 @@ impl LoadedComponent {
         let deadline = store.data().deadline;
         let result = {
             let _in_flight = self.host_engine.enter_call();
-            with_deadline(self.code.pre.instantiate_async(&mut store), deadline).await
+            with_deadline(self.code.pre.instantiate_async(&mut store), deadline, None).await
         };
         match result {
-            Some(Ok(bindings)) => Ok(ComponentInstance {
+            Waited::Done(Ok(bindings)) => Ok(ComponentInstance {
                 loaded: self.clone(),
                 store,
                 bindings,
                 crashed: false,
             }),
-            Some(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())),
-            None => Err(timeout(self, started.elapsed())),
+            Waited::Done(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())),
+            Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
         }
     }
 }
@@ -157,6 +160,16 @@ impl ComponentInstance {
 
     /// Like [`ComponentInstance::call`], with the message already built.
     pub async fn call_message(&mut self, message: &crate::Message) -> Result<Reply, Error> {
+        self.call_until(message, None).await
+    }
+
+    /// Runs one message unless `stop` is raised while the call waits: the call is then
+    /// abandoned (the instance is finished) and the answer is `stopped`.
+    pub(crate) async fn call_until(
+        &mut self,
+        message: &crate::Message,
+        stop: Option<&StopSignal>,
+    ) -> Result<Reply, Error> {
         let loaded = self.loaded.clone();
         if self.crashed {
             return Err(Error::Stopped {
@@ -169,35 +182,41 @@ impl ComponentInstance {
         let _enter = span.enter();
         let started = arm(&loaded, &mut self.store);
         let deadline = self.store.data().deadline;
+        self.crashed = true;
         let result = {
             let _in_flight = loaded.host_engine.enter_call();
             let call = self
                 .bindings
                 .airssys_component_handler()
                 .call_handle(&mut self.store, message);
-            with_deadline(call, deadline).await
+            with_deadline(call, deadline, stop).await
         };
         let elapsed = started.elapsed();
         let limit = loaded.manifest.resources.max_fuel_per_execution;
         let fuel_consumed = limit.saturating_sub(self.store.get_fuel().unwrap_or(0));
         let outcome = match result {
-            Some(Ok(Ok(payload))) => Ok(Reply {
+            Waited::Done(Ok(Ok(payload))) => Ok(Reply {
                 payload,
                 fuel_consumed,
                 elapsed,
             }),
-            Some(Ok(Err(message))) => Err(Error::Handler {
+            Waited::Done(Ok(Err(message))) => Err(Error::Handler {
                 component: loaded.name.to_string(),
                 message,
             }),
-            Some(Err(e)) => Err(classify(&loaded, &mut self.store, e, elapsed)),
-            None => Err(timeout(&loaded, elapsed)),
+            Waited::Done(Err(e)) => Err(classify(&loaded, &mut self.store, e, elapsed)),
+            Waited::TimedOut => Err(timeout(&loaded, elapsed)),
+            Waited::Stopped => {
+                tracing::debug!(?elapsed, "call abandoned: the component is stopping");
+                return Err(Error::Stopped {
+                    component: loaded.name.to_string(),
+                    reason: "it was stopped while handling this message".into(),
+                });
+            }
         };
         let kind = outcome.as_ref().err().map(Error::kind);
         loaded.metrics.record(kind, fuel_consumed, elapsed);
-        if kind.is_some_and(ErrorKind::is_crash) {
-            self.crashed = true;
-        }
+        self.crashed = kind.is_some_and(ErrorKind::is_crash);
         if let Err(e) = &outcome {
             tracing::debug!(error = %e, fuel_consumed, ?elapsed, "message failed");
         }
@@ -209,7 +228,8 @@ impl ComponentInstance {
         &self.loaded
     }
 
-    /// Whether this instance crashed and must be replaced.
+    /// Whether this instance crashed (or a call was abandoned midway) and must be
+    /// replaced.
     pub fn has_crashed(&self) -> bool {
         self.crashed
     }
@@ -263,9 +283,21 @@ fn classify(
     }
 }
 
-/// Runs `fut` to completion unless `deadline` passes first (`None`). The timer is armed
-/// only if the future actually waits, so calls that complete at once pay nothing for it.
-async fn with_deadline<F: Future>(fut: F, deadline: Instant) -> Option<F::Output> {
+/// How waiting for a call ended.
+enum Waited<T> {
+    Done(T),
+    TimedOut,
+    Stopped,
+}
+
+/// Runs `fut` to completion unless `deadline` passes first or `stop` is raised. The timer
+/// and the stop signal are armed only if the future actually waits, so calls that complete
+/// at once pay nothing for them.
+async fn with_deadline<F: Future>(
+    fut: F,
+    deadline: Instant,
+    stop: Option<&StopSignal>,
+) -> Waited<F::Output> {
     let mut fut = std::pin::pin!(fut);
     let first = std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
         Poll::Ready(output) => Poll::Ready(Some(output)),
@@ -273,12 +305,22 @@ async fn with_deadline<F: Future>(fut: F, deadline: Instant) -> Option<F::Output
     })
     .await;
     if let Some(output) = first {
-        return Some(output);
+        return Waited::Done(output);
     }
     // A small grace past the deadline lets the epoch callback report the timeout itself
     // when the guest is running wasm; the timer is for a guest blocked in a host call.
     let grace = Duration::from_millis(2);
-    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline + grace), fut)
-        .await
-        .ok()
+    let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline + grace));
+    let stopped = async {
+        match stop {
+            Some(stop) => stop.raised().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        output = &mut fut => Waited::Done(output),
+        () = stopped => Waited::Stopped,
+        () = timer => Waited::TimedOut,
+    }
 }

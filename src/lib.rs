@@ -8,12 +8,14 @@
 
 mod cache;
 mod capabilities;
+mod claimed_call;
 mod component_actor;
 mod engine;
 pub mod error;
 mod executor;
 mod host;
 pub mod inspect;
+mod instance_slot;
 mod limits;
 mod loader;
 pub mod manifest;

@@ -19,6 +19,7 @@ use airssys_wasm_actors::{Actor, ActorContext, ActorError, ActorRef, ActorSystem
 use tokio::sync::broadcast;
 
 use crate::component_actor::WasmComponentActor;
+use crate::instance_slot::InstanceSlot;
 use crate::loader::LoadedComponent;
 
 /// One registered component.
@@ -26,6 +27,8 @@ use crate::loader::LoadedComponent;
 pub(crate) struct Entry {
     pub(crate) address: ActorRef<WasmComponentActor>,
     pub(crate) loaded: Arc<LoadedComponent>,
+    /// Where the component's incarnations keep their instance (for claimed calls).
+    pub(crate) slot: Arc<InstanceSlot>,
     pub(crate) state: ComponentState,
 }
 

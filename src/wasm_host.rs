@@ -22,11 +22,13 @@ use std::sync::{Arc, Weak};
 use airssys_wasm_actors::{ActorRef, ActorSystem, AskError, SendError, SupervisorRef};
 
 use crate::Message;
+use crate::claimed_call::ClaimedCall;
 use crate::component_actor::WasmComponentActor;
 use crate::engine::{HostConfig, HostEngine};
 use crate::error::Error;
 use crate::executor::Reply;
 use crate::host::messaging::Router;
+use crate::instance_slot::InstanceSlot;
 use crate::loader::LoadedComponent;
 use crate::manifest::{Manifest, ManifestError};
 use crate::metrics::MetricsSnapshot;
@@ -159,7 +161,8 @@ impl Host {
             return Err(name_taken(&loaded));
         }
         let router: Arc<dyn Router> = self.inner.router.clone();
-        let spec = WasmComponentActor::child_spec(loaded.clone(), Some(router))
+        let slot = Arc::new(InstanceSlot::default());
+        let spec = WasmComponentActor::child_spec_in(loaded.clone(), Some(router), slot.clone())
             .mailbox_capacity(self.inner.mailbox_capacity);
         let address = supervisor
             .add_child(spec)
@@ -175,6 +178,7 @@ impl Host {
                 Entry {
                     address: address.clone(),
                     loaded,
+                    slot,
                     state: ComponentState::Running,
                 },
             )
@@ -187,9 +191,17 @@ impl Host {
 
     /// Sends a message to the component `to` and waits for its reply.
     ///
-    /// The message is enqueued when `ask` is called, before the returned future is first
-    /// polled: asks made one after another are handled in that order. The payload is
-    /// anything that becomes a `Vec<u8>`: a `Vec` is moved in, a slice is copied.
+    /// The message takes its place when `ask` is called, before the returned future is
+    /// first polled: asks made one after another are handled in that order. When the
+    /// component is idle (nothing queued or running), `ask` reserves its instance and the
+    /// call runs on the task that polls the future, without a hop through the actor's
+    /// mailbox; otherwise the message is queued for the component actor. Either way the
+    /// limits, the error kinds and the supervision are the same: a crash restarts the
+    /// component and messages queued behind it go to the fresh instance. A reserved ask
+    /// holds the component until it is polled or dropped, as a lock guard would: poll it
+    /// (or drop it) promptly. Dropped midway, the call still finishes on a task of its
+    /// own and its reply is discarded. The payload is anything that becomes a `Vec<u8>`:
+    /// a `Vec` is moved in, a slice is copied.
     ///
     /// # Errors
     ///
@@ -245,8 +257,10 @@ impl Host {
         topic: String,
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
-        // Enqueued under the registry's read lock: no entry is cloned on the way.
-        let sent = self
+        // Claimed or enqueued under the registry's read lock: no entry is cloned on the
+        // way. Messages between components always go through the mailbox, so a call never
+        // runs inside another component's call.
+        let route = self
             .inner
             .registry
             .with(to, |entry| {
@@ -255,17 +269,28 @@ impl Host {
                     payload,
                     sender: from.map(str::to_string),
                 };
-                (entry.loaded.clone(), entry.address.try_ask(message))
+                let claim = from
+                    .is_none()
+                    .then(|| entry.slot.try_claim(&entry.address))
+                    .flatten();
+                match claim {
+                    Some((lane, instance)) => {
+                        Route::Claimed(ClaimedCall::new(lane, instance, message))
+                    }
+                    None => Route::Queued(entry.loaded.clone(), entry.address.try_ask(message)),
+                }
             })
             .ok_or_else(|| Error::NotFound {
                 name: to.to_string(),
             });
         let registry = self.inner.registry.clone();
         async move {
-            let (loaded, reply) = sent?;
-            match reply.await {
-                Ok(reply) => reply,
-                Err(e) => Err(ask_error(&registry, &loaded, e)),
+            match route? {
+                Route::Claimed(call) => call.await,
+                Route::Queued(loaded, reply) => match reply.await {
+                    Ok(reply) => reply,
+                    Err(e) => Err(ask_error(&registry, &loaded, e)),
+                },
             }
         }
     }
@@ -290,6 +315,12 @@ impl Host {
             SendError::Stopped { .. } => stopped(to, &entry),
         })
     }
+}
+
+/// The two ways of an ask: run on the caller's task, or queued for the actor.
+enum Route<Q> {
+    Claimed(ClaimedCall),
+    Queued(Arc<LoadedComponent>, Q),
 }
 
 fn name_taken(loaded: &LoadedComponent) -> Error {

@@ -11,7 +11,8 @@ use crate::message::Message;
 ///
 /// 1. [`pre_start`](Actor::pre_start) once per incarnation, before any message
 ///    (async setup belongs here; an `Err` or a panic is a crash of that start);
-/// 2. [`handle_message`](Actor::handle_message) for each message, in mailbox order;
+/// 2. [`before_message`](Actor::before_message), then
+///    [`handle_message`](Actor::handle_message), for each message, in mailbox order;
 /// 3. [`on_error`](Actor::on_error) when a handler returns `Err`, to choose what
 ///    happens next ([`ErrorAction`]);
 /// 4. [`post_stop`](Actor::post_stop) once when the incarnation ends, whatever the
@@ -84,6 +85,23 @@ pub trait Actor: Send + Sized + 'static {
         msg: Self::Message,
         ctx: &mut ActorContext<Self>,
     ) -> impl Future<Output = Result<Self::Reply, Self::Error>> + Send;
+
+    /// Runs before each message is handed to [`handle_message`](Actor::handle_message),
+    /// in the actor's task; stop commands and exit signals are taken while it waits.
+    ///
+    /// An `Err` (or a panic) ends this incarnation as a crash *without taking the
+    /// message*: it stays first in line for the next incarnation (or is answered
+    /// `Stopped` if none follows). The same holds for a stop or an
+    /// [exit signal](crate::ExitHandle) that arrives while this hook waits. For actors
+    /// that share their state with work outside their task and must wait for it, or
+    /// learn that it failed, before taking the next message. The default does nothing.
+    fn before_message(
+        &mut self,
+        ctx: &mut ActorContext<Self>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
 
     /// Runs before the first message of each incarnation. An `Err` (or a panic)
     /// means this start failed, which is a crash.

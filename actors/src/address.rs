@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -42,12 +42,30 @@ pub(crate) struct ActorInfo {
     pub(crate) name: Option<String>,
     /// The name, or the id when anonymous: what errors and events call the actor.
     pub(crate) label: String,
+    /// Messages sent and not yet finished (queued, or being handled).
+    pending: AtomicUsize,
 }
 
 impl ActorInfo {
     pub(crate) fn new(id: ActorId, name: Option<String>) -> Self {
         let label = name.clone().unwrap_or_else(|| id.to_string());
-        Self { id, name, label }
+        Self {
+            id,
+            name,
+            label,
+            pending: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a message about to be sent (before it can be received).
+    fn sending(&self) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A message was not sent after all, or its handling is finished (handled, cancelled
+    /// or answered `Stopped`).
+    pub(crate) fn finished(&self) {
+        self.pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -95,6 +113,11 @@ impl<A: Actor> ActorRef<A> {
         Self { tx, info }
     }
 
+    /// The identity shared by all clones of this address.
+    pub(crate) fn info(&self) -> &ActorInfo {
+        &self.info
+    }
+
     /// The actor's id.
     pub fn id(&self) -> ActorId {
         self.info.id
@@ -114,6 +137,16 @@ impl<A: Actor> ActorRef<A> {
     /// An actor being restarted is alive.
     pub fn is_alive(&self) -> bool {
         !self.tx.is_closed()
+    }
+
+    /// `true` when no message sent to this address is queued or being handled: every
+    /// message sent so far has been handled (or answered `Stopped`).
+    ///
+    /// Whoever checks this and then works with the actor's state by another way (as the
+    /// component host does when it runs a call on the caller's task) knows that no
+    /// earlier message is still to come.
+    pub fn is_idle(&self) -> bool {
+        self.info.pending.load(Ordering::SeqCst) == 0
     }
 
     /// Number of messages waiting in the mailbox.
@@ -136,13 +169,16 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// If the future is dropped before it completes, the message was not enqueued.
     pub async fn tell(&self, msg: A::Message) -> Result<(), SendError<A::Message>> {
+        let sending = Sending::new(&self.info);
         self.tx
             .send(Envelope::Tell(msg))
             .await
             .map_err(|err| SendError::Stopped {
                 actor: self.info.label.clone(),
                 message: err.0.into_message(),
-            })
+            })?;
+        sending.sent();
+        Ok(())
     }
 
     /// Sends a message if the mailbox has room, without waiting.
@@ -152,8 +188,10 @@ impl<A: Actor> ActorRef<A> {
     /// [`SendError::Overloaded`] if the mailbox is full, [`SendError::Stopped`] if the
     /// actor has stopped; both give the message back.
     pub fn try_tell(&self, msg: A::Message) -> Result<(), SendError<A::Message>> {
+        let sending = Sending::new(&self.info);
         self.tx
             .try_send(Envelope::Tell(msg))
+            .map(|()| sending.sent())
             .map_err(|err| match err {
                 mpsc::error::TrySendError::Full(env) => SendError::Overloaded {
                     actor: self.info.label.clone(),
@@ -181,9 +219,11 @@ impl<A: Actor> ActorRef<A> {
     /// actor still handles it and its reply is discarded.
     pub async fn ask(&self, msg: A::Message) -> Result<A::Reply, AskError<A::Error>> {
         let (reply_tx, reply_rx) = oneshot::channel();
+        let sending = Sending::new(&self.info);
         if self.tx.send(Envelope::Ask(msg, reply_tx)).await.is_err() {
             return Err(self.stopped());
         }
+        sending.sent();
         self.wait_reply(reply_rx).await
     }
 
@@ -201,8 +241,12 @@ impl<A: Actor> ActorRef<A> {
         msg: A::Message,
     ) -> impl Future<Output = Result<A::Reply, AskError<A::Error>>> + Send + 'static + use<A> {
         let (reply_tx, reply_rx) = oneshot::channel();
+        let sending = Sending::new(&self.info);
         let sent = match self.tx.try_send(Envelope::Ask(msg, reply_tx)) {
-            Ok(()) => Ok(reply_rx),
+            Ok(()) => {
+                sending.sent();
+                Ok(reply_rx)
+            }
             Err(mpsc::error::TrySendError::Full(_)) => Err(AskError::Overloaded {
                 actor: self.info.label.clone(),
             }),
@@ -252,5 +296,29 @@ impl<A: Actor> ActorRef<A> {
         AskError::Stopped {
             actor: self.info.label.clone(),
         }
+    }
+}
+
+/// Counts a message in [`ActorInfo`]'s pending count while it is being sent; dropped
+/// without [`sent`](Self::sent) (a failed or cancelled send) it takes the count back.
+struct Sending<'a> {
+    info: &'a ActorInfo,
+}
+
+impl<'a> Sending<'a> {
+    fn new(info: &'a ActorInfo) -> Self {
+        info.sending();
+        Self { info }
+    }
+
+    /// The message is in the mailbox: the actor's task finishes it.
+    fn sent(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.info.finished();
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::actor::Actor;
 use crate::address::{ActorId, ActorRef};
+use crate::exit::{ExitHandle, ExitSender};
 use crate::system::ActorSystem;
 
 /// Handed to every hook of an actor: its own address, its system, and controls.
@@ -13,15 +14,20 @@ pub struct ActorContext<A: Actor> {
     system: ActorSystem,
     pub(crate) restart_count: u32,
     pub(crate) stop_requested: bool,
+    /// Counts incarnations (1 for the first); exit handles are bound to one.
+    pub(crate) incarnation: u64,
+    exits: ExitSender,
 }
 
 impl<A: Actor> ActorContext<A> {
-    pub(crate) fn new(address: ActorRef<A>, system: ActorSystem) -> Self {
+    pub(crate) fn new(address: ActorRef<A>, system: ActorSystem, exits: ExitSender) -> Self {
         Self {
             address,
             system,
             restart_count: 0,
             stop_requested: false,
+            incarnation: 0,
+            exits,
         }
     }
 
@@ -59,5 +65,12 @@ impl<A: Actor> ActorContext<A> {
     /// How many times this actor has been restarted (0 for the first incarnation).
     pub fn restart_count(&self) -> u32 {
         self.restart_count
+    }
+
+    /// A handle that crashes this incarnation from outside the actor's task (for work
+    /// the actor hands to other tasks). Signals sent after the incarnation has ended are
+    /// ignored. See [`ExitHandle`].
+    pub fn exit_handle(&self) -> ExitHandle {
+        ExitHandle::new(self.exits.clone(), self.incarnation)
     }
 }

@@ -8,6 +8,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::Actor;
+use crate::address::ActorInfo;
 use crate::error::{ActorError, AskError};
 
 /// Mailbox capacity used when neither the spawn nor the system config says otherwise.
@@ -63,21 +64,33 @@ pub(crate) fn channel<A: Actor>(
     Ok(mpsc::channel(capacity))
 }
 
+impl<A: Actor> Envelope<A> {
+    /// Answers an ask with [`AskError::Stopped`] (a tell is dropped) and counts the
+    /// envelope as finished.
+    pub(crate) fn refuse(self, info: &ActorInfo) {
+        info.finished();
+        if let Envelope::Ask(_, reply) = self {
+            let _ = reply.send(Err(AskError::Stopped {
+                actor: info.label.clone(),
+            }));
+        }
+    }
+}
+
 /// Closes the mailbox (new sends fail with *stopped*) and answers every queued ask
 /// with [`AskError::Stopped`]. Queued tells are dropped. Returns how many envelopes
 /// were drained.
-pub(crate) async fn close_and_drain<A: Actor>(rx: &mut MailboxReceiver<A>, label: &str) -> usize {
+pub(crate) async fn close_and_drain<A: Actor>(
+    rx: &mut MailboxReceiver<A>,
+    info: &ActorInfo,
+) -> usize {
     rx.close();
     let mut drained = 0;
     // After `close`, `recv` yields what is queued (and what holders of a permit still
     // send), then `None`.
     while let Some(envelope) = rx.recv().await {
         drained += 1;
-        if let Envelope::Ask(_, reply) = envelope {
-            let _ = reply.send(Err(AskError::Stopped {
-                actor: label.to_owned(),
-            }));
-        }
+        envelope.refuse(info);
     }
     drained
 }

@@ -5,7 +5,8 @@
 //! queued message, in order. Per incarnation:
 //!
 //! ```text
-//! factory() -> pre_start -> loop { select! { biased; control; health tick; mailbox } } -> post_stop
+//! factory() -> pre_start -> loop { select! { biased; control; exit signal; health tick; mailbox }
+//!                                  -> before_message -> handle_message } -> post_stop
 //! ```
 //!
 //! A control command that arrives while a message is being handled is noticed at once:
@@ -27,6 +28,7 @@ use crate::address::{ActorId, ActorInfo, ActorRef};
 use crate::catch_unwind::{CatchUnwind, catch};
 use crate::context::ActorContext;
 use crate::error::{ActorError, AskError};
+use crate::exit::{ExitReceiver, ExitSignal};
 use crate::lifecycle::{
     self, Ack, CONTROL_CAPACITY, ChildExit, ChildHandle, Command, Ctl, ExitKind, ParentLink,
     StartAck, StopCmd, classify,
@@ -155,11 +157,14 @@ pub(crate) fn spawn_actor<A: Actor>(
             .register(name, id, Arc::new(address.clone()))?;
     }
     let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
+    let (exit_tx, exit_rx) = mpsc::unbounded_channel();
     let runner = ActorRunner {
         source: setup.source,
         mailbox: rx,
+        stash: None,
         control: control_rx,
-        ctx: ActorContext::new(address.clone(), system.clone()),
+        exits: exit_rx,
+        ctx: ActorContext::new(address.clone(), system.clone(), exit_tx),
         shutdown: setup.shutdown,
         start_timeout: setup.start_timeout,
         health: setup.health,
@@ -200,7 +205,11 @@ enum LoopEnd {
 struct ActorRunner<A: Actor> {
     source: Source<A>,
     mailbox: MailboxReceiver<A>,
+    /// A message taken from the mailbox but refused by `before_message` (or caught by a
+    /// stop or exit signal while it waited): first in line for the next incarnation.
+    stash: Option<Envelope<A>>,
     control: mpsc::Receiver<Command>,
+    exits: ExitReceiver,
     ctx: ActorContext<A>,
     shutdown: ShutdownPolicy,
     start_timeout: Option<Duration>,
@@ -217,7 +226,12 @@ impl<A: Actor> ActorRunner<A> {
     async fn run(mut self) {
         let (reason, ack) = self.lifecycle().await;
         let label = self.ctx.address().label().to_owned();
-        let drained = mailbox::close_and_drain(&mut self.mailbox, &label).await;
+        let stashed = self
+            .stash
+            .take()
+            .map(|envelope| envelope.refuse(self.ctx.address().info()));
+        let drained = stashed.map_or(0, |()| 1)
+            + mailbox::close_and_drain(&mut self.mailbox, self.ctx.address().info()).await;
         let system = self.ctx.system().clone();
         let id = self.ctx.id();
         if let Some(name) = self.ctx.name() {
@@ -389,6 +403,7 @@ impl<A: Actor> ActorRunner<A> {
     /// Builds the actor and runs `pre_start`.
     async fn start(&mut self, restarting: bool) -> Result<A, String> {
         let mut actor = self.source.build()?;
+        self.ctx.incarnation += 1;
         if restarting {
             self.ctx.restart_count += 1;
         }
@@ -441,10 +456,21 @@ impl<A: Actor> ActorRunner<A> {
             if self.ctx.stop_requested {
                 return LoopEnd::Exit(ExitKind::Normal);
             }
+            if let Some(envelope) = self.stash.take() {
+                if let Some(end) = self.handle(actor, envelope).await {
+                    return end;
+                }
+                continue;
+            }
             tokio::select! {
                 biased;
                 command = self.control.recv() => {
                     if let Some(end) = self.on_control(command) {
+                        return end;
+                    }
+                }
+                signal = self.exits.recv() => {
+                    if let Some(end) = self.on_exit(signal) {
                         return end;
                     }
                 }
@@ -463,6 +489,62 @@ impl<A: Actor> ActorRunner<A> {
                     // Unreachable while the context holds a sender; stop normally.
                     None => return LoopEnd::Exit(ExitKind::Normal),
                 },
+            }
+        }
+    }
+
+    /// An exit signal: a crash if it is aimed at the running incarnation.
+    fn on_exit(&self, signal: Option<ExitSignal>) -> Option<LoopEnd> {
+        let signal = signal?;
+        if signal.incarnation != self.ctx.incarnation {
+            tracing::trace!(reason = %signal.reason, "exit signal for an earlier incarnation ignored");
+            return None;
+        }
+        tracing::warn!(reason = %signal.reason, "actor exited by signal");
+        Some(LoopEnd::Exit(ExitKind::Crash(signal.reason)))
+    }
+
+    /// Runs `before_message`, taking stop commands and exit signals while it waits.
+    /// `Some` ends the incarnation without handling the message.
+    async fn admit(&mut self, actor: &mut A) -> Option<LoopEnd> {
+        let incarnation = self.ctx.incarnation;
+        let hook = pin!(actor.before_message(&mut self.ctx));
+        let mut hook = CatchUnwind::new(hook);
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut hook => {
+                    return match out {
+                        Ok(Ok(())) => None,
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "before_message refused the next message");
+                            Some(LoopEnd::Exit(ExitKind::Crash(error.to_string())))
+                        }
+                        Err(panic) => Some(LoopEnd::Exit(ExitKind::Crash(format!(
+                            "before_message panicked: {panic}"
+                        )))),
+                    };
+                }
+                command = self.control.recv() => match classify(command) {
+                    Ctl::Start { ack, .. } => {
+                        let _ = ack.send(Err("already running".to_owned()));
+                    }
+                    Ctl::Stop(cmd) => {
+                        return Some(LoopEnd::Stop {
+                            cmd,
+                            deadline: self.shutdown.deadline_from_now(),
+                            post_stop: self.shutdown != ShutdownPolicy::Immediate,
+                            exited: None,
+                        });
+                    }
+                },
+                signal = self.exits.recv() => {
+                    let signal = signal?;
+                    if signal.incarnation == incarnation {
+                        tracing::warn!(reason = %signal.reason, "actor exited by signal");
+                        return Some(LoopEnd::Exit(ExitKind::Crash(signal.reason)));
+                    }
+                }
             }
         }
     }
@@ -502,6 +584,10 @@ impl<A: Actor> ActorRunner<A> {
 
     /// Handles one envelope; `Some` ends the incarnation.
     async fn handle(&mut self, actor: &mut A, envelope: Envelope<A>) -> Option<LoopEnd> {
+        if let Some(end) = self.admit(actor).await {
+            self.stash = Some(envelope);
+            return Some(end);
+        }
         let (msg, reply) = envelope.split();
         let span = tracing::debug_span!(
             "message",
@@ -532,6 +618,9 @@ impl<A: Actor> ActorRunner<A> {
                 }
             }
         };
+        // Finished before the reply goes out: a caller that gets it and checks
+        // `is_idle` sees this message done.
+        self.ctx.address().info().finished();
 
         let Some(outcome) = outcome else {
             // Cancelled by a stop past its deadline.
