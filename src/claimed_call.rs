@@ -14,12 +14,22 @@ type Call = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send>>;
 
 /// The future of a claimed message: it holds the lane from the moment `ask` was called.
 ///
-/// Dropped before its first poll, it releases the lane and nothing ran. Dropped midway,
-/// the call is finished on a task of its own (its reply discarded), as a queued message
-/// whose asker went away is still handled: the component's state is never torn.
+/// Dropped before its first poll, it puts the instance back and releases the lane:
+/// nothing ran. Dropped midway, the call is finished on a task of its own (its reply
+/// discarded), as a queued message whose asker went away is still handled: the
+/// component's state is never torn.
 pub(crate) struct ClaimedCall {
-    call: Option<Call>,
-    polled: bool,
+    state: State,
+}
+
+enum State {
+    Claimed {
+        lane: LaneGuard,
+        instance: ComponentInstance,
+        message: Message,
+    },
+    Running(Call),
+    Done,
 }
 
 impl ClaimedCall {
@@ -29,8 +39,11 @@ impl ClaimedCall {
         message: Message,
     ) -> ClaimedCall {
         ClaimedCall {
-            call: Some(Box::pin(run(lane, instance, message))),
-            polled: false,
+            state: State::Claimed {
+                lane,
+                instance,
+                message,
+            },
         }
     }
 }
@@ -39,29 +52,42 @@ impl Future for ClaimedCall {
     type Output = Result<Reply, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.polled = true;
+        if let State::Claimed { .. } = self.state
+            && let State::Claimed {
+                lane,
+                instance,
+                message,
+            } = std::mem::replace(&mut self.state, State::Done)
+        {
+            self.state = State::Running(Box::pin(run(lane, instance, message)));
+        }
         // After completion there is nothing left to run; a future polled again may pend.
-        let Some(call) = self.call.as_mut() else {
+        let State::Running(call) = &mut self.state else {
             return Poll::Pending;
         };
         let output = std::task::ready!(call.as_mut().poll(cx));
-        self.call = None;
+        self.state = State::Done;
         Poll::Ready(output)
     }
 }
 
 impl Drop for ClaimedCall {
     fn drop(&mut self) {
-        if let Some(call) = self.call.take()
-            && self.polled
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                let _ = call.await;
-            });
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Claimed {
+                mut lane, instance, ..
+            } => lane.instance = Some(instance),
+            State::Running(call) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        let _ = call.await;
+                    });
+                }
+                // Outside a runtime the call is dropped midway: the instance is lost and
+                // the actor replaces it before its next message.
+            }
+            State::Done => {}
         }
-        // Outside a runtime the call is dropped midway: the instance stays marked as
-        // crashed and the actor replaces it before its next message.
     }
 }
 

@@ -1,0 +1,115 @@
+//! Asks to an idle component run on the caller's task (claimed calls). What must still
+//! hold: order with queued messages, a crash restarts the component and the queue goes to
+//! the fresh instance, a caller that gives up midway does not tear the component's state,
+//! and a stop abandons a claimed call only past its shutdown deadline.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use airssys_wasm::{ErrorKind, Host};
+use airssys_wasm_actors::{Strategy, SupervisorRef};
+use common::*;
+
+const FAULTY: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 100";
+
+async fn setup(
+    name: &str,
+) -> (
+    airssys_wasm_actors::ActorSystem,
+    Host,
+    SupervisorRef,
+    TempDir,
+) {
+    let (system, host) = host().await;
+    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
+    let dir = TempDir::new();
+    faulty_with(&host, &sup, &dir, name, FAULTY).await;
+    (system, host, sup, dir)
+}
+
+fn text(reply: Result<airssys_wasm::Reply, airssys_wasm::Error>) -> String {
+    String::from_utf8(reply.unwrap().payload).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
+    let (system, host, _sup, _dir) = setup("claimed-crash").await;
+    assert_eq!(text(host.ask("claimed-crash", "count", b"").await), "1");
+    assert_eq!(text(host.ask("claimed-crash", "count", b"").await), "2");
+    // The component is idle: this ask reserves it and times out (100 ms deadline) when
+    // polled. The five asks made after it are queued behind it; the actor takes the first
+    // of them and waits for the reserved call.
+    let crash = host.ask("claimed-crash", "sleep", b"5000");
+    let queued: Vec<_> = (0..5)
+        .map(|_| host.ask("claimed-crash", "count", b""))
+        .collect();
+    let err = crash.await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    for (i, ask) in queued.into_iter().enumerate() {
+        let reply = tokio::time::timeout(Duration::from_secs(5), ask)
+            .await
+            .expect("answered");
+        assert_eq!(text(reply), (i + 1).to_string(), "fresh state, in order");
+    }
+    let metrics = host.metrics("claimed-crash").unwrap();
+    assert_eq!((metrics.restarts, metrics.timeouts), (1, 1));
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserved_ask_goes_before_the_asks_made_after_it() {
+    let (system, host, _sup, _dir) = setup("claimed-order").await;
+    let first = host.ask("claimed-order", "count", b"");
+    let mut second = Box::pin(host.ask("claimed-order", "count", b""));
+    // The first ask holds the idle component until it is polled: the second waits.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut second)
+            .await
+            .is_err(),
+        "the second ask ran before the first"
+    );
+    assert_eq!(text(first.await), "1");
+    assert_eq!(text(second.await), "2");
+    // Dropped unpolled, a reserved ask runs nothing and frees the component.
+    drop(host.ask("claimed-order", "count", b""));
+    assert_eq!(text(host.ask("claimed-order", "count", b"").await), "3");
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_call_dropped_midway_still_finishes() {
+    let (system, host, _sup, _dir) = setup("claimed-drop").await;
+    assert_eq!(text(host.ask("claimed-drop", "count", b"").await), "1");
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(10),
+        host.ask("claimed-drop", "sleep", b"40"),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller gave up while the guest slept");
+    // The call went on by itself: the component was not torn down and keeps its state.
+    assert_eq!(text(host.ask("claimed-drop", "count", b"").await), "2");
+    let metrics = host.metrics("claimed-drop").unwrap();
+    assert_eq!((metrics.restarts, metrics.handled), (0, 3));
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_lets_a_claimed_call_finish_within_the_shutdown_policy() {
+    let (system, host, sup, _dir) = setup("claimed-stop").await;
+    let call = tokio::spawn({
+        let host = host.clone();
+        async move { host.ask("claimed-stop", "sleep", b"50").await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    sup.stop().await;
+    assert_eq!(
+        text(call.await.unwrap()),
+        "slept",
+        "finished before the stop"
+    );
+    let err = host.ask("claimed-stop", "count", b"").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
+    system.shutdown().await.unwrap();
+}
