@@ -1,49 +1,40 @@
-//! A message run on its caller's task: the way `Host::ask` takes when the component is
-//! idle (see [`crate::instance_slot`]).
+//! A message reserved by `Host::ask` while its component was idle, run on the caller's
+//! task when the future is first polled (see [`crate::instance_slot`]).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::Message;
+use tokio::sync::Mutex;
+
 use crate::error::Error;
-use crate::executor::{ComponentInstance, Reply};
-use crate::instance_slot::LaneGuard;
+use crate::executor::Reply;
+use crate::instance_slot::{Lane, Work};
 
 type Call = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send>>;
 
-/// The future of a claimed message: it holds the lane from the moment `ask` was called.
+/// The future of a reserved message.
 ///
-/// Dropped before its first poll, it puts the instance back and releases the lane:
-/// nothing ran. Dropped midway, the call is finished on a task of its own (its reply
-/// discarded), as a queued message whose asker went away is still handled: the
-/// component's state is never torn.
+/// The message has its place from the moment `ask` was called: if the actor needs the
+/// component before this future is polled (a message sent later is ready), the actor runs
+/// it first and the outcome waits here. Dropped, before or during its run, the message is
+/// still run to the end on a task of its own and its reply discarded, as a queued message
+/// whose asker went away is still handled: the component's state is never torn.
 pub(crate) struct ClaimedCall {
     state: State,
 }
 
 enum State {
-    Claimed {
-        lane: LaneGuard,
-        instance: ComponentInstance,
-        message: Message,
-    },
+    Reserved(Arc<Mutex<Lane>>),
     Running(Call),
     Done,
 }
 
 impl ClaimedCall {
-    pub(crate) fn new(
-        lane: LaneGuard,
-        instance: ComponentInstance,
-        message: Message,
-    ) -> ClaimedCall {
+    pub(crate) fn new(lane: Arc<Mutex<Lane>>) -> ClaimedCall {
         ClaimedCall {
-            state: State::Claimed {
-                lane,
-                instance,
-                message,
-            },
+            state: State::Reserved(lane),
         }
     }
 }
@@ -52,14 +43,10 @@ impl Future for ClaimedCall {
     type Output = Result<Reply, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let State::Claimed { .. } = self.state
-            && let State::Claimed {
-                lane,
-                instance,
-                message,
-            } = std::mem::replace(&mut self.state, State::Done)
+        if let State::Reserved(_) = self.state
+            && let State::Reserved(lane) = std::mem::replace(&mut self.state, State::Done)
         {
-            self.state = State::Running(Box::pin(run(lane, instance, message)));
+            self.state = State::Running(Box::pin(run(lane)));
         }
         // After completion there is nothing left to run; a future polled again may pend.
         let State::Running(call) = &mut self.state else {
@@ -73,45 +60,54 @@ impl Future for ClaimedCall {
 
 impl Drop for ClaimedCall {
     fn drop(&mut self) {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Claimed {
-                mut lane, instance, ..
-            } => lane.instance = Some(instance),
-            State::Running(call) => {
-                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    runtime.spawn(async move {
-                        let _ = call.await;
-                    });
-                }
-                // Outside a runtime the call is dropped midway: the instance is lost and
-                // the actor replaces it before its next message.
-            }
-            State::Done => {}
+        let call = match std::mem::replace(&mut self.state, State::Done) {
+            State::Reserved(lane) => Box::pin(run(lane)),
+            State::Running(call) => call,
+            State::Done => return,
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = call.await;
+            });
         }
+        // Outside a runtime: a message not yet run stays reserved (the actor runs it before
+        // its next message); one dropped midway loses the instance, which the actor
+        // replaces before its next message.
     }
 }
 
-/// Runs `message` on the claimed instance and puts it back in the lane. A crash is
-/// recorded in the lane instead and signalled to the incarnation, whose supervisor
-/// restarts the component.
-async fn run(
-    mut lane: LaneGuard,
-    mut instance: ComponentInstance,
-    message: Message,
-) -> Result<Reply, Error> {
-    if lane.stop.is_raised() {
-        return Err(Error::Stopped {
-            component: instance.component().name().to_string(),
-            reason: "it was stopped before this message ran".into(),
-        });
-    }
+/// Runs the lane's reserved message on the caller's task, or collects the outcome the
+/// actor left there. A crash is recorded in the lane and signalled to the incarnation,
+/// whose supervisor restarts the component.
+async fn run(lane: Arc<Mutex<Lane>>) -> Result<Reply, Error> {
+    let mut guard = lane.lock_owned().await;
+    let lane = &mut *guard;
+    let stopped = |lane: &Lane, reason: &str| Error::Stopped {
+        component: lane.name.to_string(),
+        reason: reason.into(),
+    };
+    let Some(work) = lane.reserved.take() else {
+        return Err(stopped(lane, "its reserved message was lost"));
+    };
+    let message = match work {
+        Work::Done(outcome) => return outcome,
+        Work::Waiting(message) => message,
+    };
+    let instance = if lane.stop.is_raised() {
+        None
+    } else {
+        lane.instance.take_if(|instance| !instance.has_crashed())
+    };
+    let Some(mut instance) = instance else {
+        return Err(stopped(lane, "it was stopped before this message ran"));
+    };
     let outcome = instance.call_until(&message, Some(&lane.stop)).await;
     if !instance.has_crashed() {
         lane.instance = Some(instance);
     } else if let Err(error) = &outcome
         && error.kind().is_crash()
     {
-        tracing::warn!(component = %instance.component().name(), %error, "component crashed; restarting it");
+        tracing::warn!(component = %lane.name, %error, "component crashed; restarting it");
         lane.exit.exit(error.to_string());
         lane.crashed = Some(error.clone());
     }

@@ -21,7 +21,7 @@ use crate::Message;
 use crate::error::Error;
 use crate::executor::{ComponentInstance, Reply};
 use crate::host::messaging::Router;
-use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal};
+use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal, Work};
 use crate::loader::LoadedComponent;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
@@ -138,7 +138,9 @@ impl Actor for WasmComponentActor {
         let instance = self.loaded.instantiate(self.router.clone()).await?;
         let stop = Arc::new(StopSignal::default());
         let lane = Arc::new(Mutex::new(Lane {
+            name: self.loaded.name.clone(),
             instance: Some(instance),
+            reserved: None,
             crashed: None,
             exit: ctx.exit_handle(),
             stop: stop.clone(),
@@ -153,8 +155,29 @@ impl Actor for WasmComponentActor {
         let Some((lane, _)) = &self.lane else {
             return Err(self.no_instance("no live instance"));
         };
-        // Waits for a call running on its caller's task.
-        let guard = lane.clone().lock_owned().await;
+        // Waits for a message running on its caller's task.
+        let mut guard = lane.clone().lock_owned().await;
+        let lane = &mut *guard;
+        // A message reserved while the actor was idle came before this one: it runs first
+        // (its caller has not got to it yet) and its outcome waits in the lane.
+        if let Some(Work::Waiting(message)) = lane
+            .reserved
+            .take_if(|work| matches!(work, Work::Waiting(_)))
+        {
+            let outcome = match lane.instance.as_mut() {
+                Some(instance) if !instance.has_crashed() => instance.call_message(&message).await,
+                _ => Err(self.no_instance("no live instance")),
+            };
+            let crash = outcome
+                .as_ref()
+                .err()
+                .filter(|e| e.kind().is_crash())
+                .cloned();
+            lane.reserved = Some(Work::Done(outcome));
+            if let Some(crash) = crash {
+                return Err(crash);
+            }
+        }
         if let Some(crash) = &guard.crashed {
             return Err(crash.clone());
         }

@@ -6,18 +6,22 @@
 //! [`ExitHandle`]. The component's [`InstanceSlot`] (one per child spec, shared by all its
 //! incarnations) points at the current lane. A message then takes one of two ways:
 //!
-//! - **claimed**: `Host::ask` finds the actor idle (no message queued or being handled,
-//!   [`ActorRef::is_idle`]) and the lane free, takes the lane's lock and runs the call on
-//!   the caller's task, with no mailbox hop;
+//! - **reserved**: `Host::ask` finds the actor idle (no message queued or being handled,
+//!   [`ActorRef::is_idle`]) and the lane free and empty, and leaves the message in the
+//!   lane. Whoever takes the lane's lock next runs it: normally the
+//!   caller, on its own task when it first polls its future (no mailbox hop); or the
+//!   actor, first thing in `before_message`, if a message queued after it is ready before
+//!   the caller has polled. The result waits in the lane for the caller.
 //! - **queued**: otherwise the message goes to the mailbox, and the actor's task takes the
-//!   lane's lock in `before_message`, after any claimed call.
+//!   lane's lock in `before_message`.
 //!
-//! Order is kept because a claim is refused while anything is queued, and a queued message
-//! waits for the claimed call before it runs. A claimed call that crashes records the
-//! crash in the lane and sends the incarnation an exit signal: the supervisor restarts the
-//! component as for a crash in its own task, and a message the actor has already taken is
-//! kept for the fresh instance. Stopping an incarnation raises its stop signal: a claimed
-//! call still waiting is abandoned and answered `stopped`.
+//! Order is kept: a reservation is refused while anything is pending or reserved, and the
+//! actor runs a reserved message before any message queued after it. A reserved message that crashes records the
+//! crash in the lane and, when it ran on the caller's task, sends the incarnation an exit
+//! signal: the supervisor restarts the component as for a crash in its own task, and a
+//! message the actor has already taken is kept for the fresh instance. Stopping an
+//! incarnation raises its stop signal: a reserved message still waiting is answered
+//! `stopped`, a running one is abandoned past the shutdown deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -25,9 +29,11 @@ use std::sync::{Arc, Mutex as StdMutex};
 use airssys_wasm_actors::{ActorRef, ExitHandle};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
+use crate::Message;
+use crate::claimed_call::ClaimedCall;
 use crate::component_actor::WasmComponentActor;
 use crate::error::Error;
-use crate::executor::ComponentInstance;
+use crate::executor::{ComponentInstance, Reply};
 
 /// Raised once when an incarnation stops; wakes a claimed call that is waiting.
 #[derive(Debug, Default)]
@@ -60,12 +66,26 @@ impl StopSignal {
     }
 }
 
-/// One incarnation's instance and what a claimed call needs beside it.
+/// A message reserved by `Host::ask`, waiting in the lane to be run or collected. While it
+/// is there, no other message is reserved: later asks queue, and the actor runs it before
+/// any of them.
+pub(crate) enum Work {
+    /// Not run yet.
+    Waiting(Message),
+    /// Run by the actor; the outcome waits for the caller.
+    Done(Result<Reply, Error>),
+}
+
+/// One incarnation's instance and what a message run outside the actor needs beside it.
 pub(crate) struct Lane {
-    /// `None` while a claimed call has it out, and for good once it crashed there (or the
-    /// call was abandoned).
+    /// The component's name, for errors.
+    pub(crate) name: Arc<str>,
+    /// `None` while a reserved message runs on its caller's task, and for good once it
+    /// crashed there (or the call was abandoned).
     pub(crate) instance: Option<ComponentInstance>,
-    /// The crash of a claimed call, until the supervisor has restarted the component.
+    /// At most one reserved message.
+    pub(crate) reserved: Option<Work>,
+    /// The crash of a reserved message, until the supervisor has restarted the component.
     pub(crate) crashed: Option<Error>,
     pub(crate) exit: ExitHandle,
     pub(crate) stop: Arc<StopSignal>,
@@ -97,23 +117,37 @@ impl InstanceSlot {
         }
     }
 
-    /// The lane, locked, with its instance taken out, when a message may run on the
-    /// caller's task now: the actor is idle, the lane free, its instance live and its
-    /// incarnation not stopping. The claimed call puts the instance back unless it crashed.
-    pub(crate) fn try_claim(
+    /// Reserves `message` when it may run outside the mailbox: the actor is idle, the
+    /// lane free and empty, its instance live and its incarnation not stopping. Otherwise
+    /// the message comes back, for the mailbox.
+    pub(crate) fn try_reserve(
         &self,
         address: &ActorRef<WasmComponentActor>,
-    ) -> Option<(LaneGuard, ComponentInstance)> {
+        message: Message,
+    ) -> Result<ClaimedCall, Message> {
         if !address.is_idle() {
-            return None;
+            return Err(message);
         }
-        let lane = self.current.lock().ok()?.clone()?;
-        let mut guard = lane.try_lock_owned().ok()?;
-        // Checked again under the lock: a message queued meanwhile goes first.
-        if guard.crashed.is_some() || guard.stop.is_raised() || !address.is_idle() {
-            return None;
+        let Some(lane) = self.current.lock().ok().and_then(|current| current.clone()) else {
+            return Err(message);
+        };
+        let Ok(mut guard) = lane.try_lock() else {
+            return Err(message);
+        };
+        let usable = guard.reserved.is_none()
+            && guard.crashed.is_none()
+            && !guard.stop.is_raised()
+            && guard
+                .instance
+                .as_ref()
+                .is_some_and(|instance| !instance.has_crashed())
+            // Checked again under the lock: a message queued meanwhile goes first.
+            && address.is_idle();
+        if !usable {
+            return Err(message);
         }
-        let instance = guard.instance.take_if(|instance| !instance.has_crashed())?;
-        Some((guard, instance))
+        guard.reserved = Some(Work::Waiting(message));
+        drop(guard);
+        Ok(ClaimedCall::new(lane))
     }
 }

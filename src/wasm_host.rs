@@ -193,15 +193,14 @@ impl Host {
     ///
     /// The message takes its place when `ask` is called, before the returned future is
     /// first polled: asks made one after another are handled in that order. When the
-    /// component is idle (nothing queued or running), `ask` reserves its instance and the
-    /// call runs on the task that polls the future, without a hop through the actor's
-    /// mailbox; otherwise the message is queued for the component actor. Either way the
-    /// limits, the error kinds and the supervision are the same: a crash restarts the
-    /// component and messages queued behind it go to the fresh instance. A reserved ask
-    /// holds the component until it is polled or dropped, as a lock guard would: poll it
-    /// (or drop it) promptly. Dropped midway, the call still finishes on a task of its
-    /// own and its reply is discarded. The payload is anything that becomes a `Vec<u8>`:
-    /// a `Vec` is moved in, a slice is copied.
+    /// component is idle (nothing queued or running), `ask` reserves it and the call runs
+    /// on the task that polls the future, without a hop through the actor's mailbox; if a
+    /// message sent later is ready first, the actor runs the reserved one before it.
+    /// Otherwise the message is queued for the component actor. Either way the limits,
+    /// the error kinds and the supervision are the same: a crash restarts the component
+    /// and messages queued behind it go to the fresh instance. A dropped ask is still
+    /// handled (to the end, if it had started) and its reply discarded. The payload is
+    /// anything that becomes a `Vec<u8>`: a `Vec` is moved in, a slice is copied.
     ///
     /// # Errors
     ///
@@ -257,7 +256,7 @@ impl Host {
         topic: String,
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
-        // Claimed or enqueued under the registry's read lock: no entry is cloned on the
+        // Reserved or enqueued under the registry's read lock: no entry is cloned on the
         // way. Messages between components always go through the mailbox, so a call never
         // runs inside another component's call.
         let route = self
@@ -269,16 +268,14 @@ impl Host {
                     payload,
                     sender: from.map(str::to_string),
                 };
-                let claim = from
-                    .is_none()
-                    .then(|| entry.slot.try_claim(&entry.address))
-                    .flatten();
-                match claim {
-                    Some((lane, instance)) => {
-                        Route::Claimed(ClaimedCall::new(lane, instance, message))
-                    }
-                    None => Route::Queued(entry.loaded.clone(), entry.address.try_ask(message)),
-                }
+                let message = match from {
+                    None => match entry.slot.try_reserve(&entry.address, message) {
+                        Ok(call) => return Route::Claimed(call),
+                        Err(message) => message,
+                    },
+                    Some(_) => message,
+                };
+                Route::Queued(entry.loaded.clone(), entry.address.try_ask(message))
             })
             .ok_or_else(|| Error::NotFound {
                 name: to.to_string(),

@@ -38,9 +38,9 @@ async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
     let (system, host, _sup, _dir) = setup("claimed-crash").await;
     assert_eq!(text(host.ask("claimed-crash", "count", b"").await), "1");
     assert_eq!(text(host.ask("claimed-crash", "count", b"").await), "2");
-    // The component is idle: this ask reserves it and times out (100 ms deadline) when
-    // polled. The five asks made after it are queued behind it; the actor takes the first
-    // of them and waits for the reserved call.
+    // The component is idle: this ask reserves it. The five asks made after it are queued
+    // behind it. Awaited first, it runs on this task and times out (100 ms deadline)
+    // while the actor, holding the first queued ask, waits for it.
     let crash = host.ask("claimed-crash", "sleep", b"5000");
     let queued: Vec<_> = (0..5)
         .map(|_| host.ask("claimed-crash", "count", b""))
@@ -59,22 +59,37 @@ async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reserved_ask_goes_before_the_asks_made_after_it() {
+async fn a_reserved_ask_keeps_its_place_when_a_later_one_is_awaited_first() {
     let (system, host, _sup, _dir) = setup("claimed-order").await;
     let first = host.ask("claimed-order", "count", b"");
-    let mut second = Box::pin(host.ask("claimed-order", "count", b""));
-    // The first ask holds the idle component until it is polled: the second waits.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(100), &mut second)
-            .await
-            .is_err(),
-        "the second ask ran before the first"
-    );
+    let second = host.ask("claimed-order", "count", b"");
+    // The first reserved the idle component; the second queued. Awaited first, the
+    // second is answered after the actor ran the first in its place.
+    let second = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("no deadlock on an unpolled reserved ask");
+    assert_eq!(text(second), "2");
     assert_eq!(text(first.await), "1");
-    assert_eq!(text(second.await), "2");
-    // Dropped unpolled, a reserved ask runs nothing and frees the component.
+    // Dropped before it is polled, a reserved ask is still handled.
     drop(host.ask("claimed-order", "count", b""));
-    assert_eq!(text(host.ask("claimed-order", "count", b"").await), "3");
+    assert_eq!(text(host.ask("claimed-order", "count", b"").await), "4");
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserved_ask_that_traps_in_the_actor_restarts_the_component() {
+    let (system, host, _sup, _dir) = setup("claimed-trap").await;
+    assert_eq!(text(host.ask("claimed-trap", "count", b"").await), "1");
+    let trap = host.ask("claimed-trap", "trap", b"");
+    let next = host.ask("claimed-trap", "count", b"");
+    let next = tokio::time::timeout(Duration::from_secs(5), next)
+        .await
+        .expect("answered");
+    assert_eq!(text(next), "1", "answered by the fresh instance");
+    let err = trap.await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
+    let metrics = host.metrics("claimed-trap").unwrap();
+    assert_eq!((metrics.restarts, metrics.traps), (1, 1));
     system.shutdown().await.unwrap();
 }
 
