@@ -8,8 +8,9 @@
 //! fresh instance, in order (the mailbox outlives the instance).
 //!
 //! The instance sits in the incarnation's lane ([`crate::instance_slot`]): while the actor
-//! is idle, `Host::ask` runs a message on the caller's task under the lane's lock, and the
-//! actor takes the same lock in `before_message` for each queued message.
+//! is idle, `Host::ask` reserves a message there and its caller runs it under the lane's
+//! lock; the actor takes the same lock in `before_message` for each queued message, running
+//! a reserved message first if its caller has not.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -197,10 +198,9 @@ impl Actor for WasmComponentActor {
         msg: Message,
         _ctx: &mut ActorContext<Self>,
     ) -> Result<ComponentReply, Error> {
-        let mut guard = match (self.held.take(), &self.lane) {
-            (Some(guard), _) => guard,
-            (None, Some((lane, _))) => lane.clone().lock_owned().await,
-            (None, None) => return Err(self.no_instance("no live instance")),
+        // `before_message` took the lane (after running any reserved message) for this one.
+        let Some(mut guard) = self.held.take() else {
+            return Err(self.no_instance("no live instance"));
         };
         let Some(instance) = guard.instance.as_mut() else {
             return Err(self.no_instance("no live instance"));

@@ -226,12 +226,13 @@ impl<A: Actor> ActorRunner<A> {
     async fn run(mut self) {
         let (reason, ack) = self.lifecycle().await;
         let label = self.ctx.address().label().to_owned();
-        let stashed = self
-            .stash
-            .take()
-            .map(|envelope| envelope.refuse(self.ctx.address().info()));
-        let drained = stashed.map_or(0, |()| 1)
-            + mailbox::close_and_drain(&mut self.mailbox, self.ctx.address().info()).await;
+        let info = self.ctx.address().info();
+        let mut drained = 0;
+        if let Some(envelope) = self.stash.take() {
+            envelope.refuse(info);
+            drained += 1;
+        }
+        drained += mailbox::close_and_drain(&mut self.mailbox, info).await;
         let system = self.ctx.system().clone();
         let id = self.ctx.id();
         if let Some(name) = self.ctx.name() {
@@ -470,7 +471,7 @@ impl<A: Actor> ActorRunner<A> {
                     }
                 }
                 signal = self.exits.recv() => {
-                    if let Some(end) = self.on_exit(signal) {
+                    if let Some(end) = exit_end(signal, self.ctx.incarnation) {
                         return end;
                     }
                 }
@@ -491,17 +492,6 @@ impl<A: Actor> ActorRunner<A> {
                 },
             }
         }
-    }
-
-    /// An exit signal: a crash if it is aimed at the running incarnation.
-    fn on_exit(&self, signal: Option<ExitSignal>) -> Option<LoopEnd> {
-        let signal = signal?;
-        if signal.incarnation != self.ctx.incarnation {
-            tracing::trace!(reason = %signal.reason, "exit signal for an earlier incarnation ignored");
-            return None;
-        }
-        tracing::warn!(reason = %signal.reason, "actor exited by signal");
-        Some(LoopEnd::Exit(ExitKind::Crash(signal.reason)))
     }
 
     /// Runs `before_message`, taking stop commands and exit signals while it waits.
@@ -525,24 +515,14 @@ impl<A: Actor> ActorRunner<A> {
                         )))),
                     };
                 }
-                command = self.control.recv() => match classify(command) {
-                    Ctl::Start { ack, .. } => {
-                        let _ = ack.send(Err("already running".to_owned()));
+                command = self.control.recv() => {
+                    if let Some(end) = control_end(command, self.shutdown) {
+                        return Some(end);
                     }
-                    Ctl::Stop(cmd) => {
-                        return Some(LoopEnd::Stop {
-                            cmd,
-                            deadline: self.shutdown.deadline_from_now(),
-                            post_stop: self.shutdown != ShutdownPolicy::Immediate,
-                            exited: None,
-                        });
-                    }
-                },
+                }
                 signal = self.exits.recv() => {
-                    let signal = signal?;
-                    if signal.incarnation == incarnation {
-                        tracing::warn!(reason = %signal.reason, "actor exited by signal");
-                        return Some(LoopEnd::Exit(ExitKind::Crash(signal.reason)));
+                    if let Some(end) = exit_end(signal, incarnation) {
+                        return Some(end);
                     }
                 }
             }
@@ -551,18 +531,7 @@ impl<A: Actor> ActorRunner<A> {
 
     /// A command received between messages.
     fn on_control(&mut self, command: Option<Command>) -> Option<LoopEnd> {
-        match classify(command) {
-            Ctl::Start { ack, .. } => {
-                let _ = ack.send(Err("already running".to_owned()));
-                None
-            }
-            Ctl::Stop(cmd) => Some(LoopEnd::Stop {
-                cmd,
-                deadline: self.shutdown.deadline_from_now(),
-                post_stop: self.shutdown != ShutdownPolicy::Immediate,
-                exited: None,
-            }),
-        }
+        control_end(command, self.shutdown)
     }
 
     async fn check_health(
@@ -688,6 +657,33 @@ impl<A: Actor> ActorRunner<A> {
         }
         exit.map(LoopEnd::Exit)
     }
+}
+
+/// A command received while no message is being handled: `Some` for a stop.
+fn control_end(command: Option<Command>, shutdown: ShutdownPolicy) -> Option<LoopEnd> {
+    match classify(command) {
+        Ctl::Start { ack, .. } => {
+            let _ = ack.send(Err("already running".to_owned()));
+            None
+        }
+        Ctl::Stop(cmd) => Some(LoopEnd::Stop {
+            cmd,
+            deadline: shutdown.deadline_from_now(),
+            post_stop: shutdown != ShutdownPolicy::Immediate,
+            exited: None,
+        }),
+    }
+}
+
+/// An exit signal: a crash if it is aimed at the running `incarnation`.
+fn exit_end(signal: Option<ExitSignal>, incarnation: u64) -> Option<LoopEnd> {
+    let signal = signal?;
+    if signal.incarnation != incarnation {
+        tracing::trace!(reason = %signal.reason, "exit signal for an earlier incarnation ignored");
+        return None;
+    }
+    tracing::warn!(reason = %signal.reason, "actor exited by signal");
+    Some(LoopEnd::Exit(ExitKind::Crash(signal.reason)))
 }
 
 /// Sleeps until `deadline`, or forever without one.
