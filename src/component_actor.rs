@@ -22,7 +22,7 @@ use crate::Message;
 use crate::error::Error;
 use crate::executor::{ComponentInstance, Reply};
 use crate::host::messaging::Router;
-use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal, Work};
+use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal, run_waiting};
 use crate::loader::LoadedComponent;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
@@ -156,28 +156,12 @@ impl Actor for WasmComponentActor {
         let Some((lane, _)) = &self.lane else {
             return Err(self.no_instance("no live instance"));
         };
-        // Waits for a message running on its caller's task.
-        let mut guard = lane.clone().lock_owned().await;
-        let lane = &mut *guard;
-        // A message reserved while the actor was idle came before this one: it runs first
-        // (its caller has not got to it yet) and its outcome waits in the lane.
-        if let Some(Work::Waiting(message)) = lane
-            .reserved
-            .take_if(|work| matches!(work, Work::Waiting(_)))
-        {
-            let outcome = match lane.instance.as_mut() {
-                Some(instance) if !instance.has_crashed() => instance.call_message(&message).await,
-                _ => Err(self.no_instance("no live instance")),
-            };
-            let crash = outcome
-                .as_ref()
-                .err()
-                .filter(|e| e.kind().is_crash())
-                .cloned();
-            lane.reserved = Some(Work::Done(outcome));
-            if let Some(crash) = crash {
-                return Err(crash);
-            }
+        // Waits for a message running on its caller's task. A message reserved while the
+        // actor was idle came before this one: it runs first if its caller has not got
+        // to it yet, and its outcome waits in the lane.
+        let (guard, crash) = run_waiting(lane.clone().lock_owned().await).await;
+        if let Some(crash) = crash {
+            return Err(crash);
         }
         if let Some(crash) = &guard.crashed {
             return Err(crash.clone());
@@ -215,10 +199,13 @@ impl Actor for WasmComponentActor {
     async fn post_stop(&mut self, _ctx: &mut ActorContext<Self>) {
         self.held = None;
         if let Some((lane, _)) = &self.lane {
-            // A call running on its caller's task may finish, as a handler may: the
-            // runtime cancels this hook at the shutdown deadline, and then `Drop` raises
-            // the stop signal, which abandons the call.
-            drop(lane.lock().await);
+            // A call running on its caller's task may finish, as a handler may, and a
+            // message reserved before the stop came is run: the runtime cancels this hook
+            // at the shutdown deadline, and then `Drop` raises the stop signal, which
+            // abandons the call.
+            let (guard, _) = run_waiting(lane.clone().lock_owned().await).await;
+            // Raised under the lock: no message is reserved after the last one ran.
+            guard.stop.raise();
         }
         self.retire();
     }

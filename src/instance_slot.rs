@@ -20,8 +20,9 @@
 //! crash in the lane and, when it ran on the caller's task, sends the incarnation an exit
 //! signal: the supervisor restarts the component as for a crash in its own task, and a
 //! message the actor has already taken is kept for the fresh instance. Stopping an
-//! incarnation raises its stop signal: a reserved message still waiting is answered
-//! `stopped`, a running one is abandoned past the shutdown deadline.
+//! incarnation raises its stop signal after `post_stop` has run any message still
+//! waiting; a running one is abandoned past the shutdown deadline (`stopped`), and so is
+//! a waiting one under `ShutdownPolicy::Immediate`, which skips `post_stop`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -30,7 +31,7 @@ use airssys_wasm_actors::{ActorRef, ExitHandle};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::Message;
-use crate::claimed_call::ClaimedCall;
+use crate::claimed_call::{ClaimedCall, RunToEnd};
 use crate::component_actor::WasmComponentActor;
 use crate::error::Error;
 use crate::executor::{ComponentInstance, Reply};
@@ -91,8 +92,51 @@ pub(crate) struct Lane {
     pub(crate) stop: Arc<StopSignal>,
 }
 
+impl Lane {
+    /// A `stopped` error for this component.
+    pub(crate) fn stopped(&self, reason: &str) -> Error {
+        Error::Stopped {
+            component: self.name.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// The lock on a lane: held by a claimed call, or by the actor for one queued message.
 pub(crate) type LaneGuard = OwnedMutexGuard<Lane>;
+
+/// Runs the reserved message if it is still waiting (its caller has not polled it yet)
+/// and leaves the outcome in the lane for the caller; returns the lock and the crash the
+/// message caused, if any. The actor calls this before its next message and before it
+/// stops: a reserved message came before both. Once started, the message runs to its end
+/// even if the actor's hook is cancelled (a stop arriving meanwhile); the incarnation's
+/// stop signal abandons it past the shutdown deadline.
+pub(crate) async fn run_waiting(guard: LaneGuard) -> (LaneGuard, Option<Error>) {
+    if !matches!(guard.reserved, Some(Work::Waiting(_))) {
+        return (guard, None);
+    }
+    RunToEnd::new(async move {
+        let mut guard = guard;
+        let lane = &mut *guard;
+        let Some(Work::Waiting(message)) = lane.reserved.take() else {
+            return (guard, None);
+        };
+        let outcome = match lane.instance.as_mut() {
+            Some(instance) if !instance.has_crashed() => {
+                instance.call_until(&message, Some(&lane.stop)).await
+            }
+            _ => Err(lane.stopped("its instance was lost before this message ran")),
+        };
+        let crash = outcome
+            .as_ref()
+            .err()
+            .filter(|e| e.kind().is_crash())
+            .cloned();
+        lane.reserved = Some(Work::Done(outcome));
+        (guard, crash)
+    })
+    .await
+}
 
 /// A component's current lane (none while no incarnation runs).
 #[derive(Default)]

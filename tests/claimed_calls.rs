@@ -128,3 +128,79 @@ async fn stopping_lets_a_claimed_call_finish_within_the_shutdown_policy() {
     assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
     system.shutdown().await.unwrap();
 }
+
+/// A OneForAll pair: `name` and a sibling `<name>-sib` whose trap restarts both.
+async fn pair(
+    name: &str,
+) -> (
+    airssys_wasm_actors::ActorSystem,
+    Host,
+    SupervisorRef,
+    TempDir,
+) {
+    let (system, host) = host().await;
+    let sup = supervisor(&system, Strategy::OneForAll, 10).await;
+    let dir = TempDir::new();
+    faulty_with(&host, &sup, &dir, name, FAULTY).await;
+    faulty_with(&host, &sup, &dir, &format!("{name}-sib"), FAULTY).await;
+    (system, host, sup, dir)
+}
+
+async fn restarted(host: &Host, name: &str) {
+    eventually("the restart", || async {
+        host.metrics(name).unwrap().restarts == 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserved_ask_is_answered_when_a_sibling_restart_stops_its_component() {
+    let (system, host, _sup, _dir) = pair("claimed-sib").await;
+    assert_eq!(text(host.ask("claimed-sib", "count", b"").await), "1");
+    // Reserved while idle, not polled yet; then the sibling traps and OneForAll stops
+    // this incarnation. The message came before the stop: it is handled, not dropped.
+    let reserved = host.ask("claimed-sib", "count", b"");
+    let err = host.ask("claimed-sib-sib", "trap", b"").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
+    restarted(&host, "claimed-sib").await;
+    let reply = tokio::time::timeout(Duration::from_secs(5), reserved)
+        .await
+        .expect("answered");
+    assert_eq!(
+        text(reply),
+        "2",
+        "run by the incarnation it was reserved in"
+    );
+    assert_eq!(text(host.ask("claimed-sib", "count", b"").await), "1");
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_the_actor_runs_a_reserved_ask_lets_it_finish() {
+    let (system, host, _sup, _dir) = pair("claimed-busy").await;
+    // Reserved, not polled: the queued ask behind it makes the actor run it (it sleeps
+    // 60 ms). A stop arriving meanwhile must not cut it short or lose it.
+    let reserved = host.ask("claimed-busy", "sleep", b"60");
+    let queued = tokio::spawn({
+        let host = host.clone();
+        async move { host.ask("claimed-busy", "count", b"").await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let err = host.ask("claimed-busy-sib", "trap", b"").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
+    let reply = tokio::time::timeout(Duration::from_secs(5), reserved)
+        .await
+        .expect("answered");
+    assert_eq!(text(reply), "slept");
+    let queued = tokio::time::timeout(Duration::from_secs(5), queued)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(
+        text(queued),
+        "1",
+        "the queued ask goes to the fresh instance"
+    );
+    restarted(&host, "claimed-busy").await;
+    system.shutdown().await.unwrap();
+}
