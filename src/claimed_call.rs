@@ -8,52 +8,88 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 use crate::error::Error;
 use crate::executor::Reply;
 use crate::instance_slot::{Lane, Work};
 
-/// A boxed future that, dropped before it completes, is finished on a task of its own
-/// (when dropped inside a tokio runtime): once a message has started, it runs to its
-/// end, so the component's state is never torn by a caller or hook that was cancelled.
+/// A message's run, which never depends on its caller to make progress.
+///
+/// It is polled on the caller's task as long as it completes without waiting (a short
+/// call: no task switch at all). The first time it has to wait (a contended lane, a guest
+/// that yields at an epoch tick or blocks in a host call), it moves to a task of its own
+/// and the caller waits for that task. So a caller that stops polling (a `select!` or
+/// `timeout` on `&mut` future kept for later) never holds the component, the call's own
+/// deadline keeps running, and a caller that drops the future does not tear the
+/// component's state. Outputs `None` only if its task was cancelled (the runtime shut
+/// down); a panic inside resumes on the caller.
 pub(crate) struct RunToEnd<T: Send + 'static> {
-    call: Option<Pin<Box<dyn Future<Output = T> + Send>>>,
+    stage: Stage<T>,
+}
+
+type Call<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+enum Stage<T> {
+    Inline(Call<T>),
+    Spawned(JoinHandle<T>),
+    Finished,
 }
 
 impl<T: Send + 'static> RunToEnd<T> {
     pub(crate) fn new(call: impl Future<Output = T> + Send + 'static) -> RunToEnd<T> {
         RunToEnd {
-            call: Some(Box::pin(call)),
+            stage: Stage::Inline(Box::pin(call)),
         }
     }
 }
 
 impl<T: Send + 'static> Future for RunToEnd<T> {
-    type Output = T;
+    type Output = Option<T>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        // After completion there is nothing left to run; a future polled again may pend.
-        let Some(call) = this.call.as_mut() else {
+        // Taken out while polled: a panic drops it instead of leaving it to be run again.
+        match std::mem::replace(&mut this.stage, Stage::Finished) {
+            Stage::Inline(mut call) => {
+                if let Poll::Ready(output) = call.as_mut().poll(cx) {
+                    return Poll::Ready(Some(output));
+                }
+                this.stage = match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => Stage::Spawned(runtime.spawn(call)),
+                    // Outside a runtime it stays with its caller.
+                    Err(_) => Stage::Inline(call),
+                };
+                if let Stage::Inline(_) = this.stage {
+                    return Poll::Pending;
+                }
+            }
+            stage => this.stage = stage,
+        }
+        let Stage::Spawned(task) = &mut this.stage else {
+            // Finished: nothing left to run; a future polled again may pend.
             return Poll::Pending;
         };
-        let output = std::task::ready!(call.as_mut().poll(cx));
-        this.call = None;
-        Poll::Ready(output)
+        let joined = std::task::ready!(Pin::new(task).poll(cx));
+        this.stage = Stage::Finished;
+        match joined {
+            Ok(output) => Poll::Ready(Some(output)),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Poll::Ready(None),
+        }
     }
 }
 
 impl<T: Send + 'static> Drop for RunToEnd<T> {
     fn drop(&mut self) {
-        if let Some(call) = self.call.take()
+        // A call not finished yet is finished on a task of its own (a spawned one already
+        // is: dropping its handle detaches it). Outside a runtime, a message dropped
+        // midway loses the instance, which the actor replaces before its next message.
+        if let Stage::Inline(call) = std::mem::replace(&mut self.stage, Stage::Finished)
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(async move {
-                let _ = call.await;
-            });
+            runtime.spawn(call);
         }
-        // Outside a runtime: a message dropped midway loses the instance, which the actor
-        // replaces before its next message.
     }
 }
 
@@ -67,6 +103,8 @@ impl<T: Send + 'static> Drop for RunToEnd<T> {
 /// handled.
 pub(crate) struct ClaimedCall {
     state: State,
+    /// The component's name, for the error if the runtime shuts down midway.
+    name: Arc<str>,
 }
 
 enum State {
@@ -76,9 +114,10 @@ enum State {
 }
 
 impl ClaimedCall {
-    pub(crate) fn new(lane: Arc<Mutex<Lane>>) -> ClaimedCall {
+    pub(crate) fn new(lane: Arc<Mutex<Lane>>, name: Arc<str>) -> ClaimedCall {
         ClaimedCall {
             state: State::Reserved(lane),
+            name,
         }
     }
 }
@@ -92,10 +131,17 @@ impl Future for ClaimedCall {
         {
             self.state = State::Running(RunToEnd::new(run(lane)));
         }
-        match &mut self.state {
-            State::Running(call) => Pin::new(call).poll(cx),
-            State::Reserved(_) | State::Taken => Poll::Pending,
-        }
+        let State::Running(call) = &mut self.state else {
+            return Poll::Pending;
+        };
+        let outcome = std::task::ready!(Pin::new(call).poll(cx));
+        self.state = State::Taken;
+        Poll::Ready(outcome.unwrap_or_else(|| {
+            Err(Error::Stopped {
+                component: self.name.to_string(),
+                reason: "the runtime shut down while its message ran".into(),
+            })
+        }))
     }
 }
 

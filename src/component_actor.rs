@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use airssys_wasm_actors::{Actor, ActorContext, ChildSpec, ErrorAction};
 use tokio::sync::Mutex;
@@ -22,7 +23,7 @@ use crate::Message;
 use crate::error::Error;
 use crate::executor::{ComponentInstance, Reply};
 use crate::host::messaging::Router;
-use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal, run_waiting};
+use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal, lock_after_reserved};
 use crate::loader::LoadedComponent;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
@@ -75,7 +76,9 @@ impl WasmComponentActor {
 
     /// A child spec for a supervisor: id and registered name are the component's name; the
     /// factory builds a fresh actor (and so a fresh store) on every (re)start and counts
-    /// restarts in the component's metrics.
+    /// restarts in the component's metrics. A stop waits for a running message up to its
+    /// own time limit and one second more (at least 5 s), so stopping a healthy component
+    /// for a sibling's restart never cuts a call short.
     pub fn child_spec(
         loaded: Arc<LoadedComponent>,
         router: Option<Arc<dyn Router>>,
@@ -92,12 +95,15 @@ impl WasmComponentActor {
     ) -> ChildSpec<WasmComponentActor> {
         let started = AtomicBool::new(false);
         let name = loaded.name().to_string();
+        let limit = Duration::from_millis(loaded.manifest().resources.max_execution_time_ms);
+        let shutdown = (limit + Duration::from_secs(1)).max(Duration::from_secs(5));
         ChildSpec::new(name, move || {
             if started.swap(true, Ordering::Relaxed) {
                 loaded.metrics().restarts.fetch_add(1, Ordering::Relaxed);
             }
             WasmComponentActor::in_slot(loaded.clone(), router.clone(), slot.clone())
         })
+        .shutdown_timeout(shutdown)
     }
 
     /// The component this actor runs.
@@ -159,7 +165,7 @@ impl Actor for WasmComponentActor {
         // Waits for a message running on its caller's task. A message reserved while the
         // actor was idle came before this one: it runs first if its caller has not got
         // to it yet, and its outcome waits in the lane.
-        let (guard, crash) = run_waiting(lane.clone().lock_owned().await).await;
+        let (guard, crash) = lock_after_reserved(lane).await;
         if let Some(crash) = crash {
             return Err(crash);
         }
@@ -203,7 +209,7 @@ impl Actor for WasmComponentActor {
             // message reserved before the stop came is run: the runtime cancels this hook
             // at the shutdown deadline, and then `Drop` raises the stop signal, which
             // abandons the call.
-            let (guard, _) = run_waiting(lane.clone().lock_owned().await).await;
+            let (guard, _) = lock_after_reserved(lane).await;
             // Raised under the lock: no message is reserved after the last one ran.
             guard.stop.raise();
         }

@@ -105,37 +105,41 @@ impl Lane {
 /// The lock on a lane: held by a claimed call, or by the actor for one queued message.
 pub(crate) type LaneGuard = OwnedMutexGuard<Lane>;
 
-/// Runs the reserved message if it is still waiting (its caller has not polled it yet)
-/// and leaves the outcome in the lane for the caller; returns the lock and the crash the
-/// message caused, if any. The actor calls this before its next message and before it
-/// stops: a reserved message came before both. Once started, the message runs to its end
-/// even if the actor's hook is cancelled (a stop arriving meanwhile); the incarnation's
-/// stop signal abandons it past the shutdown deadline.
-pub(crate) async fn run_waiting(guard: LaneGuard) -> (LaneGuard, Option<Error>) {
+/// Locks `lane` for the actor, first running the reserved message if it is still waiting
+/// (its caller has not polled it yet) and leaving the outcome in the lane for the caller;
+/// returns the lock and the crash that message caused, if any. The actor calls this
+/// before its next message and before it stops: a reserved message came before both.
+/// Once started, the message runs to its end even if the actor's hook is cancelled (a
+/// stop arriving meanwhile); the incarnation's stop signal abandons it past the shutdown
+/// deadline.
+pub(crate) async fn lock_after_reserved(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, Option<Error>) {
+    let guard = lane.clone().lock_owned().await;
     if !matches!(guard.reserved, Some(Work::Waiting(_))) {
         return (guard, None);
     }
-    RunToEnd::new(async move {
-        let mut guard = guard;
-        let lane = &mut *guard;
-        let Some(Work::Waiting(message)) = lane.reserved.take() else {
-            return (guard, None);
-        };
-        let outcome = match lane.instance.as_mut() {
-            Some(instance) if !instance.has_crashed() => {
-                instance.call_until(&message, Some(&lane.stop)).await
-            }
-            _ => Err(lane.stopped("its instance was lost before this message ran")),
-        };
-        let crash = outcome
-            .as_ref()
-            .err()
-            .filter(|e| e.kind().is_crash())
-            .cloned();
-        lane.reserved = Some(Work::Done(outcome));
-        (guard, crash)
-    })
-    .await
+    let crash = RunToEnd::new(run_waiting(guard)).await.flatten();
+    (lane.clone().lock_owned().await, crash)
+}
+
+/// Runs the waiting reserved message and leaves its outcome; returns its crash.
+async fn run_waiting(mut guard: LaneGuard) -> Option<Error> {
+    let lane = &mut *guard;
+    let Some(Work::Waiting(message)) = lane.reserved.take() else {
+        return None;
+    };
+    let outcome = match lane.instance.as_mut() {
+        Some(instance) if !instance.has_crashed() => {
+            instance.call_until(&message, Some(&lane.stop)).await
+        }
+        _ => Err(lane.stopped("its instance was lost before this message ran")),
+    };
+    let crash = outcome
+        .as_ref()
+        .err()
+        .filter(|e| e.kind().is_crash())
+        .cloned();
+    lane.reserved = Some(Work::Done(outcome));
+    crash
 }
 
 /// A component's current lane (none while no incarnation runs).
@@ -191,7 +195,8 @@ impl InstanceSlot {
             return Err(message);
         }
         guard.reserved = Some(Work::Waiting(message));
+        let name = guard.name.clone();
         drop(guard);
-        Ok(ClaimedCall::new(lane))
+        Ok(ClaimedCall::new(lane, name))
     }
 }

@@ -204,3 +204,70 @@ async fn a_stop_while_the_actor_runs_a_reserved_ask_lets_it_finish() {
     restarted(&host, "claimed-busy").await;
     system.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_call_polled_once_and_put_aside_does_not_hold_the_component() {
+    let (system, host, _sup, _dir) = setup("claimed-aside").await;
+    // Reserved, polled once (the guest blocks in its sleep), then kept without polling:
+    // the call must go on without its caller, or the next ask waits for it forever.
+    let mut aside = std::pin::pin!(host.ask("claimed-aside", "sleep", b"30"));
+    let early = tokio::time::timeout(Duration::from_millis(5), &mut aside).await;
+    assert!(early.is_err(), "still sleeping after 5 ms");
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        host.ask("claimed-aside", "count", b""),
+    )
+    .await
+    .expect("not held by a future nobody polls");
+    assert_eq!(text(next), "1");
+    assert_eq!(text(aside.await), "slept", "and not timed out meanwhile");
+    assert_eq!(host.metrics("claimed-aside").unwrap().timeouts, 0);
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
+    let (system, host, _sup, _dir) = setup("claimed-queue").await;
+    // Reserved, not polled; a queued sleep makes the actor run it, then hold the lane
+    // for 30 ms. Polled once meanwhile, the reserved call waits in the lane's queue; put
+    // aside, it must not keep the lane when the sleep ends.
+    let mut aside = std::pin::pin!(host.ask("claimed-queue", "count", b""));
+    let sleeper = tokio::spawn({
+        let host = host.clone();
+        async move { host.ask("claimed-queue", "sleep", b"30").await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let early = tokio::time::timeout(Duration::from_millis(1), &mut aside).await;
+    assert!(early.is_err(), "the lane was busy");
+    assert_eq!(text(sleeper.await.unwrap()), "slept");
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        host.ask("claimed-queue", "count", b""),
+    )
+    .await
+    .expect("not held by a future nobody polls");
+    assert_eq!(text(next), "2");
+    assert_eq!(text(aside.await), "1");
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sibling_restart_waits_for_a_call_as_long_as_its_time_limit() {
+    let (system, host) = host().await;
+    let sup = supervisor(&system, Strategy::OneForAll, 10).await;
+    let dir = TempDir::new();
+    // A 6 s limit: past the runtime's default 5 s shutdown timeout.
+    let slow = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 6000";
+    faulty_with(&host, &sup, &dir, "claimed-slow", slow).await;
+    faulty_with(&host, &sup, &dir, "claimed-slow-sib", FAULTY).await;
+    let call = tokio::spawn({
+        let host = host.clone();
+        async move { host.ask("claimed-slow", "sleep", b"5300").await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let err = host.ask("claimed-slow-sib", "trap", b"").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
+    assert_eq!(text(call.await.unwrap()), "slept", "not cut short at 5 s");
+    restarted(&host, "claimed-slow").await;
+    system.shutdown().await.unwrap();
+}
