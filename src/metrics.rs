@@ -92,7 +92,10 @@ impl Metrics {
         self.fuel_consumed.fetch_add(fuel, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.max_latency_nanos.fetch_max(nanos, Ordering::Relaxed);
+        // Read first: a new maximum is rare, and a read costs no locked instruction.
+        if nanos > self.max_latency_nanos.load(Ordering::Relaxed) {
+            self.max_latency_nanos.fetch_max(nanos, Ordering::Relaxed);
+        }
     }
 
     /// A copy of the counters.

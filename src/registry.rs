@@ -4,12 +4,16 @@
 //! The registry actor owns the table's state: the host adds a component when its actor is
 //! spawned, and the registry actor follows the runtime's monitoring (started, restarted,
 //! stopped), forwarded to its mailbox. Senders read the table
-//! directly through a shared read lock, so routing by name costs no extra mailbox hop. A
+//! directly through a shared read lock, so routing by name costs no extra mailbox hop. The
+//! table is split in shards by the name's hash, each behind its own lock: taking a read
+//! lock writes the lock's word, and one lock for all would bounce between the cores on
+//! every message. A
 //! component's address stays the same across restarts (the mailbox outlives the
 //! instance), so a restarted component stays reachable under its name; a stopped one
 //! answers `stopped` until its name is used again.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
 use std::convert::Infallible;
@@ -41,25 +45,63 @@ pub enum ComponentState {
     Stopped(String),
 }
 
+/// Shards of the table.
+const SHARDS: usize = 32;
+
+/// FNV-1a, with a final mix: names come from the host's own manifests, so a fast hash
+/// without DoS resistance is the right trade for a lookup on every message.
+#[derive(Default)]
+struct Fnv(u64);
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    for byte in bytes {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        // FNV's high bits are poor for short keys; the shard and the table's tags use them.
+        let hash = if self.0 == 0 { FNV_OFFSET } else { self.0 };
+        (hash ^ (hash >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let start = if self.0 == 0 { FNV_OFFSET } else { self.0 };
+        self.0 = fnv1a(start, bytes);
+    }
+}
+
+type Table = HashMap<String, Entry, BuildHasherDefault<Fnv>>;
+
 /// The shared table of a host's components.
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
-    table: Arc<RwLock<HashMap<String, Entry>>>,
+    shards: Arc<[RwLock<Table>; SHARDS]>,
 }
 
 impl Registry {
+    fn shard(&self, name: &str) -> &RwLock<Table> {
+        let hash = BuildHasherDefault::<Fnv>::default().hash_one(name);
+        // The high bits: the table inside picks buckets by the low ones.
+        &self.shards[(hash >> 59) as usize % SHARDS]
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<Entry> {
         self.with(name, Entry::clone)
     }
 
-    /// Runs `f` on the entry of `name` under the table's read lock, without cloning it.
+    /// Runs `f` on the entry of `name` under its shard's read lock, without cloning it.
     pub(crate) fn with<R>(&self, name: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-        self.table.read().ok()?.get(name).map(f)
+        self.shard(name).read().ok()?.get(name).map(f)
     }
 
     /// Registers `name`, failing if a running component already has it.
     pub(crate) fn insert(&self, name: &str, entry: Entry) -> Result<(), ()> {
-        let mut table = self.table.write().map_err(|_| ())?;
+        let mut table = self.shard(name).write().map_err(|_| ())?;
         if table
             .get(name)
             .is_some_and(|e| e.state == ComponentState::Running)
@@ -72,29 +114,27 @@ impl Registry {
 
     /// Whether a running component has this name.
     pub(crate) fn is_running(&self, name: &str) -> bool {
-        self.get(name)
-            .is_some_and(|e| e.state == ComponentState::Running)
+        self.with(name, |e| e.state == ComponentState::Running)
+            .unwrap_or(false)
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
-        self.table
-            .read()
-            .map(|t| t.keys().cloned().collect())
-            .unwrap_or_default()
+        let mut names = Vec::new();
+        for shard in self.shards.iter() {
+            if let Ok(table) = shard.read() {
+                names.extend(table.keys().cloned());
+            }
+        }
+        names
     }
 
-    /// Sets the state of a registered component; returns whether `name` is one.
-    fn set_state(&self, name: &str, state: ComponentState) -> bool {
-        let Ok(mut table) = self.table.write() else {
+    /// Runs `f` on the entry of `name` under its shard's write lock; returns whether
+    /// `name` is registered.
+    fn update(&self, name: &str, f: impl FnOnce(&mut Entry)) -> bool {
+        let Ok(mut table) = self.shard(name).write() else {
             return false;
         };
-        match table.get_mut(name) {
-            Some(entry) => {
-                entry.state = state;
-                true
-            }
-            None => false,
-        }
+        table.get_mut(name).map(f).is_some()
     }
 
     /// Starts the registry actor in `system` and the task that forwards the runtime's
@@ -138,18 +178,18 @@ impl Registry {
         match event {
             LifecycleEvent::Started { actor } | LifecycleEvent::Restarted { actor, .. } => {
                 // A subtree restarted by its parent gets fresh actors: follow the name.
-                if let Some(address) = system.lookup::<WasmComponentActor>(actor)
-                    && let Ok(mut table) = self.table.write()
-                    && let Some(entry) = table.get_mut(actor.as_str())
-                {
-                    entry.address = address;
-                    entry.state = ComponentState::Running;
+                if let Some(address) = system.lookup::<WasmComponentActor>(actor) {
+                    self.update(actor, |entry| {
+                        entry.address = address;
+                        entry.state = ComponentState::Running;
+                    });
                 }
             }
-            LifecycleEvent::Stopped { actor, reason }
-                if self.set_state(actor, ComponentState::Stopped(format!("{reason:?}"))) =>
-            {
-                tracing::info!(component = %actor, ?reason, "component stopped");
+            LifecycleEvent::Stopped { actor, reason } => {
+                let state = ComponentState::Stopped(format!("{reason:?}"));
+                if self.update(actor, |entry| entry.state = state) {
+                    tracing::info!(component = %actor, ?reason, "component stopped");
+                }
             }
             _ => {}
         }
@@ -157,10 +197,13 @@ impl Registry {
 
     /// After missed events: a component whose actor is gone is marked stopped.
     fn resync(&self) {
-        if let Ok(mut table) = self.table.write() {
-            for entry in table.values_mut() {
-                if !entry.address.is_alive() {
-                    entry.state = ComponentState::Stopped("the actor is no longer alive".into());
+        for shard in self.shards.iter() {
+            if let Ok(mut table) = shard.write() {
+                for entry in table.values_mut() {
+                    if !entry.address.is_alive() {
+                        entry.state =
+                            ComponentState::Stopped("the actor is no longer alive".into());
+                    }
                 }
             }
         }
@@ -196,5 +239,25 @@ impl Actor for RegistryActor {
             Update::Resync => self.registry.resync(),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_matches_the_reference_vectors() {
+        assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(FNV_OFFSET, b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn names_spread_over_the_shards() {
+        let registry = Registry::default();
+        let used: std::collections::HashSet<_> = (0..1000)
+            .map(|i| registry.shard(&format!("tp-{i}")) as *const _)
+            .collect();
+        assert_eq!(used.len(), SHARDS, "1,000 names use every shard");
     }
 }

@@ -4,16 +4,29 @@
 //! while at least one call is in flight: an idle host does not wake up. Each store's epoch
 //! callback compares the wall clock with its message's deadline, so how far a spinning guest
 //! runs past its deadline is bounded by the tick.
+//!
+//! Calls are counted per thread, each count on its own cache line: the count is written
+//! twice per call, and one shared counter would bounce between the cores on every call.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use wasmtime::Engine;
 
+/// Shards of the in-flight count.
+const SHARDS: usize = 16;
+
+/// One shard, alone on its cache line. A call may end on another thread than the one it
+/// began on (a call moved to a task of its own), so a shard may go below zero; only the
+/// sum of all shards means anything.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(AtomicIsize);
+
 #[derive(Default)]
 struct Shared {
-    in_flight: AtomicUsize,
+    in_flight: [Shard; SHARDS],
     sleeping: AtomicBool,
     stop: AtomicBool,
     engines: Mutex<Vec<Engine>>,
@@ -28,7 +41,26 @@ pub(crate) struct Ticker {
 
 /// Marks one call in flight; the ticker keeps ticking while any guard lives.
 pub(crate) struct CallGuard<'a> {
-    shared: &'a Shared,
+    shard: &'a Shard,
+}
+
+impl Shared {
+    /// Calls in flight (sums the shards).
+    fn in_flight(&self) -> isize {
+        self.in_flight
+            .iter()
+            .map(|shard| shard.0.load(Ordering::SeqCst))
+            .sum()
+    }
+}
+
+/// This thread's shard.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    INDEX.with(|index| *index)
 }
 
 impl Ticker {
@@ -52,19 +84,22 @@ impl Ticker {
     /// Marks a call in flight until the guard is dropped, waking the ticker if it slept.
     pub(crate) fn enter(&self) -> CallGuard<'_> {
         let shared = &*self.shared;
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        let shard = &shared.in_flight[shard_index()];
+        // SeqCst both here and in the ticker: either it sees this call, or this call sees
+        // it asleep and wakes it.
+        shard.0.fetch_add(1, Ordering::SeqCst);
         if shared.sleeping.load(Ordering::SeqCst) {
             let _lock = shared.wake_lock.lock();
             shared.sleeping.store(false, Ordering::SeqCst);
             shared.wake.notify_one();
         }
-        CallGuard { shared }
+        CallGuard { shard }
     }
 }
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.shard.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -88,7 +123,7 @@ fn run(shared: &Shared, tick: Duration) {
                 engine.increment_epoch();
             }
         }
-        if shared.in_flight.load(Ordering::SeqCst) > 0 {
+        if shared.in_flight() > 0 {
             idle = 0;
             continue;
         }
@@ -101,7 +136,7 @@ fn run(shared: &Shared, tick: Duration) {
         };
         shared.sleeping.store(true, Ordering::SeqCst);
         while shared.sleeping.load(Ordering::SeqCst)
-            && shared.in_flight.load(Ordering::SeqCst) == 0
+            && shared.in_flight() <= 0
             && !shared.stop.load(Ordering::SeqCst)
         {
             lock = match shared.wake.wait(lock) {
@@ -137,6 +172,20 @@ mod tests {
         assert!(!ticker.shared.sleeping.load(Ordering::SeqCst));
         std::thread::sleep(Duration::from_millis(20));
         drop(guard);
-        assert_eq!(ticker.shared.in_flight.load(Ordering::SeqCst), 0);
+        assert_eq!(ticker.shared.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_call_ended_on_another_thread_still_balances_the_count() {
+        let ticker = Ticker::start(Duration::from_millis(1)).unwrap();
+        let guards: Vec<_> = (0..4).map(|_| ticker.enter()).collect();
+        assert_eq!(ticker.shared.in_flight(), 4);
+        std::thread::scope(|scope| {
+            for guard in guards {
+                scope.spawn(move || drop(guard));
+            }
+            scope.spawn(|| drop(ticker.enter()));
+        });
+        assert_eq!(ticker.shared.in_flight(), 0);
     }
 }

@@ -275,18 +275,21 @@ impl Host {
                     },
                     Some(_) => message,
                 };
-                Route::Queued(entry.loaded.clone(), entry.address.try_ask(message))
+                let queued = Queued {
+                    loaded: entry.loaded.clone(),
+                    registry: self.inner.registry.clone(),
+                };
+                Route::Queued(queued, entry.address.try_ask(message))
             })
             .ok_or_else(|| Error::NotFound {
                 name: to.to_string(),
             });
-        let registry = self.inner.registry.clone();
         async move {
             match route? {
                 Route::Claimed(call) => call.await,
-                Route::Queued(loaded, reply) => match reply.await {
+                Route::Queued(queued, reply) => match reply.await {
                     Ok(reply) => reply,
-                    Err(e) => Err(ask_error(&registry, &loaded, e)),
+                    Err(e) => Err(ask_error(&queued.registry, &queued.loaded, e)),
                 },
             }
         }
@@ -317,7 +320,13 @@ impl Host {
 /// The two ways of an ask: run on the caller's task, or queued for the actor.
 enum Route<Q> {
     Claimed(ClaimedCall),
-    Queued(Arc<LoadedComponent>, Q),
+    Queued(Queued, Q),
+}
+
+/// What a queued ask needs to name its error (cloned on the mailbox path only).
+struct Queued {
+    loaded: Arc<LoadedComponent>,
+    registry: Registry,
 }
 
 fn name_taken(loaded: &LoadedComponent) -> Error {
