@@ -2,7 +2,9 @@
 
 use crate::actor::Actor;
 use crate::address::{ActorId, ActorRef};
-use crate::exit::{ExitHandle, ExitSender};
+use std::sync::Arc;
+
+use crate::exit::{ExitHandle, Exits};
 use crate::system::ActorSystem;
 
 /// Handed to every hook of an actor: its own address, its system, and controls.
@@ -16,11 +18,11 @@ pub struct ActorContext<A: Actor> {
     pub(crate) stop_requested: bool,
     /// Counts incarnations (1 for the first); exit handles are bound to one.
     pub(crate) incarnation: u64,
-    exits: ExitSender,
+    exits: Arc<Exits>,
 }
 
 impl<A: Actor> ActorContext<A> {
-    pub(crate) fn new(address: ActorRef<A>, system: ActorSystem, exits: ExitSender) -> Self {
+    pub(crate) fn new(address: ActorRef<A>, system: ActorSystem, exits: Arc<Exits>) -> Self {
         Self {
             address,
             system,
@@ -71,6 +73,6 @@ impl<A: Actor> ActorContext<A> {
     /// the actor hands to other tasks). Signals sent after the incarnation has ended are
     /// ignored. See [`ExitHandle`].
     pub fn exit_handle(&self) -> ExitHandle {
-        ExitHandle::new(self.exits.clone(), self.incarnation)
+        ExitHandle::new(Arc::clone(&self.exits), self.incarnation)
     }
 }

@@ -157,14 +157,14 @@ pub(crate) fn spawn_actor<A: Actor>(
             .register(name, id, Arc::new(address.clone()))?;
     }
     let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
-    let (exit_tx, exit_rx) = mpsc::unbounded_channel();
+    let exits = ExitReceiver::default();
     let runner = ActorRunner {
         source: setup.source,
         mailbox: rx,
         stash: None,
         control: control_rx,
-        exits: exit_rx,
-        ctx: ActorContext::new(address.clone(), system.clone(), exit_tx),
+        ctx: ActorContext::new(address.clone(), system.clone(), exits.exits()),
+        exits,
         shutdown: setup.shutdown,
         start_timeout: setup.start_timeout,
         health: setup.health,
@@ -676,8 +676,7 @@ fn control_end(command: Option<Command>, shutdown: ShutdownPolicy) -> Option<Loo
 }
 
 /// An exit signal: a crash if it is aimed at the running `incarnation`.
-fn exit_end(signal: Option<ExitSignal>, incarnation: u64) -> Option<LoopEnd> {
-    let signal = signal?;
+fn exit_end(signal: ExitSignal, incarnation: u64) -> Option<LoopEnd> {
     if signal.incarnation != incarnation {
         tracing::trace!(reason = %signal.reason, "exit signal for an earlier incarnation ignored");
         return None;
