@@ -308,20 +308,26 @@ async fn with_deadline<F: Future>(
     if let Some(output) = first {
         return Waited::Done(output);
     }
-    // A small grace past the deadline lets the epoch callback report the timeout itself
-    // when the guest is running wasm; the timer is for a guest blocked in a host call.
-    let grace = Duration::from_millis(2);
-    let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline + grace));
-    let stopped = async {
-        match stop {
-            Some(stop) => stop.raised().await,
-            None => std::future::pending().await,
+    // Boxed: only a call that waits gets here, and inline the timer and the stop signal's
+    // wait would size every actor's task (and every claimed call) for them.
+    Box::pin(async {
+        // A small grace past the deadline lets the epoch callback report the timeout
+        // itself when the guest is running wasm; the timer is for a guest blocked in a
+        // host call.
+        let grace = Duration::from_millis(2);
+        let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline + grace));
+        let stopped = async {
+            match stop {
+                Some(stop) => stop.raised().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            output = &mut fut => Waited::Done(output),
+            () = stopped => Waited::Stopped,
+            () = timer => Waited::TimedOut,
         }
-    };
-    tokio::select! {
-        biased;
-        output = &mut fut => Waited::Done(output),
-        () = stopped => Waited::Stopped,
-        () = timer => Waited::TimedOut,
-    }
+    })
+    .await
 }

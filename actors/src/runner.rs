@@ -410,7 +410,9 @@ impl<A: Actor> ActorRunner<A> {
         }
         self.ctx.stop_requested = false;
         let outcome = {
-            let hook = pin!(actor.pre_start(&mut self.ctx));
+            // Boxed, as are `post_stop` and `health_check`: they run once per incarnation
+            // (or per probe), and inline they would size every actor's task for the largest.
+            let hook = Box::pin(actor.pre_start(&mut self.ctx));
             let hook = CatchUnwind::new(hook);
             match self.start_timeout {
                 Some(limit) => tokio::time::timeout(limit, hook).await.ok(),
@@ -429,7 +431,7 @@ impl<A: Actor> ActorRunner<A> {
     }
 
     async fn post_stop(&mut self, actor: &mut A, deadline: Option<Instant>) -> Option<String> {
-        let hook = pin!(actor.post_stop(&mut self.ctx));
+        let hook = Box::pin(actor.post_stop(&mut self.ctx));
         let hook = CatchUnwind::new(hook);
         let result = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, hook).await {
@@ -541,7 +543,7 @@ impl<A: Actor> ActorRunner<A> {
     ) -> Option<String> {
         let probe = probe.as_mut()?;
         let outcome = {
-            let check = pin!(actor.health_check(&mut self.ctx));
+            let check = Box::pin(actor.health_check(&mut self.ctx));
             tokio::time::timeout(probe.timeout(), CatchUnwind::new(check)).await
         };
         match outcome {
