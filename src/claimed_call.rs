@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
-use crate::executor::Reply;
+use crate::executor::{ComponentInstance, Reply};
 use crate::instance_slot::{Lane, Work};
 
 /// A message's run, which never depends on its caller to make progress.
@@ -168,30 +168,40 @@ async fn run(lane: Arc<Mutex<Lane>>) -> Result<Reply, Error> {
         Err(_) => lane.lock().await,
     };
     let lane = &mut *guard;
-    let Some(work) = lane.reserved.take() else {
-        return Err(lane.stopped("its reserved message was lost"));
+    // The message stays in the lane while it runs (no copy into this future); the lane's
+    // lock keeps anyone else from seeing it meanwhile.
+    let message = match &lane.reserved {
+        Some(Work::Waiting(message)) => message,
+        Some(Work::Done(_)) => {
+            let Some(Work::Done(outcome)) = lane.reserved.take() else {
+                return Err(lane.stopped("its reserved message was lost"));
+            };
+            return outcome;
+        }
+        None => return Err(lane.stopped("its reserved message was lost")),
     };
-    let message = match work {
-        Work::Done(outcome) => return outcome,
-        Work::Waiting(message) => message,
+    // Run in place: a call dropped midway (outside a runtime) leaves the instance marked
+    // crashed; the actor then answers the message `stopped` and replaces the instance.
+    let outcome = match lane.instance.as_mut() {
+        Some(instance) if !instance.has_crashed() && !lane.stop.is_raised() => {
+            instance.call_until(message, Some(&lane.stop)).await
+        }
+        _ => Err(lane.stopped("it was stopped before this message ran")),
     };
-    let instance = if lane.stop.is_raised() {
-        None
-    } else {
-        lane.instance.take_if(|instance| !instance.has_crashed())
-    };
-    let Some(mut instance) = instance else {
-        return Err(lane.stopped("it was stopped before this message ran"));
-    };
-    let outcome = instance.call_until(&message, Some(&lane.stop)).await;
-    if !instance.has_crashed() {
-        lane.instance = Some(instance);
-    } else if let Err(error) = &outcome
-        && error.kind().is_crash()
+    lane.reserved = None;
+    if lane
+        .instance
+        .as_ref()
+        .is_some_and(ComponentInstance::has_crashed)
     {
-        tracing::warn!(component = %lane.name, %error, "component crashed; restarting it");
-        lane.exit.exit(error.to_string());
-        lane.crashed = Some(error.clone());
+        lane.instance = None;
+        if let Err(error) = &outcome
+            && error.kind().is_crash()
+        {
+            tracing::warn!(component = %lane.name, %error, "component crashed; restarting it");
+            lane.exit.exit(error.to_string());
+            lane.crashed = Some(error.clone());
+        }
     }
     outcome
 }
