@@ -279,7 +279,9 @@ impl Host {
                     loaded: entry.loaded.clone(),
                     registry: self.inner.registry.clone(),
                 };
-                Route::Queued(queued, entry.address.try_ask(message))
+                // Boxed: the mailbox path's future is several times a claimed call's, and
+                // inline it would make every ask's future (moved on each call) as large.
+                Route::Queued(queued, Box::pin(entry.address.try_ask(message)))
             })
             .ok_or_else(|| Error::NotFound {
                 name: to.to_string(),
