@@ -117,6 +117,19 @@ impl LoadedComponent {
                 bindings,
                 crashed: false,
             }),
+            // Not a trap of the guest's own: the host could not give it a store (a full
+            // pool, no memory for its slot).
+            Waited::Done(Err(e))
+                if e.downcast_ref::<Trap>().is_none()
+                    && !e.is::<DeadlineExceeded>()
+                    && store.data().limiter.refused().is_none() =>
+            {
+                Err(Error::Component {
+                    component: self.name.to_string(),
+                    path: self.manifest.component.wasm.clone(),
+                    reason: format!("cannot instantiate it: {e:#}"),
+                })
+            }
             Waited::Done(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())),
             Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
         }

@@ -199,7 +199,8 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
         .unwrap_err();
     assert_eq!(dup.kind(), ErrorKind::Manifest, "{dup}");
 
-    // A mailbox of 2: one message busy sleeping, two queued, the next is overloaded.
+    // A mailbox of 2: one message sleeping on its caller's task, one taken by the actor
+    // (waiting for the instance), two queued; the next is overloaded.
     let small = host.with_mailbox_capacity(2);
     let path = manifest_for(
         &dir,
@@ -212,7 +213,12 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
         .spawn_component(&sup, Manifest::from_file(path).unwrap())
         .await
         .unwrap();
-    let busy = small.ask("slow", "sleep", b"300");
+    let busy = tokio::spawn({
+        let small = small.clone();
+        async move { small.ask("slow", "sleep", b"300").await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let taken = small.ask("slow", "ok", b"");
     tokio::time::sleep(Duration::from_millis(50)).await;
     let queued: Vec<_> = (0..2).map(|_| small.ask("slow", "ok", b"")).collect();
     let err = small.ask("slow", "ok", b"").await.unwrap_err();
@@ -221,7 +227,8 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
         small.tell("slow", "ok", b"").unwrap_err().kind(),
         ErrorKind::Overloaded
     );
-    assert_eq!(busy.await.unwrap().payload, b"slept");
+    assert_eq!(busy.await.unwrap().unwrap().payload, b"slept");
+    taken.await.unwrap();
     for reply in queued {
         reply.await.unwrap();
     }
