@@ -248,3 +248,57 @@ async fn actors_can_use_their_context_to_reach_the_system() {
     assert_eq!(spawner.ask(()).await.unwrap(), "hello spawner");
     system.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_children_snapshot_follows_adds_removals_and_restarts() {
+    let system = ActorSystem::new(SystemConfig::default());
+    let root = system
+        .spawn_supervisor(SupervisorConfig::default())
+        .await
+        .unwrap();
+    let log = Log::default();
+    let mut refs = Vec::new();
+    for i in 0..20 {
+        refs.push(
+            root.add_child(worker(&format!("w{i}"), &log))
+                .await
+                .unwrap(),
+        );
+    }
+    root.remove_child("w5").await.unwrap();
+    root.remove_child("w12").await.unwrap();
+    let _ = refs[7].ask(Cmd::Panic).await;
+    assert_eq!(refs[7].ask(Cmd::Restarts).await.unwrap(), 1);
+    // The supervisor updates its snapshot once the fresh incarnation has started.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !root
+        .children()
+        .iter()
+        .any(|c| c.id == "w7" && c.restarts == 1)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "w7's restart published"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let children = root.children();
+    let ids: Vec<_> = children.iter().map(|c| c.id.as_str()).collect();
+    let expected: Vec<String> = (0..20)
+        .filter(|i| *i != 5 && *i != 12)
+        .map(|i| format!("w{i}"))
+        .collect();
+    assert_eq!(ids, expected);
+    for (child, address) in children.iter().zip(
+        refs.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 5 && *i != 12)
+            .map(|(_, r)| r),
+    ) {
+        assert_eq!(child.actor_id, Some(address.id()), "{}", child.id);
+        assert_eq!(child.status, ChildStatus::Running, "{}", child.id);
+        let restarts = if child.id == "w7" { 1 } else { 0 };
+        assert_eq!(child.restarts, restarts, "{}", child.id);
+    }
+    system.shutdown().await.unwrap();
+}

@@ -353,9 +353,38 @@ impl SupervisorRunner {
         self.children.iter().position(|child| child.key == key)
     }
 
+    /// Rebuilds the children snapshot (`SupervisorRef::children`) from scratch.
     fn publish(&self) {
         let snapshot = self.children.iter().map(Child::info).collect();
         *lock(&self.shared.children) = snapshot;
+    }
+
+    /// Updates child `index` in the snapshot (appending it when new): a start or restart
+    /// costs the same with 10 children as with 10,000.
+    fn publish_child(&self, index: usize) {
+        let Some(child) = self.children.get(index) else {
+            return;
+        };
+        let mut snapshot = lock(&self.shared.children);
+        match index.cmp(&snapshot.len()) {
+            std::cmp::Ordering::Less => snapshot[index] = child.info(),
+            std::cmp::Ordering::Equal => snapshot.push(child.info()),
+            std::cmp::Ordering::Greater => {
+                drop(snapshot);
+                self.publish();
+            }
+        }
+    }
+
+    /// Removes child `index` from the snapshot, after it left `children`.
+    fn unpublish_child(&self, index: usize) {
+        let mut snapshot = lock(&self.shared.children);
+        if snapshot.len() == self.children.len() + 1 && index < snapshot.len() {
+            snapshot.remove(index);
+        } else {
+            drop(snapshot);
+            self.publish();
+        }
     }
 
     /// Starts child `index` (launching a fresh task if it has none) and waits for its
@@ -398,7 +427,7 @@ impl SupervisorRunner {
                 }
             }
         }
-        self.publish();
+        self.publish_child(index);
         result
     }
 
@@ -448,7 +477,7 @@ impl SupervisorRunner {
     /// Stops every child for good, in reverse start order, and forgets them.
     async fn stop_children(&mut self) {
         while let Some(child) = self.children.pop() {
-            self.publish();
+            self.unpublish_child(self.children.len());
             if let Some(handle) = &child.handle {
                 handle.stop().await;
             }
@@ -459,7 +488,7 @@ impl SupervisorRunner {
     /// and stops it for good.
     async fn retire(&mut self, index: usize) {
         let child = self.children.remove(index);
-        self.publish();
+        self.unpublish_child(index);
         if let Some(handle) = &child.handle {
             handle.stop().await;
         }

@@ -1,0 +1,41 @@
+//! Profiling aid: `SupervisorRef::add_child` of a trivial native actor in a loop for a
+//! few seconds (the supervision machinery of a spawn alone); prints µs per spawn.
+use std::time::{Duration, Instant};
+
+use airssys_wasm_actors::{ActorSystem, ChildSpec, Strategy, SupervisorConfig, SystemConfig};
+use airssys_wasm_bench::native::OursAdder;
+
+fn main() -> airssys_wasm_bench::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            let system = ActorSystem::new(SystemConfig::default());
+            let started = Instant::now();
+            let mut n = 0u64;
+            while started.elapsed() < Duration::from_secs(5) {
+                let sup = system
+                    .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
+                    .start()
+                    .await?;
+                let batch = Instant::now();
+                for i in 0..500 {
+                    sup.add_child(ChildSpec::new(format!("native-{i}"), OursAdder::default))
+                        .await?;
+                }
+                n += 500;
+                let _ = batch;
+                sup.stop().await;
+            }
+            eprintln!(
+                "{:.1} us per spawn (stops included)",
+                started.elapsed().as_secs_f64() * 1e6 / n as f64
+            );
+            system.shutdown().await?;
+            airssys_wasm_bench::Result::Ok(())
+        })
+        .await?
+    })
+}
