@@ -1,5 +1,6 @@
 //! Profiling aid: `SupervisorRef::add_child` of a trivial native actor in a loop for a
-//! few seconds (the supervision machinery of a spawn alone); prints µs per spawn.
+//! few seconds (the supervision machinery of a spawn alone), filling supervisors of N
+//! children (first argument, default 500); prints µs per spawn.
 use std::time::{Duration, Instant};
 
 use airssys_wasm_actors::{ActorSystem, ChildSpec, Strategy, SupervisorConfig, SystemConfig};
@@ -10,6 +11,10 @@ fn main() -> airssys_wasm_bench::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let children: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(500);
     rt.block_on(async move {
         tokio::spawn(async move {
             let system = ActorSystem::new(SystemConfig::default());
@@ -20,13 +25,11 @@ fn main() -> airssys_wasm_bench::Result<()> {
                     .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
                     .start()
                     .await?;
-                let batch = Instant::now();
-                for i in 0..500 {
+                for i in 0..children {
                     sup.add_child(ChildSpec::new(format!("native-{i}"), OursAdder::default))
                         .await?;
                 }
-                n += 500;
-                let _ = batch;
+                n += children as u64;
                 sup.stop().await;
             }
             eprintln!(

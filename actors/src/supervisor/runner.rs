@@ -6,6 +6,7 @@
 //! so stops happen in reverse start order and starts in start order.
 
 use std::any::Any;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
@@ -124,6 +125,7 @@ pub(crate) fn spawn_supervisor(
         config,
         tracker: RestartTracker::new(config.intensity),
         children: Vec::new(),
+        ids: HashSet::new(),
         next_key: 0,
         next_generation: 0,
         requests: requests_rx,
@@ -194,6 +196,8 @@ struct SupervisorRunner {
     tracker: RestartTracker,
     /// In start order.
     children: Vec<Child>,
+    /// The children's ids, for the uniqueness check of `add_child` in constant time.
+    ids: HashSet<String>,
     next_key: u64,
     next_generation: u64,
     requests: mpsc::Receiver<Request>,
@@ -477,6 +481,7 @@ impl SupervisorRunner {
     /// Stops every child for good, in reverse start order, and forgets them.
     async fn stop_children(&mut self) {
         while let Some(child) = self.children.pop() {
+            self.ids.remove(child.launcher.id());
             self.unpublish_child(self.children.len());
             if let Some(handle) = &child.handle {
                 handle.stop().await;
@@ -488,6 +493,7 @@ impl SupervisorRunner {
     /// and stops it for good.
     async fn retire(&mut self, index: usize) {
         let child = self.children.remove(index);
+        self.ids.remove(child.launcher.id());
         self.unpublish_child(index);
         if let Some(handle) = &child.handle {
             handle.stop().await;
@@ -671,7 +677,7 @@ impl SupervisorRunner {
         launcher: Box<dyn ChildLauncher>,
     ) -> Result<AnyAddress, ActorError> {
         let id = launcher.id().to_owned();
-        if self.children.iter().any(|child| child.launcher.id() == id) {
+        if self.ids.contains(&id) {
             return Err(ActorError::DuplicateChild {
                 supervisor: self.label().to_owned(),
                 id,
@@ -684,6 +690,7 @@ impl SupervisorRunner {
             key,
         };
         let launched = launcher.launch(&self.system, link)?;
+        self.ids.insert(id.clone());
         self.children.push(Child {
             key,
             launcher,
