@@ -1,6 +1,6 @@
 //! A message reserved by `Host::ask` while its component was idle, run on the caller's
 //! task when the future is first polled (see [`crate::instance_slot`]), and
-//! [`RunToEnd`], which lets a started message finish when whoever ran it goes away.
+//! [`RunToEnd`], which keeps a started message going without its caller.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -83,8 +83,9 @@ impl<T: Send + 'static> Future for RunToEnd<T> {
 impl<T: Send + 'static> Drop for RunToEnd<T> {
     fn drop(&mut self) {
         // A call not finished yet is finished on a task of its own (a spawned one already
-        // is: dropping its handle detaches it). Outside a runtime, a message dropped
-        // midway loses the instance, which the actor replaces before its next message.
+        // is: dropping its handle detaches it). Outside a runtime, a call dropped midway
+        // leaves its instance marked crashed, which the actor replaces before its next
+        // message.
         if let Stage::Inline(call) = std::mem::replace(&mut self.stage, Stage::Finished)
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {

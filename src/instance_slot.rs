@@ -16,13 +16,15 @@
 //!   lane's lock in `before_message`.
 //!
 //! Order is kept: a reservation is refused while anything is pending or reserved, and the
-//! actor runs a reserved message before any message queued after it. A reserved message that crashes records the
-//! crash in the lane and, when it ran on the caller's task, sends the incarnation an exit
-//! signal: the supervisor restarts the component as for a crash in its own task, and a
-//! message the actor has already taken is kept for the fresh instance. Stopping an
-//! incarnation raises its stop signal after `post_stop` has run any message still
-//! waiting; a running one is abandoned past the shutdown deadline (`stopped`), and so is
-//! a waiting one under `ShutdownPolicy::Immediate`, which skips `post_stop`.
+//! actor runs a reserved message before any message queued after it. A reserved message
+//! that crashes records the crash in the lane and, when it ran on the caller's task, sends
+//! the incarnation an exit signal: the supervisor restarts the component as for a crash in
+//! its own task, and a message the actor has already taken is kept for the fresh
+//! instance. A call that has to wait moves to a task of its own (`RunToEnd`, in
+//! `claimed_call.rs`), so no caller holds the lane by not polling. Stopping an incarnation
+//! raises its stop signal after `post_stop` has run any message still waiting; a running
+//! one is abandoned past the shutdown deadline (`stopped`), and so is a waiting one under
+//! `ShutdownPolicy::Immediate`, which skips `post_stop`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -81,10 +83,10 @@ pub(crate) enum Work {
 pub(crate) struct Lane {
     /// The component's name, for errors.
     pub(crate) name: Arc<str>,
-    /// `None` while a reserved message runs on its caller's task, and for good once it
-    /// crashed there (or the call was abandoned).
+    /// The live instance; `None` for good once a call run outside the actor crashed it
+    /// (one abandoned midway stays, marked crashed).
     pub(crate) instance: Option<ComponentInstance>,
-    /// At most one reserved message.
+    /// At most one reserved message. It stays here while it runs, under the lane's lock.
     pub(crate) reserved: Option<Work>,
     /// The crash of a reserved message, until the supervisor has restarted the component.
     pub(crate) crashed: Option<Error>,
