@@ -229,14 +229,18 @@ async fn a_claimed_call_polled_once_and_put_aside_does_not_hold_the_component() 
 async fn a_claimed_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
     let (system, host, _sup, _dir) = setup("claimed-queue").await;
     // Reserved, not polled; a queued sleep makes the actor run it, then hold the lane
-    // for 30 ms. Polled once meanwhile, the reserved call waits in the lane's queue; put
+    // for 60 ms. Polled once meanwhile, the reserved call waits in the lane's queue; put
     // aside, it must not keep the lane when the sleep ends.
     let mut aside = std::pin::pin!(host.ask("claimed-queue", "count", b""));
     let sleeper = tokio::spawn({
         let host = host.clone();
-        async move { host.ask("claimed-queue", "sleep", b"30").await }
+        async move { host.ask("claimed-queue", "sleep", b"60").await }
     });
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    eventually("the actor to run the reserved ask", || async {
+        host.metrics("claimed-queue").unwrap().handled == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let early = tokio::time::timeout(Duration::from_millis(1), &mut aside).await;
     assert!(early.is_err(), "the lane was busy");
     assert_eq!(text(sleeper.await.unwrap()), "slept");
