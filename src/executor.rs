@@ -117,20 +117,14 @@ impl LoadedComponent {
                 bindings,
                 crashed: false,
             }),
-            // Not a trap of the guest's own: the host could not give it a store (a full
-            // pool, no memory for its slot).
-            Waited::Done(Err(e))
-                if e.downcast_ref::<Trap>().is_none()
-                    && !e.is::<DeadlineExceeded>()
-                    && store.data().limiter.refused().is_none() =>
-            {
-                Err(Error::Component {
+            Waited::Done(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())
+                // Not the guest's own failure: the host could not give it a store (a full
+                // pool, no memory for its slot).
+                .unwrap_or_else(|e| Error::Component {
                     component: self.name.to_string(),
                     path: self.manifest.component.wasm.clone(),
                     reason: format!("cannot instantiate it: {e:#}"),
-                })
-            }
-            Waited::Done(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())),
+                })),
             Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
         }
     }
@@ -218,7 +212,12 @@ impl ComponentInstance {
                 component: loaded.name.to_string(),
                 message,
             }),
-            Waited::Done(Err(e)) => Err(classify(loaded, &mut self.store, e, elapsed)),
+            Waited::Done(Err(e)) => Err(classify(loaded, &mut self.store, e, elapsed)
+                // A host function's own error ends the call as a trap would.
+                .unwrap_or_else(|e| Error::Trap {
+                    component: loaded.name.to_string(),
+                    reason: format!("{e:#}"),
+                })),
             Waited::TimedOut => Err(timeout(loaded, elapsed)),
             Waited::Stopped => {
                 tracing::debug!(?elapsed, "call abandoned: the component is stopping");
@@ -262,38 +261,36 @@ fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
     }
 }
 
-/// Maps a wasmtime failure to its error kind.
+/// Maps a wasmtime failure of the guest to its error kind: a timeout, refused memory
+/// growth, fuel or a trap. Any other failure comes back as it is, for the caller to name.
 fn classify(
     loaded: &LoadedComponent,
     store: &mut Store<HostState>,
     e: wasmtime::Error,
     elapsed: Duration,
-) -> Error {
+) -> Result<Error, wasmtime::Error> {
     let component = loaded.name.to_string();
     tracing::debug!(component, error = ?e, "call failed");
     if e.is::<DeadlineExceeded>() || matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-        return timeout(loaded, elapsed);
+        return Ok(timeout(loaded, elapsed));
     }
     if let Some(requested) = store.data_mut().limiter.take_refusal() {
-        return Error::Memory {
+        return Ok(Error::Memory {
             component,
             limit: loaded.manifest.resources.max_memory,
             requested,
-        };
+        });
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => Error::Fuel {
+        Some(Trap::OutOfFuel) => Ok(Error::Fuel {
             component,
             limit: loaded.manifest.resources.max_fuel_per_execution,
-        },
-        Some(trap) => Error::Trap {
+        }),
+        Some(trap) => Ok(Error::Trap {
             component,
             reason: trap.to_string(),
-        },
-        None => Error::Trap {
-            component,
-            reason: format!("{e:#}"),
-        },
+        }),
+        None => Err(e),
     }
 }
 

@@ -39,11 +39,6 @@ impl MemoryLimiter {
         self.refused.take()
     }
 
-    /// The refused growth recorded since the last [`MemoryLimiter::take_refusal`], kept.
-    pub(crate) fn refused(&self) -> Option<u64> {
-        self.refused
-    }
-
     /// The bytes of linear memory granted so far.
     pub(crate) fn granted(&self) -> u64 {
         self.granted
