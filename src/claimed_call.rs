@@ -169,25 +169,15 @@ async fn run(lane: Arc<Mutex<Lane>>) -> Result<Reply, Error> {
         Err(_) => lane.lock().await,
     };
     let lane = &mut *guard;
-    // The message stays in the lane while it runs (no copy into this future); the lane's
-    // lock keeps anyone else from seeing it meanwhile.
-    let message = match &lane.reserved {
-        Some(Work::Waiting(message)) => message,
-        Some(Work::Done(_)) => {
-            let Some(Work::Done(outcome)) = lane.reserved.take() else {
-                return Err(lane.stopped("its reserved message was lost"));
-            };
-            return outcome;
-        }
-        None => return Err(lane.stopped("its reserved message was lost")),
-    };
+    if let Some(Work::Done(_)) = &lane.reserved
+        && let Some(Work::Done(outcome)) = lane.reserved.take()
+    {
+        return outcome;
+    }
     // Run in place: a call dropped midway (outside a runtime) leaves the instance marked
     // crashed; the actor then answers the message `stopped` and replaces the instance.
-    let outcome = match lane.instance.as_mut() {
-        Some(instance) if !instance.has_crashed() && !lane.stop.is_raised() => {
-            instance.call_until(message, Some(&lane.stop)).await
-        }
-        _ => Err(lane.stopped("it was stopped before this message ran")),
+    let Some(outcome) = lane.run_reserved().await else {
+        return Err(lane.stopped("its reserved message was lost"));
     };
     lane.reserved = None;
     if lane

@@ -102,6 +102,24 @@ impl Lane {
             reason: reason.into(),
         }
     }
+
+    /// Runs the reserved message if it is waiting, on the live instance; `None` when
+    /// none waits. The message stays in the lane while it runs (no copy into the caller's
+    /// future), and whoever runs it then replaces it with its outcome or removes it.
+    pub(crate) async fn run_reserved(&mut self) -> Option<Result<Reply, Error>> {
+        let Some(Work::Waiting(message)) = &self.reserved else {
+            return None;
+        };
+        Some(match self.instance.as_mut() {
+            _ if self.stop.is_raised() => {
+                Err(self.stopped("it was stopped before this message ran"))
+            }
+            Some(instance) if !instance.has_crashed() => {
+                instance.call_until(message, Some(&self.stop)).await
+            }
+            _ => Err(self.stopped("its instance was lost before this message ran")),
+        })
+    }
 }
 
 /// The lock on a lane: held by a claimed call, or by the actor for one queued message.
@@ -126,15 +144,7 @@ pub(crate) async fn lock_after_reserved(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, 
 /// Runs the waiting reserved message and leaves its outcome; returns its crash.
 async fn run_waiting(mut guard: LaneGuard) -> Option<Error> {
     let lane = &mut *guard;
-    let Some(Work::Waiting(message)) = lane.reserved.take() else {
-        return None;
-    };
-    let outcome = match lane.instance.as_mut() {
-        Some(instance) if !instance.has_crashed() => {
-            instance.call_until(&message, Some(&lane.stop)).await
-        }
-        _ => Err(lane.stopped("its instance was lost before this message ran")),
-    };
+    let outcome = lane.run_reserved().await?;
     let crash = outcome
         .as_ref()
         .err()
