@@ -468,7 +468,7 @@ impl<A: Actor> ActorRunner<A> {
             tokio::select! {
                 biased;
                 command = self.control.recv() => {
-                    if let Some(end) = self.on_control(command) {
+                    if let Some(end) = control_end(command, self.shutdown) {
                         return end;
                     }
                 }
@@ -529,11 +529,6 @@ impl<A: Actor> ActorRunner<A> {
                 }
             }
         }
-    }
-
-    /// A command received between messages.
-    fn on_control(&mut self, command: Option<Command>) -> Option<LoopEnd> {
-        control_end(command, self.shutdown)
     }
 
     async fn check_health(
