@@ -11,21 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use airssys_wasm::{Allocation, Host, HostConfig, Manifest};
-use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
 use airssys_wasm_bench::guests::{self, ECHO_RESOURCES, FAULTY_RESOURCES, Scratch};
 use airssys_wasm_bench::raw::{self, RawComponent, RawEngine, RawInstance};
+use airssys_wasm_bench::setup::{host, runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 use tokio::sync::Mutex;
 use wasmtime::component::Component;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Runs `fut` on a worker of `rt` (not on the blocking caller); it returns its own timing.
 fn on_worker<F>(rt: &Runtime, fut: F) -> Duration
@@ -33,20 +25,6 @@ where
     F: Future<Output = Duration> + Send + 'static,
 {
     rt.block_on(async move { tokio::spawn(fut).await.unwrap() })
-}
-
-async fn host(config: HostConfig) -> (ActorSystem, Host, SupervisorRef) {
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, config).await.unwrap();
-    let supervisor = system
-        .spawn_supervisor(
-            SupervisorConfig::new(Strategy::OneForOne)
-                .restart_limit(1_000_000, Duration::from_secs(1)),
-        )
-        .start()
-        .await
-        .unwrap();
-    (system, host, supervisor)
 }
 
 /// A raw instance of `wasm`, with the engine settings of `host` for `manifest`.
@@ -70,7 +48,9 @@ fn roundtrip(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
     let (_, manifest) = scratch.manifest("echo", &wasm, ECHO_RESOURCES, "").unwrap();
     let cache = scratch.cache_dir();
     let (system, host, _engine, instance) = rt.block_on(async {
-        let (system, host, supervisor) = host(HostConfig::default().cache_dir(Some(cache))).await;
+        let (system, host, supervisor) = host(HostConfig::default().cache_dir(Some(cache)))
+            .await
+            .unwrap();
         host.spawn_component(&supervisor, manifest.clone())
             .await
             .unwrap();
@@ -124,7 +104,7 @@ fn restart(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
             max_memory_per_instance: 32 << 20,
         });
     let (system, host, _engine, component, instance) = rt.block_on(async {
-        let (system, host, supervisor) = host(config).await;
+        let (system, host, supervisor) = host(config).await.unwrap();
         host.spawn_component(&supervisor, manifest.clone())
             .await
             .unwrap();
@@ -181,8 +161,9 @@ fn spawn(c: &mut Criterion, rt: &Runtime, scratch: &Arc<Scratch>) {
             on_worker(rt, async move {
                 // A fresh host per sample; every actor needs its own name, so its own
                 // (untimed) load.
-                let (system, host, supervisor) =
-                    host(HostConfig::default().cache_dir(Some(cache))).await;
+                let (system, host, supervisor) = host(HostConfig::default().cache_dir(Some(cache)))
+                    .await
+                    .unwrap();
                 let mut loaded = Vec::new();
                 for _ in 0..iters {
                     let name = format!("spawn-{}", NEXT.fetch_add(1, Ordering::Relaxed));
@@ -201,7 +182,9 @@ fn spawn(c: &mut Criterion, rt: &Runtime, scratch: &Arc<Scratch>) {
     });
     let (_, manifest) = scratch.manifest("echo", &wasm, ECHO_RESOURCES, "").unwrap();
     let (system, _host, _engine, component) = rt.block_on(async {
-        let (system, host, _) = host(HostConfig::default().cache_dir(Some(cache.clone()))).await;
+        let (system, host, _) = host(HostConfig::default().cache_dir(Some(cache.clone())))
+            .await
+            .unwrap();
         let (engine, component, _) = raw_side(&host, &wasm, &manifest).await;
         (system, host, engine, component)
     });
@@ -225,8 +208,11 @@ fn spawn(c: &mut Criterion, rt: &Runtime, scratch: &Arc<Scratch>) {
 fn load_cwasm(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
     let wasm = std::fs::read(guests::wasm("echo").unwrap()).unwrap();
     let cache = scratch.cache_dir();
-    let (system, host, _) =
-        rt.block_on(async { host(HostConfig::default().cache_dir(Some(cache))).await });
+    let (system, host, _) = rt.block_on(async {
+        host(HostConfig::default().cache_dir(Some(cache)))
+            .await
+            .unwrap()
+    });
     let cwasm = scratch
         .write("echo.cwasm", &host.engine().precompile(&wasm).unwrap())
         .unwrap();
@@ -274,7 +260,7 @@ fn load_cwasm(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = runtime().unwrap();
     let scratch = Arc::new(Scratch::new().unwrap());
     roundtrip(c, &rt, &scratch);
     restart(c, &rt, &scratch);

@@ -12,19 +12,12 @@ use airssys_wasm_actors::{ActorRef, ActorSystem, SystemConfig};
 use airssys_wasm_bench::native::{
     KameoAdder, OursAdder, ask_kameo, ask_ours, spawn_kameo, spawn_ours, tell_kameo, tell_ours,
 };
+use airssys_wasm_bench::setup::runtime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
 type KameoRef = kameo::actor::ActorRef<KameoAdder>;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Runs `fut` on a worker of `rt` (not on the blocking caller) and returns its duration.
 fn time_on<F>(rt: &Runtime, fut: F) -> Duration
@@ -88,7 +81,7 @@ fn many_kameo(rt: &Runtime, actors: &[KameoRef], iters: u64, tell: bool) -> Dura
 }
 
 fn native(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = runtime().unwrap();
     let system = ActorSystem::new(SystemConfig::default());
     let (ours, peers) = rt.block_on(async {
         tokio::spawn({

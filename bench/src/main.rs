@@ -78,10 +78,7 @@ fn run(args: impl Iterator<Item = String>) -> Result<()> {
     let started = Instant::now();
     let plan = Plan::new(args.quick);
     let scratch = Arc::new(Scratch::new()?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = airssys_wasm_bench::setup::runtime()?;
     let wanted = |family: &str| {
         args.only
             .as_ref()

@@ -120,6 +120,16 @@ pub struct RawEngine {
 }
 
 impl RawEngine {
+    /// An engine with the settings `host` gives a component with these `resources`: the
+    /// same engine as ours runs that component on.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawEngine::new`].
+    pub fn of(host: &airssys_wasm::Host, resources: &Resources) -> Result<RawEngine> {
+        RawEngine::new(&host.engine().wasmtime_config(resources.max_stack)?)
+    }
+
     /// An engine of `config` (take it from [`airssys_wasm::HostEngine::wasmtime_config`]).
     ///
     /// # Errors

@@ -27,11 +27,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
             .precompile(&std::fs::read(guests::wasm("echo")?)?)?,
     )?;
     let (path, manifest) = scratch.manifest("echo-cwasm", &cwasm, ECHO_RESOURCES, "")?;
-    let raw = RawEngine::new(
-        &host
-            .engine()
-            .wasmtime_config(manifest.resources.max_stack)?,
-    )?;
+    let raw = RawEngine::of(&host, &manifest.resources)?;
     let iters = plan.iters(500, 1_000);
     // Loads of the same file share its code while an earlier load lives, so each timed
     // load of ours gets its own copy: every one is a real deserialize, as on the raw side.

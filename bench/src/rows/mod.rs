@@ -14,12 +14,10 @@ pub mod timeout;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use airssys_wasm::{Host, HostConfig};
-use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
 use airssys_wasm_bench::Result;
 use airssys_wasm_bench::guests::Scratch;
+pub use airssys_wasm_bench::setup::{host, host_config};
 
 use crate::report::Report;
 
@@ -69,26 +67,6 @@ impl Plan {
     pub fn iters(&self, quick: u64, full: u64) -> u64 {
         if self.quick { quick } else { full }
     }
-}
-
-/// A fresh actor system, a host in it with `config` and a OneForOne supervisor that
-/// restarts without practical limit.
-pub async fn host(config: HostConfig) -> Result<(ActorSystem, Host, SupervisorRef)> {
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, config).await?;
-    let supervisor = system
-        .spawn_supervisor(
-            SupervisorConfig::new(Strategy::OneForOne)
-                .restart_limit(1_000_000, Duration::from_secs(1)),
-        )
-        .start()
-        .await?;
-    Ok((system, host, supervisor))
-}
-
-/// The host configuration of the benches: defaults, with the scratch compilation cache.
-pub fn host_config(scratch: &Scratch) -> HostConfig {
-    HostConfig::default().cache_dir(Some(scratch.cache_dir()))
 }
 
 /// Times `$iters` runs of `$body`; evaluates to the elapsed `Duration`.

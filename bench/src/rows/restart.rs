@@ -79,11 +79,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
     let (_, manifest) = scratch.manifest("faulty", &wasm, FAULTY_RESOURCES, "")?;
     let (system, host, supervisor) = host(host_config(&scratch).allocation(POOL)).await?;
     host.spawn_component(&supervisor, manifest.clone()).await?;
-    let raw_engine = RawEngine::new(
-        &host
-            .engine()
-            .wasmtime_config(manifest.resources.max_stack)?,
-    )?;
+    let raw_engine = RawEngine::of(&host, &manifest.resources)?;
     let component = raw_engine.compile(&wasm, &manifest.resources)?;
     let mut instance = component.instantiate().await?;
     let iters = plan.iters(500, 1_000);

@@ -85,11 +85,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
     let (system, host, supervisor) = host(host_config(&scratch)).await?;
     let actor = host.spawn_component(&supervisor, manifest.clone()).await?;
     let executor = host.load(manifest.clone()).await?.instantiate(None).await?;
-    let raw_engine = RawEngine::new(
-        &host
-            .engine()
-            .wasmtime_config(manifest.resources.max_stack)?,
-    )?;
+    let raw_engine = RawEngine::of(&host, &manifest.resources)?;
     let raw = raw_engine
         .compile(&wasm, &manifest.resources)?
         .instantiate()
@@ -197,11 +193,7 @@ fn current_thread_floor(plan: Plan, scratch: &Scratch) -> Result<Vec<(&'static s
         let (_, manifest) = scratch.manifest("echo-ct", &wasm, ECHO_RESOURCES, "")?;
         let (system, host, supervisor) = host(host_config(scratch)).await?;
         host.spawn_component(&supervisor, manifest.clone()).await?;
-        let raw_engine = RawEngine::new(
-            &host
-                .engine()
-                .wasmtime_config(manifest.resources.max_stack)?,
-        )?;
+        let raw_engine = RawEngine::of(&host, &manifest.resources)?;
         let mut raw = raw_engine
             .compile(&wasm, &manifest.resources)?
             .instantiate()

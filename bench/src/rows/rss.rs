@@ -168,8 +168,7 @@ async fn child_side(side: String, count: usize) -> Result<PerActor> {
             start
         }
         RAW => {
-            let raw_engine =
-                RawEngine::new(&host.engine().wasmtime_config(warm.resources.max_stack)?)?;
+            let raw_engine = RawEngine::of(&host, &warm.resources)?;
             let component = raw_engine.compile(&wasm, &warm.resources)?;
             let mut stores = vec![component.instantiate().await?];
             let start = snapshot()?;

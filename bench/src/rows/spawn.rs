@@ -39,11 +39,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
             loaded.push(host.load(manifest).await?);
         }
         let shared = loaded[0].clone();
-        let raw_engine = RawEngine::new(
-            &host
-                .engine()
-                .wasmtime_config(shared.manifest().resources.max_stack)?,
-        )?;
+        let raw_engine = RawEngine::of(&host, &shared.manifest().resources)?;
         let raw = raw_engine.compile(&wasm, &shared.manifest().resources)?;
         let mut live_raw = Vec::with_capacity(per_batch);
         for side in order(batch) {

@@ -138,11 +138,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
         shared_actors.push(supervisor.add_child(spec).await?);
     }
     let natives = spawn_ours(&system, ACTORS).await?;
-    let raw_engine = RawEngine::new(
-        &host
-            .engine()
-            .wasmtime_config(shared.manifest().resources.max_stack)?,
-    )?;
+    let raw_engine = RawEngine::of(&host, &shared.manifest().resources)?;
     let component = raw_engine.compile(&wasm, &shared.manifest().resources)?;
     let mut stores = Vec::with_capacity(ACTORS);
     for _ in 0..ACTORS {

@@ -34,11 +34,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
     let (_, manifest) = scratch.manifest("spinner", &wasm, &resources, "")?;
     let (system, host, supervisor) = host(host_config(&scratch)).await?;
     host.spawn_component(&supervisor, manifest.clone()).await?;
-    let raw_engine = RawEngine::new(
-        &host
-            .engine()
-            .wasmtime_config(manifest.resources.max_stack)?,
-    )?;
+    let raw_engine = RawEngine::of(&host, &manifest.resources)?;
     let component = raw_engine.compile(&wasm, &manifest.resources)?;
     let limit = Duration::from_millis(LIMIT_MS);
     let spin = raw::message("spin", b"");
