@@ -14,30 +14,42 @@ use common::*;
 
 const FAULTY: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 100";
 
-async fn setup(
-    name: &str,
-) -> (
+/// What a test works with: the system, the host, the supervisor and the manifests' folder.
+type Setup = (
     airssys_wasm_actors::ActorSystem,
     Host,
     SupervisorRef,
     TempDir,
-) {
+);
+
+/// A host, a supervisor of `strategy` and the faulty guest under it once per
+/// `(name, resources)`.
+async fn components(strategy: Strategy, components: &[(&str, &str)]) -> Setup {
     let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
+    let sup = supervisor(&system, strategy, 10).await;
     let dir = TempDir::new();
-    faulty_with(&host, &sup, &dir, name, FAULTY).await;
+    for (name, resources) in components {
+        faulty_with(&host, &sup, &dir, name, resources).await;
+    }
     (system, host, sup, dir)
 }
 
-fn text(reply: Result<airssys_wasm::Reply, airssys_wasm::Error>) -> String {
-    String::from_utf8(reply.unwrap().payload).unwrap()
+/// One faulty component `name` under a OneForOne supervisor.
+async fn setup(name: &str) -> Setup {
+    components(Strategy::OneForOne, &[(name, FAULTY)]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
     let (system, host, _sup, _dir) = setup("claimed-crash").await;
-    assert_eq!(text(host.ask("claimed-crash", "count", b"").await), "1");
-    assert_eq!(text(host.ask("claimed-crash", "count", b"").await), "2");
+    assert_eq!(
+        reply_text(host.ask("claimed-crash", "count", b"").await),
+        "1"
+    );
+    assert_eq!(
+        reply_text(host.ask("claimed-crash", "count", b"").await),
+        "2"
+    );
     // The component is idle: this ask reserves it. The five asks made after it are queued
     // behind it. Awaited first, it runs on this task and times out (100 ms deadline)
     // while the actor, holding the first queued ask, waits for it.
@@ -51,7 +63,11 @@ async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
         let reply = tokio::time::timeout(Duration::from_secs(5), ask)
             .await
             .expect("answered");
-        assert_eq!(text(reply), (i + 1).to_string(), "fresh state, in order");
+        assert_eq!(
+            reply_text(reply),
+            (i + 1).to_string(),
+            "fresh state, in order"
+        );
     }
     let metrics = host.metrics("claimed-crash").unwrap();
     assert_eq!((metrics.restarts, metrics.timeouts), (1, 1));
@@ -68,24 +84,30 @@ async fn a_reserved_ask_keeps_its_place_when_a_later_one_is_awaited_first() {
     let second = tokio::time::timeout(Duration::from_secs(5), second)
         .await
         .expect("no deadlock on an unpolled reserved ask");
-    assert_eq!(text(second), "2");
-    assert_eq!(text(first.await), "1");
+    assert_eq!(reply_text(second), "2");
+    assert_eq!(reply_text(first.await), "1");
     // Dropped before it is polled, a reserved ask is still handled.
     drop(host.ask("claimed-order", "count", b""));
-    assert_eq!(text(host.ask("claimed-order", "count", b"").await), "4");
+    assert_eq!(
+        reply_text(host.ask("claimed-order", "count", b"").await),
+        "4"
+    );
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reserved_ask_that_traps_in_the_actor_restarts_the_component() {
     let (system, host, _sup, _dir) = setup("claimed-trap").await;
-    assert_eq!(text(host.ask("claimed-trap", "count", b"").await), "1");
+    assert_eq!(
+        reply_text(host.ask("claimed-trap", "count", b"").await),
+        "1"
+    );
     let trap = host.ask("claimed-trap", "trap", b"");
     let next = host.ask("claimed-trap", "count", b"");
     let next = tokio::time::timeout(Duration::from_secs(5), next)
         .await
         .expect("answered");
-    assert_eq!(text(next), "1", "answered by the fresh instance");
+    assert_eq!(reply_text(next), "1", "answered by the fresh instance");
     let err = trap.await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
     let metrics = host.metrics("claimed-trap").unwrap();
@@ -96,7 +118,10 @@ async fn a_reserved_ask_that_traps_in_the_actor_restarts_the_component() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claimed_call_dropped_midway_still_finishes() {
     let (system, host, _sup, _dir) = setup("claimed-drop").await;
-    assert_eq!(text(host.ask("claimed-drop", "count", b"").await), "1");
+    assert_eq!(
+        reply_text(host.ask("claimed-drop", "count", b"").await),
+        "1"
+    );
     let gave_up = tokio::time::timeout(
         Duration::from_millis(10),
         host.ask("claimed-drop", "sleep", b"40"),
@@ -104,7 +129,10 @@ async fn a_claimed_call_dropped_midway_still_finishes() {
     .await;
     assert!(gave_up.is_err(), "the caller gave up while the guest slept");
     // The call went on by itself: the component was not torn down and keeps its state.
-    assert_eq!(text(host.ask("claimed-drop", "count", b"").await), "2");
+    assert_eq!(
+        reply_text(host.ask("claimed-drop", "count", b"").await),
+        "2"
+    );
     let metrics = host.metrics("claimed-drop").unwrap();
     assert_eq!((metrics.restarts, metrics.handled), (0, 3));
     system.shutdown().await.unwrap();
@@ -120,7 +148,7 @@ async fn stopping_lets_a_claimed_call_finish_within_the_shutdown_policy() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     sup.stop().await;
     assert_eq!(
-        text(call.await.unwrap()),
+        reply_text(call.await.unwrap()),
         "slept",
         "finished before the stop"
     );
@@ -130,20 +158,9 @@ async fn stopping_lets_a_claimed_call_finish_within_the_shutdown_policy() {
 }
 
 /// A OneForAll pair: `name` and a sibling `<name>-sib` whose trap restarts both.
-async fn pair(
-    name: &str,
-) -> (
-    airssys_wasm_actors::ActorSystem,
-    Host,
-    SupervisorRef,
-    TempDir,
-) {
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForAll, 10).await;
-    let dir = TempDir::new();
-    faulty_with(&host, &sup, &dir, name, FAULTY).await;
-    faulty_with(&host, &sup, &dir, &format!("{name}-sib"), FAULTY).await;
-    (system, host, sup, dir)
+async fn pair(name: &str) -> Setup {
+    let sibling = format!("{name}-sib");
+    components(Strategy::OneForAll, &[(name, FAULTY), (&sibling, FAULTY)]).await
 }
 
 async fn restarted(host: &Host, name: &str) {
@@ -156,7 +173,7 @@ async fn restarted(host: &Host, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reserved_ask_is_answered_when_a_sibling_restart_stops_its_component() {
     let (system, host, _sup, _dir) = pair("claimed-sib").await;
-    assert_eq!(text(host.ask("claimed-sib", "count", b"").await), "1");
+    assert_eq!(reply_text(host.ask("claimed-sib", "count", b"").await), "1");
     // Reserved while idle, not polled yet; then the sibling traps and OneForAll stops
     // this incarnation. The message came before the stop: it is handled, not dropped.
     let reserved = host.ask("claimed-sib", "count", b"");
@@ -167,11 +184,11 @@ async fn a_reserved_ask_is_answered_when_a_sibling_restart_stops_its_component()
         .await
         .expect("answered");
     assert_eq!(
-        text(reply),
+        reply_text(reply),
         "2",
         "run by the incarnation it was reserved in"
     );
-    assert_eq!(text(host.ask("claimed-sib", "count", b"").await), "1");
+    assert_eq!(reply_text(host.ask("claimed-sib", "count", b"").await), "1");
     system.shutdown().await.unwrap();
 }
 
@@ -191,13 +208,13 @@ async fn a_stop_while_the_actor_runs_a_reserved_ask_lets_it_finish() {
     let reply = tokio::time::timeout(Duration::from_secs(5), reserved)
         .await
         .expect("answered");
-    assert_eq!(text(reply), "slept");
+    assert_eq!(reply_text(reply), "slept");
     let queued = tokio::time::timeout(Duration::from_secs(5), queued)
         .await
         .expect("answered")
         .unwrap();
     assert_eq!(
-        text(queued),
+        reply_text(queued),
         "1",
         "the queued ask goes to the fresh instance"
     );
@@ -219,8 +236,12 @@ async fn a_claimed_call_polled_once_and_put_aside_does_not_hold_the_component() 
     )
     .await
     .expect("not held by a future nobody polls");
-    assert_eq!(text(next), "1");
-    assert_eq!(text(aside.await), "slept", "and not timed out meanwhile");
+    assert_eq!(reply_text(next), "1");
+    assert_eq!(
+        reply_text(aside.await),
+        "slept",
+        "and not timed out meanwhile"
+    );
     assert_eq!(host.metrics("claimed-aside").unwrap().timeouts, 0);
     system.shutdown().await.unwrap();
 }
@@ -243,27 +264,27 @@ async fn a_claimed_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
     tokio::time::sleep(Duration::from_millis(5)).await;
     let early = tokio::time::timeout(Duration::from_millis(1), &mut aside).await;
     assert!(early.is_err(), "the lane was busy");
-    assert_eq!(text(sleeper.await.unwrap()), "slept");
+    assert_eq!(reply_text(sleeper.await.unwrap()), "slept");
     let next = tokio::time::timeout(
         Duration::from_secs(5),
         host.ask("claimed-queue", "count", b""),
     )
     .await
     .expect("not held by a future nobody polls");
-    assert_eq!(text(next), "2");
-    assert_eq!(text(aside.await), "1");
+    assert_eq!(reply_text(next), "2");
+    assert_eq!(reply_text(aside.await), "1");
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sibling_restart_waits_for_a_call_as_long_as_its_time_limit() {
-    let (system, host) = host().await;
-    let sup = supervisor(&system, Strategy::OneForAll, 10).await;
-    let dir = TempDir::new();
     // A 6 s limit: past the runtime's default 5 s shutdown timeout.
     let slow = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 6000";
-    faulty_with(&host, &sup, &dir, "claimed-slow", slow).await;
-    faulty_with(&host, &sup, &dir, "claimed-slow-sib", FAULTY).await;
+    let (system, host, _sup, _dir) = components(
+        Strategy::OneForAll,
+        &[("claimed-slow", slow), ("claimed-slow-sib", FAULTY)],
+    )
+    .await;
     let call = tokio::spawn({
         let host = host.clone();
         async move { host.ask("claimed-slow", "sleep", b"5300").await }
@@ -271,7 +292,11 @@ async fn a_sibling_restart_waits_for_a_call_as_long_as_its_time_limit() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let err = host.ask("claimed-slow-sib", "trap", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
-    assert_eq!(text(call.await.unwrap()), "slept", "not cut short at 5 s");
+    assert_eq!(
+        reply_text(call.await.unwrap()),
+        "slept",
+        "not cut short at 5 s"
+    );
     restarted(&host, "claimed-slow").await;
     system.shutdown().await.unwrap();
 }

@@ -23,10 +23,6 @@ async fn pooled(max_instances: u32) -> (ActorSystem, Host) {
     (system, host)
 }
 
-fn text(reply: Result<airssys_wasm::Reply, airssys_wasm::Error>) -> String {
-    String::from_utf8(reply.unwrap().payload).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pooled_component_restarts_into_a_fresh_slot_with_its_initial_state() {
     let (system, host) = pooled(4).await;
@@ -34,14 +30,22 @@ async fn a_pooled_component_restarts_into_a_fresh_slot_with_its_initial_state() 
     let dir = TempDir::new();
     faulty_with(&host, &sup, &dir, "pooled", RESOURCES).await;
     for round in 0..5 {
-        assert_eq!(text(host.ask("pooled", "count", b"").await), "1", "{round}");
-        assert_eq!(text(host.ask("pooled", "count", b"").await), "2", "{round}");
+        assert_eq!(
+            reply_text(host.ask("pooled", "count", b"").await),
+            "1",
+            "{round}"
+        );
+        assert_eq!(
+            reply_text(host.ask("pooled", "count", b"").await),
+            "2",
+            "{round}"
+        );
         let err = host.ask("pooled", "trap", b"").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
     }
     let err = host.ask("pooled", "grow", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Memory, "{err}");
-    assert_eq!(text(host.ask("pooled", "count", b"").await), "1");
+    assert_eq!(reply_text(host.ask("pooled", "count", b"").await), "1");
     assert_eq!(host.metrics("pooled").unwrap().restarts, 6);
     system.shutdown().await.unwrap();
 }

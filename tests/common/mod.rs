@@ -196,3 +196,8 @@ pub async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl Fn
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The reply's payload as text; panics on an error or a payload that is not UTF-8.
+pub fn reply_text(reply: Result<airssys_wasm::Reply, airssys_wasm::Error>) -> String {
+    String::from_utf8(reply.unwrap().payload).unwrap()
+}
