@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use airssys_wasm::{Host, HostConfig, Manifest};
+use airssys_wasm::{EngineConfig, Host, Manifest};
 use airssys_wasm_actors::prelude::*;
 
 /// A native actor: counts the bytes of the replies it is told about.
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest = |name: &str| Manifest::from_file(components.join(name).join("Component.toml"));
 
     let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, HostConfig::default()).await?;
+    let host = Host::start(&system, EngineConfig::default()).await?;
     let supervisor = system
         .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
         .with_name("demo")

@@ -1,42 +1,40 @@
 //! airssys-wasm: an actor-based, supervised host for WebAssembly components.
 //!
 //! Components are declared by a `Component.toml` ([`manifest`]), compiled once per machine
-//! ([`HostEngine`] keeps the engines and the compilation cache), linked against WASI 0.2
+//! ([`Engines`] keeps the engines and the compilation cache), linked against WASI 0.2
 //! and the contract's imports ([`LoadedComponent::load`]), and run one message per call of
-//! their `handle` export under hard limits ([`ComponentInstance::call`]).
+//! their `handle` export under hard limits ([`ComponentInstance::call`]). [`Host`] runs
+//! them as supervised actors of `airssys-wasm-actors`, addressed by name.
+//!
+//! Each folder is a layer and imports only the layers listed before it (`ARCHITECTURE.md`;
+//! `tests/layers.rs` checks it): [`manifest`], [`error`], `store`, `imports`, `engine`,
+//! `actor`, `host`. The command line is the binary's own (`src/main.rs`, feature `cli`).
 #![deny(missing_docs)]
 
-mod cache;
-mod capabilities;
-mod claimed_call;
-mod component_actor;
-mod engine;
-pub mod error;
-mod executor;
-mod host;
-pub mod inspect;
-mod instance_slot;
-mod limits;
-mod loader;
 pub mod manifest;
-mod metrics;
-mod registry;
-mod state;
-mod ticker;
-mod wasm_host;
 
-pub use component_actor::{ComponentReply, WasmComponentActor};
-pub use engine::{Allocation, HostConfig, HostEngine};
+pub mod error;
+
+mod store;
+
+mod imports;
+
+mod engine;
+
+mod actor;
+
+mod host;
+
+pub use actor::{ComponentReply, WasmComponentActor};
+pub use engine::inspect;
+pub use engine::{Allocation, ComponentInstance, EngineConfig, Engines, LoadedComponent, Reply};
 pub use error::{Error, ErrorKind, Result};
-pub use executor::{ComponentInstance, Reply};
-pub use host::Message;
-pub use host::log_budget::MAX_LOG_LINES_PER_MESSAGE;
-pub use host::messaging::Router;
-pub use loader::LoadedComponent;
+pub use host::{ComponentState, Host};
+pub use imports::ComponentMessage;
 pub use manifest::Manifest;
-pub use metrics::{Metrics, MetricsSnapshot};
-pub use registry::ComponentState;
-pub use wasm_host::{DEFAULT_MAILBOX_CAPACITY, Host};
+pub use store::Router;
+pub use store::log_budget::MAX_LOG_LINES_PER_MESSAGE;
+pub use store::metrics::{Metrics, MetricsSnapshot};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

@@ -4,14 +4,14 @@
 
 mod common;
 
-use airssys_wasm::{Error, ErrorKind, HostConfig, HostEngine, LoadedComponent, Manifest};
+use airssys_wasm::{EngineConfig, Engines, Error, ErrorKind, LoadedComponent, Manifest};
 use common::*;
 
 const RESOURCES: &str = "max_memory = \"16MiB\"\nmax_stack = \"1MiB\"";
 
 /// Writes `bytes` as `name` and a manifest naming it; loads it.
 async fn load_bytes(
-    engine: &HostEngine,
+    engine: &Engines,
     name: &str,
     bytes: &[u8],
 ) -> Result<std::sync::Arc<LoadedComponent>, Error> {
@@ -164,7 +164,7 @@ async fn a_precompiled_cwasm_loads_and_runs() {
 async fn the_second_load_comes_from_the_compilation_cache() {
     let dir = TempDir::new();
     let engine =
-        HostEngine::new(HostConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
+        Engines::new(EngineConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
     let manifest = Manifest::from_file(manifest_path("counter")).unwrap();
     let first = LoadedComponent::load(&engine, manifest.clone())
         .await
@@ -199,7 +199,7 @@ async fn the_second_load_comes_from_the_compilation_cache() {
 async fn a_corrupt_cache_entry_is_replaced() {
     let dir = TempDir::new();
     let engine =
-        HostEngine::new(HostConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
+        Engines::new(EngineConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
     let manifest = Manifest::from_file(manifest_path("echo")).unwrap();
     LoadedComponent::load(&engine, manifest.clone())
         .await

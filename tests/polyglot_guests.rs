@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use airssys_wasm::{Error, ErrorKind, Host, HostConfig, Manifest};
+use airssys_wasm::{EngineConfig, Error, ErrorKind, Host, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
 use common::*;
 
@@ -40,9 +40,12 @@ fn polyglot_manifest(name: &str) -> PathBuf {
 async fn setup() -> (ActorSystem, Host, SupervisorRef) {
     logs();
     let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
-        .await
-        .unwrap();
+    let host = Host::start(
+        &system,
+        EngineConfig::default().cache_dir(Some(cache_dir())),
+    )
+    .await
+    .unwrap();
     let sup = system
         .spawn_supervisor(
             SupervisorConfig::new(Strategy::OneForOne).restart_limit(10, Duration::from_secs(60)),

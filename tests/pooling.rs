@@ -5,7 +5,7 @@
 
 mod common;
 
-use airssys_wasm::{Allocation, ErrorKind, Host, HostConfig, Manifest};
+use airssys_wasm::{Allocation, EngineConfig, ErrorKind, Host, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SystemConfig};
 use common::*;
 
@@ -13,7 +13,7 @@ const RESOURCES: &str = "max_memory = \"4MiB\"\nmax_stack = \"512KiB\"";
 
 async fn pooled(max_instances: u32) -> (ActorSystem, Host) {
     let system = ActorSystem::new(SystemConfig::default());
-    let config = HostConfig::default()
+    let config = EngineConfig::default()
         .cache_dir(Some(cache_dir()))
         .allocation(Allocation::Pooling {
             max_instances,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use airssys_wasm::{Allocation, Host, HostConfig, Manifest};
+use airssys_wasm::{Allocation, EngineConfig, Host, Manifest};
 use airssys_wasm_bench::guests::{self, ECHO_RESOURCES, FAULTY_RESOURCES, Scratch};
 use airssys_wasm_bench::raw::{self, RawComponent, RawEngine, RawInstance};
 use airssys_wasm_bench::setup::{host, runtime};
@@ -48,7 +48,7 @@ fn roundtrip(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
     let (_, manifest) = scratch.manifest("echo", &wasm, ECHO_RESOURCES, "").unwrap();
     let cache = scratch.cache_dir();
     let (system, host, _engine, instance) = rt.block_on(async {
-        let (system, host, supervisor) = host(HostConfig::default().cache_dir(Some(cache)))
+        let (system, host, supervisor) = host(EngineConfig::default().cache_dir(Some(cache)))
             .await
             .unwrap();
         host.spawn_component(&supervisor, manifest.clone())
@@ -97,7 +97,7 @@ fn restart(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
     let (_, manifest) = scratch
         .manifest("faulty", &wasm, FAULTY_RESOURCES, "")
         .unwrap();
-    let config = HostConfig::default()
+    let config = EngineConfig::default()
         .cache_dir(Some(scratch.cache_dir()))
         .allocation(Allocation::Pooling {
             max_instances: 16,
@@ -161,9 +161,10 @@ fn spawn(c: &mut Criterion, rt: &Runtime, scratch: &Arc<Scratch>) {
             on_worker(rt, async move {
                 // A fresh host per sample; every actor needs its own name, so its own
                 // (untimed) load.
-                let (system, host, supervisor) = host(HostConfig::default().cache_dir(Some(cache)))
-                    .await
-                    .unwrap();
+                let (system, host, supervisor) =
+                    host(EngineConfig::default().cache_dir(Some(cache)))
+                        .await
+                        .unwrap();
                 let mut loaded = Vec::new();
                 for _ in 0..iters {
                     let name = format!("spawn-{}", NEXT.fetch_add(1, Ordering::Relaxed));
@@ -182,7 +183,7 @@ fn spawn(c: &mut Criterion, rt: &Runtime, scratch: &Arc<Scratch>) {
     });
     let (_, manifest) = scratch.manifest("echo", &wasm, ECHO_RESOURCES, "").unwrap();
     let (system, _host, _engine, component) = rt.block_on(async {
-        let (system, host, _) = host(HostConfig::default().cache_dir(Some(cache.clone())))
+        let (system, host, _) = host(EngineConfig::default().cache_dir(Some(cache.clone())))
             .await
             .unwrap();
         let (engine, component, _) = raw_side(&host, &wasm, &manifest).await;
@@ -209,7 +210,7 @@ fn load_cwasm(c: &mut Criterion, rt: &Runtime, scratch: &Scratch) {
     let wasm = std::fs::read(guests::wasm("echo").unwrap()).unwrap();
     let cache = scratch.cache_dir();
     let (system, host, _) = rt.block_on(async {
-        host(HostConfig::default().cache_dir(Some(cache)))
+        host(EngineConfig::default().cache_dir(Some(cache)))
             .await
             .unwrap()
     });

@@ -3,7 +3,7 @@
 //! Every comparison runs *ours* (airssys-wasm's host and actor runtime) and a *raw*
 //! baseline side by side in one process: plain wasmtime for the component rows ([`raw`]),
 //! kameo for the native actor rows ([`native`]). The raw side takes its wasmtime settings
-//! from [`airssys_wasm::HostEngine::wasmtime_config`], so both sides run identical engines.
+//! from [`airssys_wasm::Engines::wasmtime_config`], so both sides run identical engines.
 #![deny(missing_docs)]
 
 pub mod guests;

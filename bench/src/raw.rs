@@ -130,7 +130,7 @@ impl RawEngine {
         RawEngine::new(&host.engine().wasmtime_config(resources.max_stack)?)
     }
 
-    /// An engine of `config` (take it from [`airssys_wasm::HostEngine::wasmtime_config`]).
+    /// An engine of `config` (take it from [`airssys_wasm::Engines::wasmtime_config`]).
     ///
     /// # Errors
     ///

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use airssys_wasm::{Host, HostConfig};
+use airssys_wasm::{EngineConfig, Host};
 use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
 use tokio::runtime::Runtime;
 
@@ -28,7 +28,7 @@ pub fn runtime() -> Result<Runtime> {
 /// # Errors
 ///
 /// When the host or the supervisor cannot start.
-pub async fn host(config: HostConfig) -> Result<(ActorSystem, Host, SupervisorRef)> {
+pub async fn host(config: EngineConfig) -> Result<(ActorSystem, Host, SupervisorRef)> {
     let system = ActorSystem::new(SystemConfig::default());
     let host = Host::start(&system, config).await?;
     let supervisor = system
@@ -42,6 +42,6 @@ pub async fn host(config: HostConfig) -> Result<(ActorSystem, Host, SupervisorRe
 }
 
 /// The host configuration of the benches: defaults, with the scratch compilation cache.
-pub fn host_config(scratch: &Scratch) -> HostConfig {
-    HostConfig::default().cache_dir(Some(scratch.cache_dir()))
+pub fn host_config(scratch: &Scratch) -> EngineConfig {
+    EngineConfig::default().cache_dir(Some(scratch.cache_dir()))
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use airssys_wasm::{Error, Host, HostConfig, Manifest};
+use airssys_wasm::{EngineConfig, Error, Host, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SystemConfig};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -99,7 +99,7 @@ impl Call {
         for path in std::iter::once(&self.manifest).chain(&self.with) {
             manifests.push(Manifest::from_file(path).map_err(|e| Failure::Host(e.into()))?);
         }
-        let host = Host::start(system, HostConfig::default())
+        let host = Host::start(system, EngineConfig::default())
             .await
             .map_err(|e| Failure::Setup(format!("cannot start the host: {e}")))?;
         let supervisor = system

@@ -1,40 +1,428 @@
-//! The host side of the WIT world: one file per imported interface, bindings generated once
-//! here, and [`linker`] wiring WASI 0.2 and the world's imports into one linker.
+//! [`Host`]: the library's front door. Components in an actor system, by name.
+//!
+//! ```no_run
+//! use airssys_wasm::{Host, EngineConfig, Manifest};
+//! use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SystemConfig};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let system = ActorSystem::new(SystemConfig::default());
+//! let host = Host::start(&system, EngineConfig::default()).await?;
+//! let supervisor = system.spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne)).with_name("components").start().await?;
+//! host.spawn_component(&supervisor, Manifest::from_file("examples/components/echo/Component.toml")?).await?;
+//! let reply = host.ask("echo", "greet", b"hello").await?;
+//! assert_eq!(reply.payload, b"hello");
+//! system.shutdown().await?;
+//! # Ok(()) }
+//! ```
 
-mod config;
-pub(crate) mod log_budget;
-mod logging;
-pub(crate) mod messaging;
-pub(crate) mod stdio;
-pub(crate) mod wasi_guard;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
 
-use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use airssys_wasm_actors::{
+    ActorRef, ActorSystem, AskError, DEFAULT_MAILBOX_CAPACITY, SendError, SupervisorRef,
+};
 
-use crate::state::HostState;
+use crate::actor::component_actor::WasmComponentActor;
+use crate::actor::direct_call::DirectCall;
+use crate::actor::lane::InstanceSlot;
+use crate::engine::executor::Reply;
+use crate::engine::loader::LoadedComponent;
+use crate::engine::{EngineConfig, Engines};
+use crate::error::Error;
+use crate::imports::ComponentMessage;
+use crate::manifest::{Manifest, ManifestError};
+use crate::store::Router;
+use crate::store::metrics::MetricsSnapshot;
+use registry::{Entry, Registry};
 
-/// Bindings generated from `wit/` (the contract's world).
-pub(crate) mod bindings {
-    wasmtime::component::bindgen!({
-        path: "wit",
-        world: "component",
-        imports: {
-            "airssys:component/messaging.request": async | trappable,
-            default: trappable,
-        },
-        exports: { default: async },
-    });
+pub use registry::ComponentState;
+
+mod registry;
+
+/// A WebAssembly component host inside an actor system. Cheap to clone.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
 }
 
-pub use bindings::airssys::component::types::Message;
+struct Inner {
+    engine: Engines,
+    system: ActorSystem,
+    registry: Registry,
+    mailbox_capacity: usize,
+    router: Arc<HostRouter>,
+}
 
-/// A linker for `engine` with every WASI 0.2 interface and the world's imports.
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasi_guard::add_to_linker(&mut linker)?;
-    bindings::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
-        state
-    })?;
-    Ok(linker)
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("components", &self.inner.registry.names())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Starts a host in `system`: its engines, epoch ticker and registry.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the epoch ticker thread cannot be spawned or the registry actor cannot
+    /// start (the system is shutting down).
+    pub async fn start(system: &ActorSystem, config: EngineConfig) -> std::io::Result<Host> {
+        let engine = Engines::new(config)?;
+        let registry = Registry::default();
+        registry
+            .start(system)
+            .await
+            .map_err(std::io::Error::other)?;
+        Ok(Host::assemble(
+            engine,
+            system.clone(),
+            registry,
+            DEFAULT_MAILBOX_CAPACITY,
+        ))
+    }
+
+    /// A host over these parts, with its own router pointing back at it.
+    fn assemble(
+        engine: Engines,
+        system: ActorSystem,
+        registry: Registry,
+        mailbox_capacity: usize,
+    ) -> Host {
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            engine,
+            system,
+            registry,
+            mailbox_capacity,
+            router: Arc::new(HostRouter { host: weak.clone() }),
+        });
+        Host { inner }
+    }
+
+    /// The same host with another mailbox capacity for components spawned from now on.
+    pub fn with_mailbox_capacity(&self, capacity: usize) -> Host {
+        let inner = &self.inner;
+        Host::assemble(
+            inner.engine.clone(),
+            inner.system.clone(),
+            inner.registry.clone(),
+            capacity.max(1),
+        )
+    }
+
+    /// The host's engines.
+    pub fn engine(&self) -> &Engines {
+        &self.inner.engine
+    }
+
+    /// The actor system the host lives in.
+    pub fn system(&self) -> &ActorSystem {
+        &self.inner.system
+    }
+
+    /// Loads a component (compiling it, or taking it from the cache).
+    ///
+    /// # Errors
+    ///
+    /// `manifest`, `component` or `link`, as [`LoadedComponent::load`].
+    pub async fn load(&self, manifest: Manifest) -> Result<Arc<LoadedComponent>, Error> {
+        LoadedComponent::load(&self.inner.engine, manifest).await
+    }
+
+    /// Loads the component of `manifest` and starts it as a child of `supervisor`,
+    /// registered under its name.
+    ///
+    /// # Errors
+    ///
+    /// `manifest`, `component`, `link` from loading; `manifest` naming `component.name`
+    /// when a running component of this host already has the name; the first crash kind
+    /// when the component cannot even start.
+    pub async fn spawn_component(
+        &self,
+        supervisor: &SupervisorRef,
+        manifest: Manifest,
+    ) -> Result<ActorRef<WasmComponentActor>, Error> {
+        let loaded = self.load(manifest).await?;
+        self.spawn_loaded(supervisor, loaded).await
+    }
+
+    /// Starts an already loaded component as a child of `supervisor`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::spawn_component`], without the loading.
+    pub async fn spawn_loaded(
+        &self,
+        supervisor: &SupervisorRef,
+        loaded: Arc<LoadedComponent>,
+    ) -> Result<ActorRef<WasmComponentActor>, Error> {
+        let name = loaded.name().to_string();
+        if self.inner.registry.is_running(&name) {
+            return Err(name_taken(&loaded));
+        }
+        let router: Arc<dyn Router> = self.inner.router.clone();
+        let slot = Arc::new(InstanceSlot::default());
+        let spec = WasmComponentActor::child_spec_in(loaded.clone(), Some(router), slot.clone())
+            .mailbox_capacity(self.inner.mailbox_capacity);
+        let address = supervisor
+            .add_child(spec)
+            .await
+            .map_err(|e| Error::Stopped {
+                component: name.clone(),
+                reason: format!("it could not be started: {e}"),
+            })?;
+        self.inner
+            .registry
+            .insert(
+                &name,
+                Entry {
+                    address: address.clone(),
+                    loaded,
+                    slot,
+                    state: ComponentState::Running,
+                },
+            )
+            .map_err(|()| Error::Stopped {
+                component: name.clone(),
+                reason: "the registry is unavailable".into(),
+            })?;
+        Ok(address)
+    }
+
+    /// Sends a message to the component `to` and waits for its reply.
+    ///
+    /// The message takes its place when `ask` is called, before the returned future is
+    /// first polled: asks made one after another are handled in that order. When the
+    /// component is idle (nothing queued or running), `ask` reserves it and the call runs
+    /// on the task that polls the future, without a hop through the actor's mailbox; if a
+    /// message sent later is ready first, the actor runs the reserved one before it.
+    /// Otherwise the message is queued for the component actor. Either way the limits,
+    /// the error kinds and the supervision are the same: a crash restarts the component
+    /// and messages queued behind it go to the fresh instance. A dropped ask is still
+    /// handled (to the end, if it had started) and its reply discarded. The payload is
+    /// anything that becomes a `Vec<u8>`: a `Vec` is moved in, a slice is copied.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name, `overloaded` when its mailbox is full, `handler`
+    /// when it returned `err(...)`, `trap`/`fuel`/`timeout`/`memory` when this message
+    /// crashed it, `stopped` when it was stopped or its supervisor gave up.
+    pub fn ask(
+        &self,
+        to: &str,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
+        self.ask_from(None, to, topic.to_string(), payload.into())
+    }
+
+    /// Sends a message to the component `to` without waiting for a reply. The payload is
+    /// taken as by [`Host::ask`].
+    ///
+    /// # Errors
+    ///
+    /// `not-found`, `overloaded` or `stopped`.
+    pub fn tell(&self, to: &str, topic: &str, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
+        self.tell_from(None, to, topic.to_string(), payload.into())
+    }
+
+    /// A component's counters.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name.
+    pub fn metrics(&self, name: &str) -> Result<MetricsSnapshot, Error> {
+        Ok(self.entry(name)?.loaded.metrics().snapshot())
+    }
+
+    /// The names of the host's components (running or stopped).
+    pub fn components(&self) -> Vec<String> {
+        self.inner.registry.names()
+    }
+
+    fn entry(&self, name: &str) -> Result<Entry, Error> {
+        self.inner
+            .registry
+            .get(name)
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_string(),
+            })
+    }
+
+    fn ask_from(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
+        // Reserved or enqueued under the registry's read lock: no entry is cloned on the
+        // way. Messages between components always go through the mailbox, so a call never
+        // runs inside another component's call.
+        let route = self
+            .inner
+            .registry
+            .with(to, |entry| {
+                let message = ComponentMessage {
+                    topic,
+                    payload,
+                    sender: from.map(str::to_string),
+                };
+                let message = match from {
+                    None => match entry.slot.try_reserve(&entry.address, message) {
+                        Ok(call) => return Route::Direct(call),
+                        Err(message) => message,
+                    },
+                    Some(_) => message,
+                };
+                let queued = Queued {
+                    loaded: entry.loaded.clone(),
+                    registry: self.inner.registry.clone(),
+                };
+                // Boxed: the mailbox path's future is several times a direct call's, and
+                // inline it would make every ask's future (moved on each call) as large.
+                Route::Queued(queued, Box::pin(entry.address.try_ask(message)))
+            })
+            .ok_or_else(|| Error::NotFound {
+                name: to.to_string(),
+            });
+        async move {
+            match route? {
+                Route::Direct(call) => call.await,
+                Route::Queued(queued, reply) => match reply.await {
+                    Ok(reply) => reply,
+                    Err(e) => Err(ask_error(&queued.registry, &queued.loaded, e)),
+                },
+            }
+        }
+    }
+
+    fn tell_from(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Result<(), Error> {
+        let entry = self.entry(to)?;
+        let message = ComponentMessage {
+            topic,
+            payload,
+            sender: from.map(str::to_string),
+        };
+        entry.address.try_tell(message).map_err(|e| match e {
+            SendError::Overloaded { .. } => Error::Overloaded {
+                component: to.to_string(),
+            },
+            SendError::Stopped { .. } => stopped(to, &entry),
+        })
+    }
+}
+
+/// The two ways of an ask: run on the caller's task, or queued for the actor.
+enum Route<Q> {
+    Direct(DirectCall),
+    Queued(Queued, Q),
+}
+
+/// What a queued ask needs to name its error (cloned on the mailbox path only).
+struct Queued {
+    loaded: Arc<LoadedComponent>,
+    registry: Registry,
+}
+
+fn name_taken(loaded: &LoadedComponent) -> Error {
+    Error::Manifest(ManifestError::Invalid {
+        file: loaded.manifest().path.clone(),
+        key: "component.name".into(),
+        expected: "a name no other running component of this host has".into(),
+        found: format!("{:?}, already running", loaded.name()),
+    })
+}
+
+fn stopped(name: &str, entry: &Entry) -> Error {
+    let reason = match &entry.state {
+        ComponentState::Stopped(reason) => reason.clone(),
+        ComponentState::Running => "its actor is not running".into(),
+    };
+    Error::Stopped {
+        component: name.to_string(),
+        reason,
+    }
+}
+
+/// The error of a failed ask to `loaded`; `stopped` takes its reason from the registry.
+fn ask_error(registry: &Registry, loaded: &LoadedComponent, e: AskError<Error>) -> Error {
+    let name = loaded.name();
+    match e {
+        AskError::Failed { error, .. } => error,
+        AskError::Panicked { message, .. } => Error::Trap {
+            component: name.to_string(),
+            reason: format!("the component actor panicked: {message}"),
+        },
+        AskError::Overloaded { .. } => Error::Overloaded {
+            component: name.to_string(),
+        },
+        AskError::Stopped { .. } => match registry.get(name) {
+            Some(entry) => stopped(name, &entry),
+            None => Error::Stopped {
+                component: name.to_string(),
+                reason: "it is no longer registered".into(),
+            },
+        },
+        AskError::Timeout { after, .. } => Error::Timeout {
+            component: name.to_string(),
+            limit_ms: loaded.manifest().resources.max_execution_time_ms,
+            elapsed: after,
+        },
+    }
+}
+
+/// Routes components' `send`/`request` through the host's registry.
+struct HostRouter {
+    host: Weak<Inner>,
+}
+
+impl HostRouter {
+    fn host(&self) -> Result<Host, String> {
+        self.host
+            .upgrade()
+            .map(|inner| Host { inner })
+            .ok_or_else(|| "stopped: the host is shutting down".to_string())
+    }
+}
+
+/// Errors as the guest sees them: the handled `err` of the target as it is, anything else
+/// prefixed with its kind.
+fn for_guest(e: Error) -> String {
+    match e {
+        Error::Handler { message, .. } => message,
+        other => format!("{}: {other}", other.kind()),
+    }
+}
+
+impl Router for HostRouter {
+    fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String> {
+        self.host()?
+            .tell_from(Some(from), to, topic, payload)
+            .map_err(for_guest)
+    }
+
+    fn request<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let host = self.host()?;
+            host.ask_from(Some(from), to, topic, payload)
+                .await
+                .map(|r| r.payload)
+                .map_err(for_guest)
+        })
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use airssys_wasm::{Host, HostConfig, HostEngine, Manifest};
+use airssys_wasm::{EngineConfig, Engines, Host, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
 
 /// The repository's root.
@@ -91,8 +91,8 @@ pub fn manifest_text(guest: &str, name: &str, resources: &str, extra: &str) -> S
 }
 
 /// A host engine using the tests' compilation cache.
-pub fn engine() -> HostEngine {
-    HostEngine::new(HostConfig::default().cache_dir(Some(cache_dir()))).unwrap()
+pub fn engine() -> Engines {
+    Engines::new(EngineConfig::default().cache_dir(Some(cache_dir()))).unwrap()
 }
 
 /// The compilation cache shared by all test processes (inside `target/`, so a clean build
@@ -147,9 +147,12 @@ pub async fn host() -> (ActorSystem, Host) {
 /// As [`host`], in a system with this configuration.
 pub async fn host_in(config: SystemConfig) -> (ActorSystem, Host) {
     let system = ActorSystem::new(config);
-    let host = Host::start(&system, HostConfig::default().cache_dir(Some(cache_dir())))
-        .await
-        .unwrap();
+    let host = Host::start(
+        &system,
+        EngineConfig::default().cache_dir(Some(cache_dir())),
+    )
+    .await
+    .unwrap();
     (system, host)
 }
 

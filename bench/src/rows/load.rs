@@ -66,7 +66,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
                         keep.push(host.load(Manifest::from_file(copy)?).await?)
                     })
                 }
-                // SAFETY: the file was just written by `HostEngine::precompile` for an engine
+                // SAFETY: the file was just written by `Engines::precompile` for an engine
                 // of exactly this configuration.
                 Side::Raw => timed!(
                     iters,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use airssys_wasm::{ComponentInstance, Host, Message, WasmComponentActor};
+use airssys_wasm::{ComponentInstance, ComponentMessage, Host, WasmComponentActor};
 use airssys_wasm_actors::ActorRef;
 use airssys_wasm_bench::Result;
 use airssys_wasm_bench::guests::{self, ECHO_RESOURCES, Scratch};
@@ -54,7 +54,7 @@ struct Sides {
 
 impl Sides {
     async fn time(&mut self, way: Way, iters: u64, payload: &[u8]) -> Result<Duration> {
-        let message = Message {
+        let message = ComponentMessage {
             topic: "echo".into(),
             payload: payload.to_vec(),
             sender: None,
@@ -65,7 +65,7 @@ impl Sides {
             Way::ActorAsk => timed!(
                 iters,
                 self.actor
-                    .ask(Message {
+                    .ask(ComponentMessage {
                         topic: "echo".into(),
                         payload: payload.to_vec(),
                         sender: None,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use airssys_wasm::{Host, Message, WasmComponentActor};
+use airssys_wasm::{ComponentMessage, Host, WasmComponentActor};
 use airssys_wasm_actors::{ActorRef, ChildSpec};
 use airssys_wasm_bench::Result;
 use airssys_wasm_bench::guests::{self, ECHO_RESOURCES, Scratch};
@@ -68,7 +68,7 @@ async fn actor_asks(actors: &[ActorRef<WasmComponentActor>], per_actor: u64) -> 
         let actor = actor.clone();
         tasks.spawn(async move {
             for _ in 0..per_actor {
-                let message = Message {
+                let message = ComponentMessage {
                     topic: "echo".into(),
                     payload: PAYLOAD.to_vec(),
                     sender: None,

@@ -3,7 +3,7 @@
 //!
 //! wasmtime-wasi enforces the grants (preopen permissions, `..` confinement, socket and
 //! name-lookup switches) but offers a hook only for socket addresses (see
-//! [`crate::capabilities`]). So the few WASI interfaces that refuse anything else are
+//! [`crate::store::capabilities`]). So the few WASI interfaces that refuse anything else are
 //! linked through thin wrappers that delegate every call to wasmtime-wasi unchanged and
 //! only watch the outcome:
 //!
@@ -34,29 +34,29 @@ use wasmtime_wasi::p2::{
 };
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
-use crate::capabilities::NetworkUse;
-use crate::metrics::Metrics;
-use crate::state::HostState;
+use crate::store::StoreData;
+use crate::store::capabilities::NetworkUse;
+use crate::store::metrics::Metrics;
 
 /// Relinks the guarded interfaces over the ones `wasmtime_wasi::p2::add_to_linker_async`
 /// defined.
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    types::add_to_linker::<HostState, GuardedFs>(linker, |s| Guarded {
+    types::add_to_linker::<StoreData, GuardedFs>(linker, |s| Guarded {
         inner: WasiFilesystemCtxView {
             ctx: s.wasi.filesystem(),
             table: &mut s.table,
         },
         who: Who::of(&s.name, &s.metrics, s.network),
     })?;
-    tcp_create_socket::add_to_linker::<HostState, GuardedSockets>(linker, guarded_sockets)?;
-    udp_create_socket::add_to_linker::<HostState, GuardedSockets>(linker, guarded_sockets)?;
-    ip_name_lookup::add_to_linker::<HostState, GuardedSockets>(linker, guarded_sockets)?;
+    tcp_create_socket::add_to_linker::<StoreData, GuardedSockets>(linker, guarded_sockets)?;
+    udp_create_socket::add_to_linker::<StoreData, GuardedSockets>(linker, guarded_sockets)?;
+    ip_name_lookup::add_to_linker::<StoreData, GuardedSockets>(linker, guarded_sockets)?;
     linker.allow_shadowing(false);
     Ok(())
 }
 
-fn guarded_sockets(s: &mut HostState) -> Guarded<'_, WasiSocketsCtxView<'_>> {
+fn guarded_sockets(s: &mut StoreData) -> Guarded<'_, WasiSocketsCtxView<'_>> {
     Guarded {
         inner: WasiSocketsCtxView {
             ctx: s.wasi.sockets(),

@@ -1,12 +1,12 @@
 //! `airssys:component/logging`: guest logs go to `tracing`, tagged with the component name.
 
-use super::bindings::airssys::component::logging::{Host, Level};
-use crate::state::HostState;
+use super::bindings::airssys::component::logging::{Host as LoggingImport, Level};
+use crate::store::StoreData;
 
 /// Longest message kept from one `log` call; the rest is cut.
 const MAX_MESSAGE: usize = 16 * 1024;
 
-impl Host for HostState {
+impl LoggingImport for StoreData {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         if !self.log_budget.take() {
             return Ok(());

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 
-use crate::engine::HostEngine;
+use crate::engine::Engines;
+use crate::engine::loader::{compile, link};
 use crate::error::Error;
-use crate::loader::{compile, link};
 
 /// One import or export of a component, by its WIT name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Inspection {
 /// # Errors
 ///
 /// A `component` error when the file is not a component for this host.
-pub fn inspect(engine: &HostEngine, path: &Path) -> Result<Inspection, Error> {
+pub fn inspect(engine: &Engines, path: &Path) -> Result<Inspection, Error> {
     const STACK: u64 = 1 << 20;
     let name = path
         .file_stem()

@@ -9,12 +9,12 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capabilities::NetworkUse;
-use crate::host::log_budget::LogBudget;
-use crate::host::messaging::Router;
-use crate::limits::MemoryLimiter;
 use crate::manifest::MessagingGrant;
-use crate::metrics::Metrics;
+use crate::store::Router;
+use crate::store::capabilities::NetworkUse;
+use crate::store::limits::MemoryLimiter;
+use crate::store::log_budget::LogBudget;
+use crate::store::metrics::Metrics;
 
 /// The error an epoch callback or a waiting host call raises when the message's deadline
 /// has passed; the executor reports it as `timeout`.
@@ -29,7 +29,7 @@ pub(crate) struct Messaging {
 }
 
 /// The data of one component's store.
-pub(crate) struct HostState {
+pub(crate) struct StoreData {
     pub(crate) name: Arc<str>,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
@@ -45,13 +45,13 @@ pub(crate) struct HostState {
     pub(crate) network: NetworkUse,
 }
 
-impl HostState {
+impl StoreData {
     pub(crate) fn count_denied(&self) {
         self.metrics.denied.fetch_add(1, Ordering::Relaxed);
     }
 }
 
-impl WasiView for HostState {
+impl WasiView for StoreData {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,

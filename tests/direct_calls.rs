@@ -1,7 +1,7 @@
-//! Asks to an idle component run on the caller's task (claimed calls). What must still
+//! Asks to an idle component run on the caller's task (direct calls). What must still
 //! hold: order with queued messages, a crash restarts the component and the queue goes to
 //! the fresh instance, a caller that gives up midway does not tear the component's state,
-//! and a stop abandons a claimed call only past its shutdown deadline.
+//! and a stop abandons a direct call only past its shutdown deadline.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -40,22 +40,22 @@ async fn setup(name: &str) -> Setup {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
-    let (system, host, _sup, _dir) = setup("claimed-crash").await;
+async fn a_crash_in_a_direct_call_hands_the_queue_to_a_fresh_instance() {
+    let (system, host, _sup, _dir) = setup("direct-crash").await;
     assert_eq!(
-        reply_text(host.ask("claimed-crash", "count", b"").await),
+        reply_text(host.ask("direct-crash", "count", b"").await),
         "1"
     );
     assert_eq!(
-        reply_text(host.ask("claimed-crash", "count", b"").await),
+        reply_text(host.ask("direct-crash", "count", b"").await),
         "2"
     );
     // The component is idle: this ask reserves it. The five asks made after it are queued
     // behind it. Awaited first, it runs on this task and times out (100 ms deadline)
     // while the actor, holding the first queued ask, waits for it.
-    let crash = host.ask("claimed-crash", "sleep", b"5000");
+    let crash = host.ask("direct-crash", "sleep", b"5000");
     let queued: Vec<_> = (0..5)
-        .map(|_| host.ask("claimed-crash", "count", b""))
+        .map(|_| host.ask("direct-crash", "count", b""))
         .collect();
     let err = crash.await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
@@ -69,81 +69,72 @@ async fn a_crash_in_a_claimed_call_hands_the_queue_to_a_fresh_instance() {
             "fresh state, in order"
         );
     }
-    let metrics = host.metrics("claimed-crash").unwrap();
+    let metrics = host.metrics("direct-crash").unwrap();
     assert_eq!((metrics.restarts, metrics.timeouts), (1, 1));
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reserved_ask_keeps_its_place_when_a_later_one_is_awaited_first() {
-    let (system, host, _sup, _dir) = setup("claimed-order").await;
-    let first = host.ask("claimed-order", "count", b"");
-    let second = host.ask("claimed-order", "count", b"");
+async fn a_direct_call_keeps_its_place_when_a_later_one_is_awaited_first() {
+    let (system, host, _sup, _dir) = setup("direct-order").await;
+    let first = host.ask("direct-order", "count", b"");
+    let second = host.ask("direct-order", "count", b"");
     // The first reserved the idle component; the second queued. Awaited first, the
     // second is answered after the actor ran the first in its place.
     let second = tokio::time::timeout(Duration::from_secs(5), second)
         .await
-        .expect("no deadlock on an unpolled reserved ask");
+        .expect("no deadlock on an unpolled direct call");
     assert_eq!(reply_text(second), "2");
     assert_eq!(reply_text(first.await), "1");
-    // Dropped before it is polled, a reserved ask is still handled.
-    drop(host.ask("claimed-order", "count", b""));
+    // Dropped before it is polled, a direct call is still handled.
+    drop(host.ask("direct-order", "count", b""));
     assert_eq!(
-        reply_text(host.ask("claimed-order", "count", b"").await),
+        reply_text(host.ask("direct-order", "count", b"").await),
         "4"
     );
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reserved_ask_that_traps_in_the_actor_restarts_the_component() {
-    let (system, host, _sup, _dir) = setup("claimed-trap").await;
-    assert_eq!(
-        reply_text(host.ask("claimed-trap", "count", b"").await),
-        "1"
-    );
-    let trap = host.ask("claimed-trap", "trap", b"");
-    let next = host.ask("claimed-trap", "count", b"");
+async fn a_direct_call_that_traps_in_the_actor_restarts_the_component() {
+    let (system, host, _sup, _dir) = setup("direct-trap").await;
+    assert_eq!(reply_text(host.ask("direct-trap", "count", b"").await), "1");
+    let trap = host.ask("direct-trap", "trap", b"");
+    let next = host.ask("direct-trap", "count", b"");
     let next = tokio::time::timeout(Duration::from_secs(5), next)
         .await
         .expect("answered");
     assert_eq!(reply_text(next), "1", "answered by the fresh instance");
     let err = trap.await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
-    let metrics = host.metrics("claimed-trap").unwrap();
+    let metrics = host.metrics("direct-trap").unwrap();
     assert_eq!((metrics.restarts, metrics.traps), (1, 1));
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_claimed_call_dropped_midway_still_finishes() {
-    let (system, host, _sup, _dir) = setup("claimed-drop").await;
-    assert_eq!(
-        reply_text(host.ask("claimed-drop", "count", b"").await),
-        "1"
-    );
+async fn a_direct_call_dropped_midway_still_finishes() {
+    let (system, host, _sup, _dir) = setup("direct-drop").await;
+    assert_eq!(reply_text(host.ask("direct-drop", "count", b"").await), "1");
     let gave_up = tokio::time::timeout(
         Duration::from_millis(10),
-        host.ask("claimed-drop", "sleep", b"40"),
+        host.ask("direct-drop", "sleep", b"40"),
     )
     .await;
     assert!(gave_up.is_err(), "the caller gave up while the guest slept");
     // The call went on by itself: the component was not torn down and keeps its state.
-    assert_eq!(
-        reply_text(host.ask("claimed-drop", "count", b"").await),
-        "2"
-    );
-    let metrics = host.metrics("claimed-drop").unwrap();
+    assert_eq!(reply_text(host.ask("direct-drop", "count", b"").await), "2");
+    let metrics = host.metrics("direct-drop").unwrap();
     assert_eq!((metrics.restarts, metrics.handled), (0, 3));
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stopping_lets_a_claimed_call_finish_within_the_shutdown_policy() {
-    let (system, host, sup, _dir) = setup("claimed-stop").await;
+async fn stopping_lets_a_direct_call_finish_within_the_shutdown_policy() {
+    let (system, host, sup, _dir) = setup("direct-stop").await;
     let call = tokio::spawn({
         let host = host.clone();
-        async move { host.ask("claimed-stop", "sleep", b"50").await }
+        async move { host.ask("direct-stop", "sleep", b"50").await }
     });
     tokio::time::sleep(Duration::from_millis(10)).await;
     sup.stop().await;
@@ -152,7 +143,7 @@ async fn stopping_lets_a_claimed_call_finish_within_the_shutdown_policy() {
         "slept",
         "finished before the stop"
     );
-    let err = host.ask("claimed-stop", "count", b"").await.unwrap_err();
+    let err = host.ask("direct-stop", "count", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
     system.shutdown().await.unwrap();
 }
@@ -171,15 +162,15 @@ async fn restarted(host: &Host, name: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reserved_ask_is_answered_when_a_sibling_restart_stops_its_component() {
-    let (system, host, _sup, _dir) = pair("claimed-sib").await;
-    assert_eq!(reply_text(host.ask("claimed-sib", "count", b"").await), "1");
+async fn a_direct_call_is_answered_when_a_sibling_restart_stops_its_component() {
+    let (system, host, _sup, _dir) = pair("direct-sib").await;
+    assert_eq!(reply_text(host.ask("direct-sib", "count", b"").await), "1");
     // Reserved while idle, not polled yet; then the sibling traps and OneForAll stops
     // this incarnation. The message came before the stop: it is handled, not dropped.
-    let reserved = host.ask("claimed-sib", "count", b"");
-    let err = host.ask("claimed-sib-sib", "trap", b"").await.unwrap_err();
+    let reserved = host.ask("direct-sib", "count", b"");
+    let err = host.ask("direct-sib-sib", "trap", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
-    restarted(&host, "claimed-sib").await;
+    restarted(&host, "direct-sib").await;
     let reply = tokio::time::timeout(Duration::from_secs(5), reserved)
         .await
         .expect("answered");
@@ -188,22 +179,22 @@ async fn a_reserved_ask_is_answered_when_a_sibling_restart_stops_its_component()
         "2",
         "run by the incarnation it was reserved in"
     );
-    assert_eq!(reply_text(host.ask("claimed-sib", "count", b"").await), "1");
+    assert_eq!(reply_text(host.ask("direct-sib", "count", b"").await), "1");
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stop_while_the_actor_runs_a_reserved_ask_lets_it_finish() {
-    let (system, host, _sup, _dir) = pair("claimed-busy").await;
+async fn a_stop_while_the_actor_runs_a_direct_call_lets_it_finish() {
+    let (system, host, _sup, _dir) = pair("direct-busy").await;
     // Reserved, not polled: the queued ask behind it makes the actor run it (it sleeps
     // 60 ms). A stop arriving meanwhile must not cut it short or lose it.
-    let reserved = host.ask("claimed-busy", "sleep", b"60");
+    let reserved = host.ask("direct-busy", "sleep", b"60");
     let queued = tokio::spawn({
         let host = host.clone();
-        async move { host.ask("claimed-busy", "count", b"").await }
+        async move { host.ask("direct-busy", "count", b"").await }
     });
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let err = host.ask("claimed-busy-sib", "trap", b"").await.unwrap_err();
+    let err = host.ask("direct-busy-sib", "trap", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
     let reply = tokio::time::timeout(Duration::from_secs(5), reserved)
         .await
@@ -218,21 +209,21 @@ async fn a_stop_while_the_actor_runs_a_reserved_ask_lets_it_finish() {
         "1",
         "the queued ask goes to the fresh instance"
     );
-    restarted(&host, "claimed-busy").await;
+    restarted(&host, "direct-busy").await;
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_claimed_call_polled_once_and_put_aside_does_not_hold_the_component() {
-    let (system, host, _sup, _dir) = setup("claimed-aside").await;
+async fn a_direct_call_polled_once_and_put_aside_does_not_hold_the_component() {
+    let (system, host, _sup, _dir) = setup("direct-aside").await;
     // Reserved, polled once (the guest blocks in its sleep), then kept without polling:
     // the call must go on without its caller, or the next ask waits for it forever.
-    let mut aside = std::pin::pin!(host.ask("claimed-aside", "sleep", b"30"));
+    let mut aside = std::pin::pin!(host.ask("direct-aside", "sleep", b"30"));
     let early = tokio::time::timeout(Duration::from_millis(5), &mut aside).await;
     assert!(early.is_err(), "still sleeping after 5 ms");
     let next = tokio::time::timeout(
         Duration::from_secs(5),
-        host.ask("claimed-aside", "count", b""),
+        host.ask("direct-aside", "count", b""),
     )
     .await
     .expect("not held by a future nobody polls");
@@ -242,23 +233,23 @@ async fn a_claimed_call_polled_once_and_put_aside_does_not_hold_the_component() 
         "slept",
         "and not timed out meanwhile"
     );
-    assert_eq!(host.metrics("claimed-aside").unwrap().timeouts, 0);
+    assert_eq!(host.metrics("direct-aside").unwrap().timeouts, 0);
     system.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_claimed_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
-    let (system, host, _sup, _dir) = setup("claimed-queue").await;
+async fn a_direct_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
+    let (system, host, _sup, _dir) = setup("direct-queue").await;
     // Reserved, not polled; a queued sleep makes the actor run it, then hold the lane
     // for 60 ms. Polled once meanwhile, the reserved call waits in the lane's queue; put
     // aside, it must not keep the lane when the sleep ends.
-    let mut aside = std::pin::pin!(host.ask("claimed-queue", "count", b""));
+    let mut aside = std::pin::pin!(host.ask("direct-queue", "count", b""));
     let sleeper = tokio::spawn({
         let host = host.clone();
-        async move { host.ask("claimed-queue", "sleep", b"60").await }
+        async move { host.ask("direct-queue", "sleep", b"60").await }
     });
-    eventually("the actor to run the reserved ask", || async {
-        host.metrics("claimed-queue").unwrap().handled == 1
+    eventually("the actor to run the direct call", || async {
+        host.metrics("direct-queue").unwrap().handled == 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -267,7 +258,7 @@ async fn a_claimed_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
     assert_eq!(reply_text(sleeper.await.unwrap()), "slept");
     let next = tokio::time::timeout(
         Duration::from_secs(5),
-        host.ask("claimed-queue", "count", b""),
+        host.ask("direct-queue", "count", b""),
     )
     .await
     .expect("not held by a future nobody polls");
@@ -282,21 +273,21 @@ async fn a_sibling_restart_waits_for_a_call_as_long_as_its_time_limit() {
     let slow = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 6000";
     let (system, host, _sup, _dir) = components(
         Strategy::OneForAll,
-        &[("claimed-slow", slow), ("claimed-slow-sib", FAULTY)],
+        &[("direct-slow", slow), ("direct-slow-sib", FAULTY)],
     )
     .await;
     let call = tokio::spawn({
         let host = host.clone();
-        async move { host.ask("claimed-slow", "sleep", b"5300").await }
+        async move { host.ask("direct-slow", "sleep", b"5300").await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let err = host.ask("claimed-slow-sib", "trap", b"").await.unwrap_err();
+    let err = host.ask("direct-slow-sib", "trap", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
     assert_eq!(
         reply_text(call.await.unwrap()),
         "slept",
         "not cut short at 5 s"
     );
-    restarted(&host, "claimed-slow").await;
+    restarted(&host, "direct-slow").await;
     system.shutdown().await.unwrap();
 }

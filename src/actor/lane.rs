@@ -9,72 +9,41 @@
 //! - **reserved**: `Host::ask` finds the actor idle (no message queued or being handled,
 //!   [`ActorRef::is_idle`]) and the lane free and empty, and leaves the message in the
 //!   lane. Whoever takes the lane's lock next runs it: normally the
-//!   caller, on its own task when it first polls its future (no mailbox hop); or the
+//!   caller, on its own task when it first polls its future; or the
 //!   actor, first thing in `before_message`, if a message queued after it is ready before
 //!   the caller has polled. The result waits in the lane for the caller.
 //! - **queued**: otherwise the message goes to the mailbox, and the actor's task takes the
 //!   lane's lock in `before_message`.
 //!
 //! Order is kept: a reservation is refused while anything is pending or reserved, and the
-//! actor runs a reserved message before any message queued after it. A reserved message
+//! actor runs a waiting direct call before any message queued after it. A waiting direct call
 //! that crashes records the crash in the lane and, when it ran on the caller's task, sends
 //! the incarnation an exit signal: the supervisor restarts the component as for a crash in
 //! its own task, and a message the actor has already taken is kept for the fresh
 //! instance. A call that has to wait moves to a task of its own (`RunToEnd`, in
-//! `claimed_call.rs`), so no caller holds the lane by not polling. Stopping an incarnation
+//! `direct_call.rs`), so no caller holds the lane by not polling. Stopping an incarnation
 //! raises its stop signal after `post_stop` has run any message still waiting; a running
 //! one is abandoned past the shutdown deadline (`stopped`), and so is a waiting one under
 //! `ShutdownPolicy::Immediate`, which skips `post_stop`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use airssys_wasm_actors::{ActorRef, ExitHandle};
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::Message;
-use crate::claimed_call::{ClaimedCall, RunToEnd};
-use crate::component_actor::WasmComponentActor;
+use crate::actor::component_actor::WasmComponentActor;
+use crate::actor::direct_call::{DirectCall, RunToEnd};
+use crate::engine::StopSignal;
+use crate::engine::executor::{ComponentInstance, Reply};
 use crate::error::Error;
-use crate::executor::{ComponentInstance, Reply};
-
-/// Raised once when an incarnation stops; wakes a claimed call that is waiting.
-#[derive(Debug, Default)]
-pub(crate) struct StopSignal {
-    raised: AtomicBool,
-    notify: Notify,
-}
-
-impl StopSignal {
-    /// Raises the signal (for good).
-    pub(crate) fn raise(&self) {
-        self.raised.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    /// Whether it has been raised.
-    pub(crate) fn is_raised(&self) -> bool {
-        self.raised.load(Ordering::SeqCst)
-    }
-
-    /// Completes once the signal is raised.
-    pub(crate) async fn raised(&self) {
-        let notified = self.notify.notified();
-        let mut notified = std::pin::pin!(notified);
-        notified.as_mut().enable();
-        if self.is_raised() {
-            return;
-        }
-        notified.await;
-    }
-}
+use crate::imports::ComponentMessage;
 
 /// A message reserved by `Host::ask`, waiting in the lane to be run or collected. While it
 /// is there, no other message is reserved: later asks queue, and the actor runs it before
 /// any of them.
 pub(crate) enum Work {
     /// Not run yet.
-    Waiting(Message),
+    Waiting(ComponentMessage),
     /// Run by the actor; the outcome waits for the caller.
     Done(Result<Reply, Error>),
 }
@@ -86,9 +55,9 @@ pub(crate) struct Lane {
     /// The live instance; `None` for good once a call run outside the actor crashed it
     /// (one abandoned midway stays, marked crashed).
     pub(crate) instance: Option<ComponentInstance>,
-    /// At most one reserved message. It stays here while it runs, under the lane's lock.
+    /// At most one waiting direct call. It stays here while it runs, under the lane's lock.
     pub(crate) reserved: Option<Work>,
-    /// The crash of a reserved message, until the supervisor has restarted the component.
+    /// The crash of a waiting direct call, until the supervisor has restarted the component.
     pub(crate) crashed: Option<Error>,
     pub(crate) exit: ExitHandle,
     pub(crate) stop: Arc<StopSignal>,
@@ -103,7 +72,7 @@ impl Lane {
         }
     }
 
-    /// Runs the reserved message if it is waiting, on the live instance; `None` when
+    /// Runs the waiting direct call if it is waiting, on the live instance; `None` when
     /// none waits. The message stays in the lane while it runs (no copy into the caller's
     /// future), and whoever runs it then replaces it with its outcome or removes it.
     pub(crate) async fn run_reserved(&mut self) -> Option<Result<Reply, Error>> {
@@ -122,13 +91,13 @@ impl Lane {
     }
 }
 
-/// The lock on a lane: held by a claimed call, or by the actor for one queued message.
+/// The lock on a lane: held by a direct call, or by the actor for one queued message.
 pub(crate) type LaneGuard = OwnedMutexGuard<Lane>;
 
-/// Locks `lane` for the actor, first running the reserved message if it is still waiting
+/// Locks `lane` for the actor, first running the waiting direct call if it is still waiting
 /// (its caller has not polled it yet) and leaving the outcome in the lane for the caller;
 /// returns the lock and the crash that message caused, if any. The actor calls this
-/// before its next message and before it stops: a reserved message came before both.
+/// before its next message and before it stops: a waiting direct call came before both.
 /// Once started, the message runs to its end even if the actor's hook is cancelled (a
 /// stop arriving meanwhile); the incarnation's stop signal abandons it past the shutdown
 /// deadline.
@@ -141,7 +110,7 @@ pub(crate) async fn lock_after_reserved(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, 
     (lane.clone().lock_owned().await, crash)
 }
 
-/// Runs the waiting reserved message and leaves its outcome; returns its crash.
+/// Runs the waiting waiting direct call and leaves its outcome; returns its crash.
 async fn run_waiting(mut guard: LaneGuard) -> Option<Error> {
     let lane = &mut *guard;
     let outcome = lane.run_reserved().await?;
@@ -183,8 +152,8 @@ impl InstanceSlot {
     pub(crate) fn try_reserve(
         &self,
         address: &ActorRef<WasmComponentActor>,
-        message: Message,
-    ) -> Result<ClaimedCall, Message> {
+        message: ComponentMessage,
+    ) -> Result<DirectCall, ComponentMessage> {
         if !address.is_idle() {
             return Err(message);
         }
@@ -209,6 +178,6 @@ impl InstanceSlot {
         guard.reserved = Some(Work::Waiting(message));
         let name = guard.name.clone();
         drop(guard);
-        Ok(ClaimedCall::new(lane, name))
+        Ok(DirectCall::new(lane, name))
     }
 }

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+use crate::engine::StopSignal;
+use crate::engine::loader::LoadedComponent;
 use crate::error::{Error, ErrorKind};
-use crate::host::bindings;
-use crate::host::log_budget::LogBudget;
-use crate::host::messaging::Router;
-use crate::instance_slot::StopSignal;
-use crate::loader::LoadedComponent;
-use crate::state::{DeadlineExceeded, HostState, Messaging};
+use crate::imports::bindings;
+use crate::store::Router;
+use crate::store::log_budget::LogBudget;
+use crate::store::{DeadlineExceeded, Messaging, StoreData};
 
 /// A successful call: the reply bytes and what the call cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct Reply {
 /// answers `stopped`. Instantiate a fresh one, as the component actor's supervisor does.
 pub struct ComponentInstance {
     loaded: Arc<LoadedComponent>,
-    store: Store<HostState>,
+    store: Store<StoreData>,
     bindings: bindings::Component,
     /// Set when a call starts and cleared when it ends without a crash, so a call whose
     /// future was dropped midway leaves the instance marked.
@@ -80,11 +80,11 @@ impl LoadedComponent {
                 path: self.manifest.component.wasm.clone(),
                 reason: format!("cannot set up its WASI context: {e}"),
             })?;
-        let state = HostState {
+        let state = StoreData {
             name: self.name.clone(),
             wasi,
             table: Default::default(),
-            limiter: crate::limits::MemoryLimiter::new(resources.max_memory),
+            limiter: crate::store::limits::MemoryLimiter::new(resources.max_memory),
             deadline: Instant::now(),
             config: self.config.clone(),
             messaging: Messaging {
@@ -131,7 +131,7 @@ impl LoadedComponent {
 }
 
 /// Refills fuel and sets the deadline for one call; returns when it started.
-fn arm(loaded: &LoadedComponent, store: &mut Store<HostState>) -> Instant {
+fn arm(loaded: &LoadedComponent, store: &mut Store<StoreData>) -> Instant {
     let resources = &loaded.manifest.resources;
     // Fuel metering and epochs are always on in the host's engines, so these cannot fail.
     let _ = store.set_fuel(resources.max_fuel_per_execution);
@@ -166,7 +166,10 @@ impl ComponentInstance {
     }
 
     /// Like [`ComponentInstance::call`], with the message already built.
-    pub async fn call_message(&mut self, message: &crate::Message) -> Result<Reply, Error> {
+    pub async fn call_message(
+        &mut self,
+        message: &crate::imports::ComponentMessage,
+    ) -> Result<Reply, Error> {
         self.call_until(message, None).await
     }
 
@@ -174,7 +177,7 @@ impl ComponentInstance {
     /// abandoned (the instance is finished) and the answer is `stopped`.
     pub(crate) async fn call_until(
         &mut self,
-        message: &crate::Message,
+        message: &crate::imports::ComponentMessage,
         stop: Option<&StopSignal>,
     ) -> Result<Reply, Error> {
         // Borrowed, not cloned: an `Arc` clone per call is two atomic operations.
@@ -265,7 +268,7 @@ fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
 /// growth, fuel or a trap. Any other failure comes back as it is, for the caller to name.
 fn classify(
     loaded: &LoadedComponent,
-    store: &mut Store<HostState>,
+    store: &mut Store<StoreData>,
     e: wasmtime::Error,
     elapsed: Duration,
 ) -> Result<Error, wasmtime::Error> {
@@ -319,7 +322,7 @@ async fn with_deadline<F: Future>(
         return Waited::Done(output);
     }
     // Boxed: only a call that waits gets here, and inline the timer and the stop signal's
-    // wait would size every actor's task (and every claimed call) for them.
+    // wait would size every actor's task (and every direct call) for them.
     Box::pin(async {
         // A small grace past the deadline lets the epoch callback report the timeout
         // itself when the guest is running wasm; the timer is for a guest blocked in a

@@ -1,5 +1,5 @@
 //! A message reserved by `Host::ask` while its component was idle, run on the caller's
-//! task when the future is first polled (see [`crate::instance_slot`]), and
+//! task when the future is first polled (see [`crate::actor::lane`]), and
 //! [`RunToEnd`], which keeps a started message going without its caller.
 
 use std::future::Future;
@@ -10,9 +10,9 @@ use std::task::{Context, Poll};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::actor::lane::{Lane, Work};
+use crate::engine::executor::{ComponentInstance, Reply};
 use crate::error::Error;
-use crate::executor::{ComponentInstance, Reply};
-use crate::instance_slot::{Lane, Work};
 
 /// A message's run, which never depends on its caller to make progress.
 ///
@@ -94,7 +94,7 @@ impl<T: Send + 'static> Drop for RunToEnd<T> {
     }
 }
 
-/// The future of a reserved message.
+/// The future of a waiting direct call.
 ///
 /// The message has its place from the moment `ask` was called: if the actor needs the
 /// component before this future is polled (a message sent later is ready, or the
@@ -102,7 +102,7 @@ impl<T: Send + 'static> Drop for RunToEnd<T> {
 /// Dropped, before or during its run, the message is still run to the end on a task of
 /// its own and its reply discarded, as a queued message whose asker went away is still
 /// handled.
-pub(crate) struct ClaimedCall {
+pub(crate) struct DirectCall {
     state: State,
     /// The component's name, for the error if the runtime shuts down midway.
     name: Arc<str>,
@@ -114,16 +114,16 @@ enum State {
     Taken,
 }
 
-impl ClaimedCall {
-    pub(crate) fn new(lane: Arc<Mutex<Lane>>, name: Arc<str>) -> ClaimedCall {
-        ClaimedCall {
+impl DirectCall {
+    pub(crate) fn new(lane: Arc<Mutex<Lane>>, name: Arc<str>) -> DirectCall {
+        DirectCall {
             state: State::Reserved(lane),
             name,
         }
     }
 }
 
-impl Future for ClaimedCall {
+impl Future for DirectCall {
     type Output = Result<Reply, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -146,7 +146,7 @@ impl Future for ClaimedCall {
     }
 }
 
-impl Drop for ClaimedCall {
+impl Drop for DirectCall {
     fn drop(&mut self) {
         // Never polled: the message still runs (a running one finishes by `RunToEnd`).
         // Outside a runtime it stays reserved, and the actor runs it before its next
@@ -157,7 +157,7 @@ impl Drop for ClaimedCall {
     }
 }
 
-/// Runs the lane's reserved message on the caller's task, or collects the outcome the
+/// Runs the lane's waiting direct call on the caller's task, or collects the outcome the
 /// actor left there. A crash is recorded in the lane and signalled to the incarnation,
 /// whose supervisor restarts the component.
 async fn run(lane: Arc<Mutex<Lane>>) -> Result<Reply, Error> {
@@ -177,7 +177,7 @@ async fn run(lane: Arc<Mutex<Lane>>) -> Result<Reply, Error> {
     // Run in place: a call dropped midway (outside a runtime) leaves the instance marked
     // crashed; the actor then answers the message `stopped` and replaces the instance.
     let Some(outcome) = lane.run_reserved().await else {
-        return Err(lane.stopped("its reserved message was lost"));
+        return Err(lane.stopped("its waiting direct call was lost"));
     };
     lane.reserved = None;
     if lane

@@ -1,9 +1,10 @@
 //! `airssys:component/config`: the `[config]` pairs of the component's manifest.
 
-use super::bindings::airssys::component::config::Host;
-use crate::state::HostState;
+use super::bindings::airssys::component::config::Host as ConfigImport;
+use super::bindings::airssys::component::types::Host as TypesImport;
+use crate::store::StoreData;
 
-impl Host for HostState {
+impl ConfigImport for StoreData {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         Ok(self.config.get(&key).cloned())
     }
@@ -17,4 +18,4 @@ impl Host for HostState {
     }
 }
 
-impl super::bindings::airssys::component::types::Host for HostState {}
+impl TypesImport for StoreData {}

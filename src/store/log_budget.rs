@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::metrics::Metrics;
+use crate::store::metrics::Metrics;
 
 /// Log lines (from `logging::log`, stdout and stderr together) one message may emit.
 pub const MAX_LOG_LINES_PER_MESSAGE: u32 = 1000;

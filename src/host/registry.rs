@@ -22,16 +22,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use airssys_wasm_actors::{Actor, ActorContext, ActorError, ActorRef, ActorSystem, LifecycleEvent};
 use tokio::sync::broadcast;
 
-use crate::component_actor::WasmComponentActor;
-use crate::instance_slot::InstanceSlot;
-use crate::loader::LoadedComponent;
+use crate::actor::component_actor::WasmComponentActor;
+use crate::actor::lane::InstanceSlot;
+use crate::engine::loader::LoadedComponent;
 
 /// One registered component.
 #[derive(Clone)]
 pub(crate) struct Entry {
     pub(crate) address: ActorRef<WasmComponentActor>,
     pub(crate) loaded: Arc<LoadedComponent>,
-    /// Where the component's incarnations keep their instance (for claimed calls).
+    /// Where the component's incarnations keep their instance (for direct calls).
     pub(crate) slot: Arc<InstanceSlot>,
     pub(crate) state: ComponentState,
 }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::Linker;
@@ -21,12 +21,12 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
 };
 
-use crate::cache::{self, CompileCache};
-use crate::loader::{Code, CodeKey};
-use crate::state::HostState;
-use crate::ticker::{CallGuard, Ticker};
+use crate::engine::cache::{self, CompileCache};
+use crate::engine::code::CodeTable;
+use crate::engine::ticker::{CallGuard, Ticker};
+use crate::store::StoreData;
 
-/// The stack limit of the engine used by [`HostEngine::precompile`].
+/// The stack limit of the engine used by [`Engines::precompile`].
 const DEFAULT_STACK: u64 = 1 << 20;
 
 /// Host stack on top of a component's `max_stack`, for host functions running on the same fiber.
@@ -56,25 +56,25 @@ pub enum Allocation {
     },
 }
 
-/// Settings of a host. Build with [`HostConfig::default`] and the setters.
+/// Settings of a host. Build with [`EngineConfig::default`] and the setters.
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`epoch_tick`](HostConfig::epoch_tick) | 500 µs |
-/// | [`cache_dir`](HostConfig::cache_dir) | `$AIRSSYS_WASM_CACHE_DIR`, `$XDG_CACHE_HOME/airssys-wasm` or `~/.cache/airssys-wasm` |
-/// | [`allocation`](HostConfig::allocation) | [`Allocation::OnDemand`] |
-/// | [`wasm_backtraces`](HostConfig::wasm_backtraces) | on |
+/// | [`epoch_tick`](EngineConfig::epoch_tick) | 500 µs |
+/// | [`cache_dir`](EngineConfig::cache_dir) | `$AIRSSYS_WASM_CACHE_DIR`, `$XDG_CACHE_HOME/airssys-wasm` or `~/.cache/airssys-wasm` |
+/// | [`allocation`](EngineConfig::allocation) | [`Allocation::OnDemand`] |
+/// | [`wasm_backtraces`](EngineConfig::wasm_backtraces) | on |
 #[derive(Debug, Clone)]
-pub struct HostConfig {
+pub struct EngineConfig {
     pub(crate) epoch_tick: Duration,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) allocation: Allocation,
     pub(crate) wasm_backtraces: bool,
 }
 
-impl Default for HostConfig {
+impl Default for EngineConfig {
     fn default() -> Self {
-        HostConfig {
+        EngineConfig {
             epoch_tick: Duration::from_micros(500),
             cache_dir: cache::default_dir(),
             allocation: Allocation::OnDemand,
@@ -83,7 +83,7 @@ impl Default for HostConfig {
     }
 }
 
-impl HostConfig {
+impl EngineConfig {
     /// How often the epoch advances while a call is in flight; a spinning guest is stopped
     /// at most about one tick after its deadline.
     pub fn epoch_tick(mut self, tick: Duration) -> Self {
@@ -110,47 +110,47 @@ impl HostConfig {
     }
 }
 
-type EngineAndLinker = (Engine, Arc<Linker<HostState>>);
+type EngineAndLinker = (Engine, Arc<Linker<StoreData>>);
 
 /// The host's engines. Cheap to clone (an `Arc` inside); all clones share engines, the
 /// ticker and the cache.
 #[derive(Clone)]
-pub struct HostEngine {
+pub struct Engines {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    config: HostConfig,
+    config: EngineConfig,
     /// One engine and its linker per `max_stack`.
     engines: Mutex<HashMap<u64, EngineAndLinker>>,
     /// Compiled and linked code in use, shared by every load of the same component.
-    code: Mutex<HashMap<CodeKey, Weak<Code>>>,
+    code: CodeTable,
     ticker: Ticker,
     cache: Option<CompileCache>,
 }
 
-impl std::fmt::Debug for HostEngine {
+impl std::fmt::Debug for Engines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostEngine")
+        f.debug_struct("Engines")
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
 }
 
-impl HostEngine {
+impl Engines {
     /// Creates the engines' shared parts and starts the epoch ticker thread.
     ///
     /// # Errors
     ///
     /// Fails only when the ticker thread cannot be spawned.
-    pub fn new(config: HostConfig) -> std::io::Result<HostEngine> {
+    pub fn new(config: EngineConfig) -> std::io::Result<Engines> {
         let ticker = Ticker::start(config.epoch_tick)?;
         let cache = config.cache_dir.clone().map(CompileCache::new);
-        Ok(HostEngine {
+        Ok(Engines {
             inner: Arc::new(Inner {
                 config,
                 engines: Mutex::default(),
-                code: Mutex::default(),
+                code: CodeTable::default(),
                 ticker,
                 cache,
             }),
@@ -158,7 +158,7 @@ impl HostEngine {
     }
 
     /// The host's settings.
-    pub fn config(&self) -> &HostConfig {
+    pub fn config(&self) -> &EngineConfig {
         &self.inner.config
     }
 
@@ -171,7 +171,7 @@ impl HostEngine {
     pub(crate) fn engine_and_linker(
         &self,
         max_stack: u64,
-    ) -> wasmtime::Result<(Engine, Arc<Linker<HostState>>)> {
+    ) -> wasmtime::Result<(Engine, Arc<Linker<StoreData>>)> {
         let mut engines = self
             .inner
             .engines
@@ -181,7 +181,7 @@ impl HostEngine {
             return Ok((engine.clone(), linker.clone()));
         }
         let engine = Engine::new(&self.wasmtime_config(max_stack)?)?;
-        let linker = Arc::new(crate::host::linker(&engine)?);
+        let linker = Arc::new(crate::imports::linker(&engine)?);
         self.inner.ticker.watch(engine.clone());
         engines.insert(max_stack, (engine.clone(), linker.clone()));
         Ok((engine, linker))
@@ -242,17 +242,9 @@ impl HostEngine {
         self.engine_for(DEFAULT_STACK)?.precompile_component(wasm)
     }
 
-    /// The code already loaded under `key`, if something still uses it.
-    pub(crate) fn shared_code(&self, key: &CodeKey) -> Option<Arc<Code>> {
-        self.inner.code.lock().ok()?.get(key)?.upgrade()
-    }
-
-    /// Remembers `code` under `key` while something uses it; forgets code no one uses.
-    pub(crate) fn share_code(&self, key: CodeKey, code: &Arc<Code>) {
-        if let Ok(mut table) = self.inner.code.lock() {
-            table.retain(|_, weak| weak.strong_count() > 0);
-            table.insert(key, Arc::downgrade(code));
-        }
+    /// The table of compiled and linked code in use.
+    pub(crate) fn code(&self) -> &CodeTable {
+        &self.inner.code
     }
 
     pub(crate) fn cache(&self) -> Option<&CompileCache> {

@@ -1,36 +1,15 @@
 //! `airssys:component/messaging`: `send` and `request` to other components, when granted.
 //!
-//! The host routes through a [`Router`] (the component registry, in a running host). A
+//! The host routes through a [`Router`](crate::store::Router) (the component registry, in a running host). A
 //! target the manifest's `messaging` grant does not list is refused with
 //! `err("denied: ...")`, returned to the guest. Time a `request` waits counts against the
 //! caller's own deadline: when it passes, the caller's message ends in `timeout`, so an
 //! A→B→A cycle never hangs.
 
-use std::future::Future;
-use std::pin::Pin;
+use super::bindings::airssys::component::messaging::Host as MessagingImport;
+use crate::store::{DeadlineExceeded, StoreData};
 
-use super::bindings::airssys::component::messaging::Host;
-use crate::state::{DeadlineExceeded, HostState};
-
-/// Where a component's `send` and `request` go.
-///
-/// Errors are strings for the guest, prefixed with the error kind (`not-found: ...`,
-/// `overloaded: ...`, `trap: ...`).
-pub trait Router: Send + Sync + 'static {
-    /// Delivers a message without waiting for room or a reply.
-    fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String>;
-
-    /// Delivers a message and waits for the reply.
-    fn request<'a>(
-        &'a self,
-        from: &'a str,
-        to: &'a str,
-        topic: String,
-        payload: Vec<u8>,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
-}
-
-impl HostState {
+impl StoreData {
     fn check_grant(&self, op: &str, to: &str) -> Result<(), String> {
         if self.messaging.grant.allows(to) {
             return Ok(());
@@ -44,7 +23,7 @@ impl HostState {
     }
 }
 
-impl Host for HostState {
+impl MessagingImport for StoreData {
     fn send(
         &mut self,
         to: String,

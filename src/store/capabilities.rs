@@ -6,7 +6,7 @@
 //! outbound TCP/UDP to listed `host:port` pairs (host names resolved once, at load). Denials
 //! reach the guest as WASI error codes, are logged at debug with the component name, and
 //! are counted in the component's metrics: socket addresses by the check below, the rest
-//! (filesystem, socket creation, name lookup) by [`crate::host::wasi_guard`].
+//! (filesystem, socket creation, name lookup) by the WASI guards of the imports layer.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -14,13 +14,13 @@ use std::sync::Arc;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
-use crate::host::log_budget::LogBudget;
-use crate::host::stdio::{GuestLog, Stream};
 use crate::manifest::{Access, Manifest, ManifestError};
-use crate::metrics::Metrics;
+use crate::store::log_budget::LogBudget;
+use crate::store::metrics::Metrics;
+use crate::store::stdio::{GuestLog, Stream};
 
 /// Which socket operations a component's grants allow, known to the store so that
-/// [`crate::host::wasi_guard`] can log and count the refusals wasmtime-wasi makes silently.
+/// the WASI guards of the imports layer can log and count the refusals wasmtime-wasi makes silently.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct NetworkUse {
     /// Creating TCP and UDP sockets (any network grant).

@@ -12,54 +12,34 @@
 //! one copy of the code.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use wasmtime::component::Component;
 use wasmtime::{Engine, Precompiled};
 
-use crate::cache::{self, Digest};
-use crate::capabilities::Grants;
-use crate::engine::HostEngine;
+use crate::engine::Engines;
+use crate::engine::cache;
+use crate::engine::code::{Code, CodeKey};
 use crate::error::Error;
-use crate::host::bindings::ComponentPre;
+use crate::imports::bindings::ComponentPre;
 use crate::manifest::Manifest;
-use crate::metrics::Metrics;
-use crate::state::HostState;
+use crate::store::StoreData;
+use crate::store::capabilities::Grants;
+use crate::store::metrics::Metrics;
 
 /// A component compiled, linked and checked, ready to instantiate. Share it with `Arc`.
 pub struct LoadedComponent {
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) name: Arc<str>,
-    pub(crate) host_engine: HostEngine,
+    pub(crate) host_engine: Engines,
     pub(crate) engine: Engine,
     pub(crate) code: Arc<Code>,
     pub(crate) grants: Grants,
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) metrics: Arc<Metrics>,
     load_time: Duration,
-}
-
-/// Compiled and linked code, shared by every load of the same component.
-pub(crate) struct Code {
-    pub(crate) pre: ComponentPre<HostState>,
-    /// Whether it came precompiled (a cache hit or a `.cwasm`).
-    precompiled: bool,
-}
-
-/// What makes two loads the same code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum CodeKey {
-    /// A `.wasm` component, by content.
-    Wasm { digest: Digest, max_stack: u64 },
-    /// A `.cwasm`, by file identity (path, size and modification time).
-    Precompiled {
-        path: PathBuf,
-        len: u64,
-        modified: Option<SystemTime>,
-        max_stack: u64,
-    },
 }
 
 /// A component file, identified but not yet compiled.
@@ -87,10 +67,7 @@ impl LoadedComponent {
     /// `manifest` when a grant cannot be resolved, `component` when the file is not a
     /// component for this host (or lacks the `handler` export), `link` when it imports
     /// something the host does not provide.
-    pub async fn load(
-        engine: &HostEngine,
-        manifest: Manifest,
-    ) -> Result<Arc<LoadedComponent>, Error> {
+    pub async fn load(engine: &Engines, manifest: Manifest) -> Result<Arc<LoadedComponent>, Error> {
         let started = Instant::now();
         let name: Arc<str> = manifest.component.name.as_str().into();
         let span = tracing::info_span!("load", component = %name);
@@ -178,9 +155,9 @@ impl LoadedComponent {
 /// The shared code for the component at `path`: already loaded, or compiled (or
 /// deserialized) and linked now.
 fn code_for(
-    host: &HostEngine,
+    host: &Engines,
     engine: &Engine,
-    linker: &wasmtime::component::Linker<HostState>,
+    linker: &wasmtime::component::Linker<StoreData>,
     name: &str,
     path: &Path,
     max_stack: u64,
@@ -192,14 +169,14 @@ fn code_for(
         reason,
     };
     let (key, source) = identify(path, max_stack, elf).map_err(component_error)?;
-    if let Some(code) = host.shared_code(&key) {
+    if let Some(code) = host.code().get(&key) {
         return Ok(code);
     }
     let (component, precompiled) =
         compile_source(host, engine, max_stack, path, &key, source).map_err(component_error)?;
     let pre = link(linker, &component, name, path)?;
     let code = Arc::new(Code { pre, precompiled });
-    host.share_code(key, &code);
+    host.code().share(key, &code);
     Ok(code)
 }
 
@@ -209,11 +186,11 @@ fn code_for(
 ///
 /// `link` naming a missing import, or `component` when `handler` is not exported.
 pub(crate) fn link(
-    linker: &wasmtime::component::Linker<HostState>,
+    linker: &wasmtime::component::Linker<StoreData>,
     component: &Component,
     name: &str,
     path: &Path,
-) -> Result<ComponentPre<HostState>, Error> {
+) -> Result<ComponentPre<StoreData>, Error> {
     let instance_pre = linker
         .instantiate_pre(component)
         .map_err(|e| link_error(name, &e))?;
@@ -229,7 +206,7 @@ pub(crate) fn link(
 /// Reads and compiles (or deserializes) the component at `path`, without sharing. Returns
 /// whether the code was precompiled (cache hit or `.cwasm`).
 pub(crate) fn compile(
-    host: &HostEngine,
+    host: &Engines,
     engine: &Engine,
     max_stack: u64,
     path: &Path,
@@ -271,7 +248,7 @@ fn identify(path: &Path, max_stack: u64, elf: bool) -> Result<(CodeKey, Source),
 }
 
 fn compile_source(
-    host: &HostEngine,
+    host: &Engines,
     engine: &Engine,
     max_stack: u64,
     path: &Path,

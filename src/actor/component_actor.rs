@@ -7,10 +7,10 @@
 //! restarts the actor, and messages queued behind the crashing one are answered by the
 //! fresh instance, in order (the mailbox outlives the instance).
 //!
-//! The instance sits in the incarnation's lane ([`crate::instance_slot`]): while the actor
+//! The instance sits in the incarnation's lane ([`crate::actor::lane`]): while the actor
 //! is idle, `Host::ask` reserves a message there and its caller runs it under the lane's
 //! lock; the actor takes the same lock in `before_message` for each queued message, running
-//! a reserved message first if its caller has not.
+//! a waiting direct call first if its caller has not.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,12 +19,13 @@ use std::time::Duration;
 use airssys_wasm_actors::{Actor, ActorContext, ChildSpec, ErrorAction};
 use tokio::sync::Mutex;
 
-use crate::Message;
+use crate::actor::lane::{InstanceSlot, Lane, LaneGuard, lock_after_reserved};
+use crate::engine::StopSignal;
+use crate::engine::executor::{ComponentInstance, Reply};
+use crate::engine::loader::LoadedComponent;
 use crate::error::Error;
-use crate::executor::{ComponentInstance, Reply};
-use crate::host::messaging::Router;
-use crate::instance_slot::{InstanceSlot, Lane, LaneGuard, StopSignal, lock_after_reserved};
-use crate::loader::LoadedComponent;
+use crate::imports::ComponentMessage;
+use crate::store::Router;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
 /// as [`Error::Handler`]. Crashes come back as the ask's error instead.
@@ -118,8 +119,8 @@ impl WasmComponentActor {
         }
     }
 
-    /// Ends this incarnation's lane: a claimed call still waiting is abandoned, and new
-    /// claims find no lane.
+    /// Ends this incarnation's lane: a direct call still waiting is abandoned, and new
+    /// direct calls find no lane.
     fn retire(&mut self) {
         self.held = None;
         if let Some((lane, stop)) = self.lane.take() {
@@ -137,7 +138,7 @@ impl Drop for WasmComponentActor {
 }
 
 impl Actor for WasmComponentActor {
-    type Message = Message;
+    type Message = ComponentMessage;
     type Reply = ComponentReply;
     type Error = Error;
 
@@ -185,10 +186,10 @@ impl Actor for WasmComponentActor {
 
     async fn handle_message(
         &mut self,
-        msg: Message,
+        msg: ComponentMessage,
         _ctx: &mut ActorContext<Self>,
     ) -> Result<ComponentReply, Error> {
-        // `before_message` took the lane (after running any reserved message) for this one.
+        // `before_message` took the lane (after running any waiting direct call) for this one.
         let Some(mut guard) = self.held.take() else {
             return Err(self.no_instance("no live instance"));
         };
