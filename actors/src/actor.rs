@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::context::ActorContext;
 use crate::message::Message;
+use crate::policy::HealthStatus;
 
 /// An actor: private state plus a handler run for one message at a time.
 ///
@@ -60,7 +61,7 @@ use crate::message::Message;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let system = ActorSystem::new(SystemConfig::default());
-/// let counter = system.spawn().with_name("counter").spawn(Counter::default()).await?;
+/// let counter = system.spawn().name("counter").spawn(Counter::default()).await?;
 /// counter.tell(CounterMsg::Add(2)).await?;
 /// assert_eq!(counter.ask(CounterMsg::Add(3)).await?, 5);
 /// system.shutdown().await?;
@@ -163,22 +164,4 @@ pub enum ErrorAction {
     Stop,
     /// Make the supervisor fail to its parent.
     Escalate,
-}
-
-/// The answer of [`Actor::health_check`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HealthStatus {
-    /// All is well.
-    Healthy,
-    /// Working but impaired; counts as healthy (logged).
-    Degraded(String),
-    /// Not working; counts as a failed check.
-    Unhealthy(String),
-}
-
-impl HealthStatus {
-    /// `true` unless the status is [`HealthStatus::Unhealthy`].
-    pub fn is_healthy(&self) -> bool {
-        !matches!(self, Self::Unhealthy(_))
-    }
 }

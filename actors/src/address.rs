@@ -1,39 +1,17 @@
-//! [`ActorRef`]: the typed, cheap-to-clone address of an actor, and [`ActorId`].
+//! [`ActorRef`]: the typed, cheap-to-clone address of an actor.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::Actor;
 use crate::error::{AskError, SendError};
+use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxSender};
-
-/// A process-wide unique actor id. Displayed as `actor-<n>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ActorId(u64);
-
-impl ActorId {
-    /// A fresh id, never handed out before in this process.
-    pub(crate) fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Self(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// The numeric value.
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for ActorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "actor-{}", self.0)
-    }
-}
 
 /// Identity shared by all clones of one address.
 #[derive(Debug)]

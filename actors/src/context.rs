@@ -1,10 +1,11 @@
 //! [`ActorContext`]: what an actor knows about itself while it runs.
 
-use crate::actor::Actor;
-use crate::address::{ActorId, ActorRef};
 use std::sync::Arc;
 
+use crate::actor::Actor;
+use crate::address::ActorRef;
 use crate::exit::{ExitHandle, Exits};
+use crate::id::ActorId;
 use crate::system::ActorSystem;
 
 /// Handed to every hook of an actor: its own address, its system, and controls.

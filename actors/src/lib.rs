@@ -2,34 +2,55 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod actor;
-mod address;
+// Modules in layer order, lowest first. A module imports only from its own layer or
+// an earlier one in this list (see "Module layers" in README.md).
+
+// 1. Base: plain types, no tasks.
 mod catch_unwind;
-mod context;
 pub mod error;
-mod exit;
-mod lifecycle;
-mod mailbox;
+mod id;
 mod message;
 pub mod monitor;
+mod policy;
+mod sync;
+
+// 2. System core: names, the parent/task protocol, the shared `ActorSystem`.
+mod lifecycle;
 mod registry;
-mod runner;
-pub mod supervisor;
 mod system;
 
-pub use actor::{Actor, ErrorAction, HealthStatus};
-pub use address::{ActorId, ActorRef};
+// 3. The actor API: what an actor implementation sees.
+mod actor;
+mod address;
+mod context;
+mod exit;
+mod mailbox;
+
+// 4. The actor task.
+mod runner;
+
+// 5. Supervisors.
+pub mod supervisor;
+
+// 6. Spawning: the builders and the typed `ActorSystem` entry points.
+mod spawn;
+
+pub use actor::{Actor, ErrorAction};
+pub use address::ActorRef;
 pub use context::ActorContext;
 pub use error::{ActorError, AskError, SendError};
 pub use exit::ExitHandle;
-pub use mailbox::DEFAULT_MAILBOX_CAPACITY;
+pub use id::ActorId;
 pub use message::Message;
 pub use monitor::{LifecycleEvent, StopReason};
-pub use supervisor::{
-    Backoff, ChildInfo, ChildKind, ChildSpec, ChildStatus, HealthConfig, RestartIntensity,
-    RestartPolicy, ShutdownPolicy, Strategy, SupervisorConfig, SupervisorRef,
+pub use policy::{
+    Backoff, HealthConfig, HealthStatus, RestartIntensity, RestartPolicy, ShutdownPolicy,
 };
-pub use system::{ActorSystem, SpawnBuilder, SupervisorBuilder, SystemConfig};
+pub use spawn::{SpawnBuilder, SupervisorBuilder};
+pub use supervisor::{
+    ChildInfo, ChildKind, ChildSpec, ChildStatus, Strategy, SupervisorConfig, SupervisorRef,
+};
+pub use system::{ActorSystem, DEFAULT_MAILBOX_CAPACITY, SystemConfig};
 
 /// Everything needed to write and run actors: `use airssys_wasm_actors::prelude::*;`.
 pub mod prelude {

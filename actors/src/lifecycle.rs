@@ -14,29 +14,103 @@
 //!
 //! When an incarnation ends on its own, a supervised task reports a [`ChildExit`] and
 //! parks until told what to do.
-
-use std::any::Any;
-use std::sync::Arc;
+//!
+//! A supervised task does not publish its own `Started`, `Restarted` or `Stopped`
+//! events: it hands them to its supervisor in the acknowledgement, and the supervisor
+//! publishes them once its `children()` snapshot shows that state. So whoever sees the
+//! event sees the snapshot agree with it.
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::address::ActorId;
-use crate::error::ActorError;
-use crate::monitor::StopReason;
-use crate::supervisor::{ChildKind, RestartPolicy};
-use crate::system::ActorSystem;
+use crate::monitor::{LifecycleEvent, StopReason};
 
 /// Control channel capacity: a parent sends one command at a time.
 pub(crate) const CONTROL_CAPACITY: usize = 4;
 
-/// Acknowledges a start: `Err(reason)` if the factory or `pre_start` failed.
-pub(crate) type StartAck = oneshot::Sender<Result<(), String>>;
+/// Acknowledges a start: the `Started` / `Restarted` event a supervised task leaves to
+/// its supervisor (`None` when the task published it itself), or `Err(reason)` if the
+/// factory or `pre_start` failed.
+pub(crate) type StartAck = oneshot::Sender<Result<Option<LifecycleEvent>, String>>;
 
-/// Acknowledges a halt or stop. A halt is answered with the child's own exit if it
-/// had ended on its own and its parent has not acted on that yet (its report may
-/// still be queued, or was never sent): the parent must honour it (an escalation, a
-/// normal stop of a `Transient` child) rather than treat the halt as a plain restart.
-pub(crate) type Ack = oneshot::Sender<Option<ExitKind>>;
+/// Acknowledges a halt or stop.
+pub(crate) type Ack = oneshot::Sender<Acked>;
+
+/// The answer to a halt or stop.
+#[derive(Debug, Default)]
+pub(crate) struct Acked {
+    /// For a halt: the child's own exit if it had ended on its own and its parent has
+    /// not acted on that yet (its report may still be queued, or was never sent): the
+    /// parent must honour it (an escalation, a normal stop of a `Transient` child)
+    /// rather than treat the halt as a plain restart.
+    pub(crate) exited: Option<ExitKind>,
+    /// The `Stopped` event of a supervised actor that stopped for good, left to its
+    /// supervisor to publish.
+    pub(crate) event: Option<LifecycleEvent>,
+}
+
+impl Acked {
+    /// A halt's answer: the unhandled exit, no event.
+    pub(crate) fn exited(exited: Option<ExitKind>) -> Self {
+        Self {
+            exited,
+            event: None,
+        }
+    }
+}
+
+/// Answers a start with `event`: a supervised task (`defer`) hands the event to its
+/// supervisor; otherwise (or if the ack cannot be delivered, the parent being gone)
+/// `publish` publishes it, before the ack goes out.
+pub(crate) fn ack_start(
+    ack: Option<StartAck>,
+    event: LifecycleEvent,
+    defer: bool,
+    publish: impl FnOnce(LifecycleEvent),
+) {
+    match ack {
+        Some(ack) if defer => {
+            if let Err(Ok(Some(event))) = ack.send(Ok(Some(event))) {
+                publish(event);
+            }
+        }
+        ack => {
+            publish(event);
+            if let Some(ack) = ack {
+                let _ = ack.send(Ok(None));
+            }
+        }
+    }
+}
+
+/// Answers a final stop with the task's `Stopped` event, handed over or published as
+/// in [`ack_start`].
+pub(crate) fn ack_stopped(
+    ack: Option<Ack>,
+    event: LifecycleEvent,
+    defer: bool,
+    publish: impl FnOnce(LifecycleEvent),
+) {
+    match ack {
+        Some(ack) if defer => {
+            let acked = Acked {
+                exited: None,
+                event: Some(event),
+            };
+            if let Err(Acked {
+                event: Some(event), ..
+            }) = ack.send(acked)
+            {
+                publish(event);
+            }
+        }
+        ack => {
+            publish(event);
+            if let Some(ack) = ack {
+                let _ = ack.send(Acked::default());
+            }
+        }
+    }
+}
 
 /// A command from a parent to its child task.
 pub(crate) enum Command {
@@ -87,7 +161,7 @@ pub(crate) async fn close_and_drain(control: &mut mpsc::Receiver<Command>) {
                 let _ = ack.send(Err("the actor has stopped".to_owned()));
             }
             Command::Halt { ack, .. } | Command::Stop { ack } => {
-                let _ = ack.send(None);
+                let _ = ack.send(Acked::default());
             }
         }
     }
@@ -160,8 +234,9 @@ pub(crate) struct ParentLink {
 pub(crate) enum Halted {
     /// The task has ended.
     Gone,
-    /// Parked (or, for a discarded actor, stopped), with its unhandled exit if any.
-    Parked(Option<ExitKind>),
+    /// Parked (or, for a discarded actor, stopped), with its unhandled exit if any
+    /// and, for a discarded actor, its `Stopped` event to publish.
+    Parked(Acked),
 }
 
 /// The parent's end of a child task's control channel.
@@ -179,12 +254,13 @@ impl ChildHandle {
         self.control.is_closed()
     }
 
-    /// Starts a new incarnation and waits for `pre_start`.
+    /// Starts a new incarnation and waits for `pre_start`. `Ok` carries the event the
+    /// task left to its parent to publish, if any.
     pub(crate) async fn start(
         &self,
         generation: u64,
         reason: Option<String>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<LifecycleEvent>, String> {
         let (ack, done) = oneshot::channel();
         let command = Command::Start {
             generation,
@@ -206,9 +282,12 @@ impl ChildHandle {
     }
 
     /// Stops the task for good and waits until it has finished (mailbox drained).
-    pub(crate) async fn stop(&self) {
+    /// Returns the `Stopped` event the task left to its parent to publish, if any.
+    pub(crate) async fn stop(&self) -> Option<LifecycleEvent> {
         let (ack, done) = oneshot::channel();
-        let _ = self.request(Command::Stop { ack }, done).await;
+        self.request(Command::Stop { ack }, done)
+            .await
+            .and_then(|acked| acked.event)
     }
 
     /// Sends `command` and waits for its acknowledgement; `None` if the task ended
@@ -225,22 +304,4 @@ impl ChildHandle {
             () = self.control.closed() => None,
         }
     }
-}
-
-/// What a supervisor knows how to start: a type-erased child spec.
-pub(crate) trait ChildLauncher: Send + Sync {
-    /// The child's id within its supervisor.
-    fn id(&self) -> &str;
-    fn restart_policy(&self) -> RestartPolicy;
-    fn kind(&self) -> ChildKind;
-    /// Creates the child's task, parked, and registers its name.
-    fn launch(&self, system: &ActorSystem, parent: ParentLink) -> Result<Launched, ActorError>;
-}
-
-/// A freshly created (parked) child task.
-pub(crate) struct Launched {
-    pub(crate) handle: ChildHandle,
-    pub(crate) id: ActorId,
-    /// The typed address (`ActorRef<A>` or `SupervisorRef`).
-    pub(crate) address: Arc<dyn Any + Send + Sync>,
 }

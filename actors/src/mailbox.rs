@@ -11,9 +11,6 @@ use crate::actor::Actor;
 use crate::address::ActorInfo;
 use crate::error::{ActorError, AskError};
 
-/// Mailbox capacity used when neither the spawn nor the system config says otherwise.
-pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
-
 /// Where the answer to an ask goes: exactly one value or one typed error.
 pub(crate) type ReplyTo<A> =
     oneshot::Sender<Result<<A as Actor>::Reply, AskError<<A as Actor>::Error>>>;

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 
-use crate::address::ActorId;
 use crate::error::ActorError;
-use crate::system::lock;
+use crate::id::ActorId;
+use crate::sync::lock;
 
 struct Registered {
     id: ActorId,

@@ -24,20 +24,21 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::actor::{Actor, ErrorAction};
-use crate::address::{ActorId, ActorInfo, ActorRef};
+use crate::address::{ActorInfo, ActorRef};
 use crate::catch_unwind::{CatchUnwind, catch};
 use crate::context::ActorContext;
 use crate::error::{ActorError, AskError};
 use crate::exit::{ExitReceiver, ExitSignal};
+use crate::id::ActorId;
 use crate::lifecycle::{
-    self, Ack, CONTROL_CAPACITY, ChildExit, ChildHandle, Command, Ctl, ExitKind, ParentLink,
+    self, Ack, Acked, CONTROL_CAPACITY, ChildExit, ChildHandle, Command, Ctl, ExitKind, ParentLink,
     StartAck, StopCmd, classify,
 };
 use crate::mailbox::{self, Envelope, MailboxReceiver};
 use crate::monitor::{LifecycleEvent, StopReason};
-use crate::supervisor::health::{HealthConfig, HealthProbe};
-use crate::supervisor::intensity::{Backoff, RestartIntensity, RestartTracker};
-use crate::supervisor::{RestartPolicy, ShutdownPolicy};
+use crate::policy::health::HealthProbe;
+use crate::policy::intensity::RestartTracker;
+use crate::policy::{Backoff, HealthConfig, RestartIntensity, RestartPolicy, ShutdownPolicy};
 use crate::system::ActorSystem;
 
 /// Where each incarnation's actor value comes from.
@@ -74,6 +75,14 @@ pub(crate) enum Parent {
     Supervisor(ParentLink),
     /// Nobody: a top-level actor applies its own spawn-time restart policy.
     TopLevel(LocalRestart),
+}
+
+impl Parent {
+    /// A supervised actor leaves its lifecycle events to its supervisor (see
+    /// [`lifecycle`]).
+    fn is_supervisor(&self) -> bool {
+        matches!(self, Self::Supervisor(_))
+    }
 }
 
 /// The restart policy of a top-level actor.
@@ -240,13 +249,13 @@ impl<A: Actor> ActorRunner<A> {
         }
         system.forget_task(id);
         tracing::debug!(%reason, drained, "actor stopped");
-        system.emit(LifecycleEvent::Stopped {
+        let event = LifecycleEvent::Stopped {
             actor: label,
             reason,
+        };
+        lifecycle::ack_stopped(ack, event, self.parent.is_supervisor(), |event| {
+            system.emit(event);
         });
-        if let Some(ack) = ack {
-            let _ = ack.send(None);
-        }
         lifecycle::close_and_drain(&mut self.control).await;
     }
 
@@ -271,7 +280,7 @@ impl<A: Actor> ActorRunner<A> {
                     ack,
                 } => (generation, reason, ack),
                 Ctl::Stop(StopCmd::Halt(ack)) => {
-                    let _ = ack.send(self.unhandled_exit.take());
+                    let _ = ack.send(Acked::exited(self.unhandled_exit.take()));
                     continue;
                 }
                 Ctl::Stop(StopCmd::Discard(ack) | StopCmd::Final(ack)) => {
@@ -289,7 +298,7 @@ impl<A: Actor> ActorRunner<A> {
                 let commanded = ack.is_some();
                 let kind = match self.incarnation(reason, ack).await {
                     End::Stopped(StopCmd::Halt(ack), exited) => {
-                        let _ = ack.send(exited);
+                        let _ = ack.send(Acked::exited(exited));
                         break;
                     }
                     End::Stopped(StopCmd::Discard(ack) | StopCmd::Final(ack), _) => {
@@ -362,16 +371,17 @@ impl<A: Actor> ActorRunner<A> {
             }
         };
         let actor_label = self.ctx.address().label().to_owned();
-        self.ctx.system().emit(match reason {
+        let event = match reason {
             None => LifecycleEvent::Started { actor: actor_label },
             Some(reason) => LifecycleEvent::Restarted {
                 actor: actor_label,
                 reason,
             },
+        };
+        let system = self.ctx.system();
+        lifecycle::ack_start(ack, event, self.parent.is_supervisor(), |event| {
+            system.emit(event);
         });
-        if let Some(ack) = ack {
-            let _ = ack.send(Ok(()));
-        }
 
         match self.run_loop(&mut actor).await {
             LoopEnd::Exit(kind) => {

@@ -1,34 +1,28 @@
-//! [`ActorSystem`]: spawns top-level actors and supervisors, names, events, shutdown.
+//! [`ActorSystem`]: the core every task shares: config, names, lifecycle events, the
+//! task table and the ordered shutdown of the top level.
+//!
+//! It knows nothing of actor types or supervisors: spawning, typed lookups and the
+//! builders are in `spawn` (`impl ActorSystem` there), above the task runners.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::actor::Actor;
-use crate::address::{ActorId, ActorRef};
 use crate::error::ActorError;
+use crate::id::ActorId;
 use crate::lifecycle::ChildHandle;
-use crate::mailbox::DEFAULT_MAILBOX_CAPACITY;
 use crate::monitor::{LifecycleEvent, StopReason};
 use crate::registry::Registry;
-use crate::runner::{self, ActorSetup, LocalRestart, Parent, Source};
-use crate::supervisor::{
-    self, Backoff, HealthConfig, RestartIntensity, RestartPolicy, ShutdownPolicy, SupervisorConfig,
-    SupervisorRef,
-};
+use crate::sync::lock;
 
-/// Locks a mutex, ignoring poisoning (no code panics while holding these locks).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+/// Mailbox capacity used when neither the spawn nor the system config says otherwise.
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
 
 /// System-wide settings.
 ///
@@ -59,19 +53,19 @@ impl Default for SystemConfig {
 
 impl SystemConfig {
     /// Sets `default_mailbox_capacity`.
-    pub fn with_default_mailbox_capacity(mut self, capacity: usize) -> Self {
+    pub fn default_mailbox_capacity(mut self, capacity: usize) -> Self {
         self.default_mailbox_capacity = capacity;
         self
     }
 
     /// Sets `shutdown_timeout`.
-    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
     }
 
     /// Sets `event_capacity`.
-    pub fn with_event_capacity(mut self, capacity: usize) -> Self {
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity;
         self
     }
@@ -147,31 +141,6 @@ impl ActorSystem {
         &self.inner.config
     }
 
-    /// Starts building a top-level actor.
-    pub fn spawn(&self) -> SpawnBuilder {
-        SpawnBuilder::new(self.clone())
-    }
-
-    /// Starts building a top-level supervisor; `.await` the builder (or call
-    /// [`SupervisorBuilder::start`]) to start it.
-    pub fn spawn_supervisor(&self, config: SupervisorConfig) -> SupervisorBuilder {
-        SupervisorBuilder {
-            system: self.clone(),
-            config,
-            name: None,
-        }
-    }
-
-    /// The actor registered as `name`, if it is an `A`.
-    pub fn lookup<A: Actor>(&self, name: &str) -> Option<ActorRef<A>> {
-        self.inner.registry.lookup::<ActorRef<A>>(name)
-    }
-
-    /// The supervisor registered as `name`.
-    pub fn lookup_supervisor(&self, name: &str) -> Option<SupervisorRef> {
-        self.inner.registry.lookup::<SupervisorRef>(name)
-    }
-
     /// Subscribes to lifecycle events from now on (bounded; see
     /// [`LifecycleEvent`]).
     pub fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
@@ -200,6 +169,7 @@ impl ActorSystem {
             let Some(entry) = next else {
                 return Ok(());
             };
+            // A top-level task has no supervisor: it publishes its own events.
             if tokio::time::timeout_at(deadline, entry.handle.stop())
                 .await
                 .is_err()
@@ -266,7 +236,12 @@ impl ActorSystem {
     }
 
     /// Starts a parked top-level task and records it for shutdown.
-    async fn start_top_level(&self, label: &str, handle: ChildHandle) -> Result<(), ActorError> {
+    pub(crate) async fn start_top_level(
+        &self,
+        label: &str,
+        handle: ChildHandle,
+    ) -> Result<(), ActorError> {
+        // A top-level task has no supervisor: it publishes its own events.
         if let Err(reason) = handle.start(0, None).await {
             handle.stop().await;
             return Err(ActorError::StartFailed {
@@ -285,193 +260,5 @@ impl ActorSystem {
         // Shutdown began while this one was starting.
         handle.stop().await;
         Err(ActorError::ShuttingDown)
-    }
-}
-
-/// Builds a top-level actor: `system.spawn().with_name("x").spawn(actor).await`.
-///
-/// Defaults: anonymous, the system's default mailbox capacity, restart policy
-/// [`RestartPolicy::Temporary`] (a crash stops the actor), at most 3 restarts in 60 s
-/// when restarts are enabled, no backoff, [`ShutdownPolicy::Graceful`] of 5 s, no
-/// start timeout, no health checks.
-///
-/// Restarts need a way to build a fresh actor: use [`spawn_with`](Self::spawn_with)
-/// and a restart policy. An actor given by value to [`spawn`](Self::spawn) is never
-/// restarted.
-#[must_use = "a builder does nothing until spawned"]
-pub struct SpawnBuilder {
-    system: ActorSystem,
-    name: Option<String>,
-    mailbox_capacity: Option<usize>,
-    restart_policy: RestartPolicy,
-    intensity: RestartIntensity,
-    backoff: Option<Backoff>,
-    shutdown: ShutdownPolicy,
-    start_timeout: Option<Duration>,
-    health: Option<HealthConfig>,
-}
-
-impl fmt::Debug for SpawnBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpawnBuilder")
-            .field("name", &self.name)
-            .field("mailbox_capacity", &self.mailbox_capacity)
-            .field("restart_policy", &self.restart_policy)
-            .field("intensity", &self.intensity)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SpawnBuilder {
-    fn new(system: ActorSystem) -> Self {
-        Self {
-            system,
-            name: None,
-            mailbox_capacity: None,
-            restart_policy: RestartPolicy::Temporary,
-            intensity: RestartIntensity::default(),
-            backoff: None,
-            shutdown: ShutdownPolicy::default(),
-            start_timeout: None,
-            health: None,
-        }
-    }
-
-    /// Registers the actor under `name` (unique in the system).
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// The mailbox capacity (at least 1).
-    pub fn with_mailbox_capacity(mut self, capacity: usize) -> Self {
-        self.mailbox_capacity = Some(capacity);
-        self
-    }
-
-    /// What to do when an incarnation ends on its own (needs
-    /// [`spawn_with`](Self::spawn_with) to restart).
-    pub fn with_restart_policy(mut self, policy: RestartPolicy) -> Self {
-        self.restart_policy = policy;
-        self
-    }
-
-    /// At most `max_restarts` within `window`; past that the actor stops.
-    pub fn with_restart_limit(mut self, max_restarts: u32, window: Duration) -> Self {
-        self.intensity = RestartIntensity::new(max_restarts, window);
-        self
-    }
-
-    /// Waits before each restart.
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = Some(backoff);
-        self
-    }
-
-    /// How the actor is stopped at shutdown.
-    pub fn with_shutdown_policy(mut self, policy: ShutdownPolicy) -> Self {
-        self.shutdown = policy;
-        self
-    }
-
-    /// A `pre_start` slower than this is a failed start.
-    pub fn with_start_timeout(mut self, timeout: Duration) -> Self {
-        self.start_timeout = Some(timeout);
-        self
-    }
-
-    /// Enables health checks (an unhealthy actor crashes; its restart policy applies).
-    pub fn with_health(mut self, config: HealthConfig) -> Self {
-        self.health = Some(config);
-        self
-    }
-
-    /// Spawns `actor` and waits until its `pre_start` is done.
-    ///
-    /// # Errors
-    ///
-    /// [`ActorError::NameTaken`], [`ActorError::StartFailed`],
-    /// [`ActorError::ShuttingDown`], [`ActorError::InvalidConfig`].
-    pub async fn spawn<A: Actor>(self, actor: A) -> Result<ActorRef<A>, ActorError> {
-        self.launch(Source::Once(Some(actor))).await
-    }
-
-    /// Spawns an actor built by `factory` (called again for every restart) and waits
-    /// until its `pre_start` is done.
-    ///
-    /// # Errors
-    ///
-    /// As [`spawn`](Self::spawn).
-    pub async fn spawn_with<A, F>(self, factory: F) -> Result<ActorRef<A>, ActorError>
-    where
-        A: Actor,
-        F: Fn() -> A + Send + Sync + 'static,
-    {
-        self.launch(Source::Factory(Arc::new(factory))).await
-    }
-
-    async fn launch<A: Actor>(self, source: Source<A>) -> Result<ActorRef<A>, ActorError> {
-        if self.system.is_shutting_down() {
-            return Err(ActorError::ShuttingDown);
-        }
-        let setup = ActorSetup {
-            name: self.name,
-            mailbox_capacity: self.mailbox_capacity,
-            source,
-            shutdown: self.shutdown,
-            start_timeout: self.start_timeout,
-            health: self.health,
-            parent: Parent::TopLevel(LocalRestart::new(
-                self.restart_policy,
-                self.intensity,
-                self.backoff,
-            )),
-        };
-        let (address, handle) = runner::spawn_actor(&self.system, setup)?;
-        self.system.start_top_level(address.label(), handle).await?;
-        Ok(address)
-    }
-}
-
-/// Builds a top-level supervisor. `.await` it (or call [`start`](Self::start)).
-#[must_use = "a builder does nothing until awaited"]
-#[derive(Debug)]
-pub struct SupervisorBuilder {
-    system: ActorSystem,
-    config: SupervisorConfig,
-    name: Option<String>,
-}
-
-impl SupervisorBuilder {
-    /// Registers the supervisor under `name` (unique in the system).
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Starts the supervisor.
-    ///
-    /// # Errors
-    ///
-    /// [`ActorError::NameTaken`], [`ActorError::ShuttingDown`].
-    pub async fn start(self) -> Result<SupervisorRef, ActorError> {
-        if self.system.is_shutting_down() {
-            return Err(ActorError::ShuttingDown);
-        }
-        let (supervisor, handle) =
-            supervisor::spawn_supervisor(&self.system, self.config, self.name, None, None)?;
-        self.system
-            .start_top_level(supervisor.label(), handle)
-            .await?;
-        Ok(supervisor)
-    }
-}
-
-impl IntoFuture for SupervisorBuilder {
-    type Output = Result<SupervisorRef, ActorError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.start())
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use airssys_wasm_actors::prelude::*;
 use airssys_wasm_actors::{ChildKind, ChildStatus};
-use common::{Cmd, Log, Worker, until_mailbox_len, within, worker};
+use common::{Cmd, Log, Worker, is_restarted, until_mailbox_len, wait_for, within, worker};
 use tokio::sync::Notify;
 
 /// A second actor type, to sit next to `Worker` under one supervisor.
@@ -116,17 +116,17 @@ async fn names_are_unique_per_system() {
     let log = Log::default();
     let root = system
         .spawn_supervisor(SupervisorConfig::default())
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let top = system
         .spawn()
-        .with_name("x")
+        .name("x")
         .spawn(Worker::new("x", &log))
         .await
         .unwrap();
     assert!(matches!(
-        system.spawn().with_name("x").spawn(Worker::new("x", &log)).await,
+        system.spawn().name("x").spawn(Worker::new("x", &log)).await,
         Err(ActorError::NameTaken { name }) if name == "x"
     ));
     assert!(matches!(
@@ -136,7 +136,7 @@ async fn names_are_unique_per_system() {
     assert!(matches!(
         system
             .spawn_supervisor(SupervisorConfig::default())
-            .with_name("root")
+            .name("root")
             .await,
         Err(ActorError::NameTaken { .. })
     ));
@@ -165,7 +165,7 @@ async fn lookup_is_typed() {
     let system = ActorSystem::new(SystemConfig::default());
     let root = system
         .spawn_supervisor(SupervisorConfig::default())
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     root.add_child(ChildSpec::new("greeter", Greeter::default))
@@ -239,12 +239,7 @@ async fn actors_can_use_their_context_to_reach_the_system() {
         }
     }
     let system = ActorSystem::new(SystemConfig::default());
-    let spawner = system
-        .spawn()
-        .with_name("spawner")
-        .spawn(Spawner)
-        .await
-        .unwrap();
+    let spawner = system.spawn().name("spawner").spawn(Spawner).await.unwrap();
     assert_eq!(spawner.ask(()).await.unwrap(), "hello spawner");
     system.shutdown().await.unwrap();
 }
@@ -267,21 +262,18 @@ async fn the_children_snapshot_follows_adds_removals_and_restarts() {
     }
     root.remove_child("w5").await.unwrap();
     root.remove_child("w12").await.unwrap();
+    let mut events = system.subscribe();
     let _ = refs[7].ask(Cmd::Panic).await;
     assert_eq!(refs[7].ask(Cmd::Restarts).await.unwrap(), 1);
-    // The supervisor updates its snapshot once the fresh incarnation has started.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !root
-        .children()
-        .iter()
-        .any(|c| c.id == "w7" && c.restarts == 1)
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "w7's restart published"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
+    // The supervisor updates its snapshot once the fresh incarnation has started, and
+    // before it publishes `Restarted`.
+    wait_for(&mut events, is_restarted("w7")).await;
+    assert!(
+        root.children()
+            .iter()
+            .any(|c| c.id == "w7" && c.restarts == 1),
+        "w7's restart published"
+    );
     let children = root.children();
     let ids: Vec<_> = children.iter().map(|c| c.id.as_str()).collect();
     let expected: Vec<String> = (0..20)

@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod common;
+
 use airssys_wasm_actors::prelude::*;
 use airssys_wasm_actors::{ActorRef, ExitHandle};
+use common::{poll_once, until_mailbox_len, within};
 use tokio::sync::Notify;
 
 #[derive(Debug, thiserror::Error)]
@@ -156,18 +159,24 @@ async fn is_idle_until_every_sent_message_is_finished() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_answered_stopped_count_as_finished() {
-    let s = setup().await;
+    // Top level, so that the first poll of `shutdown` sends the stop to this actor.
+    let system = ActorSystem::new(SystemConfig::default());
+    let actor = system
+        .spawn()
+        .name("keeper")
+        .spawn(Keeper::default())
+        .await
+        .unwrap();
     let gate = Arc::new(Notify::new());
-    s.actor.tell(Msg::Wait(gate.clone())).await.unwrap();
-    let queued: Vec<_> = (0..10).map(|_| s.actor.try_ask(Msg::Add(1))).collect();
-    assert!(!s.actor.is_idle());
-    let actor = s.actor.clone();
-    let system = s.system.clone();
-    let shutdown = tokio::spawn(async move { system.shutdown().await });
-    // The stop overtakes the queue; the running message may finish.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    actor.tell(Msg::Wait(gate.clone())).await.unwrap();
+    let queued: Vec<_> = (0..10).map(|_| actor.try_ask(Msg::Add(1))).collect();
+    assert!(!actor.is_idle());
+    until_mailbox_len(&actor, 10).await;
+    let mut shutdown = std::pin::pin!(system.shutdown());
+    assert!(poll_once(shutdown.as_mut()).await.is_pending());
+    // The stop has overtaken the queue; the running message may finish.
     gate.notify_one();
-    shutdown.await.unwrap().unwrap();
+    within(shutdown).await.unwrap();
     for ask in queued {
         assert!(matches!(ask.await, Err(AskError::Stopped { .. })));
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Knobs, Log, is_restarted, wait_for, within, worker_with};
+use common::{Cmd, Knobs, Log, WAIT, is_restarted, wait_for, wait_until, worker_with};
 
 fn fast_checks() -> HealthConfig {
     HealthConfig {
@@ -80,12 +80,7 @@ async fn a_healthy_child_is_checked_but_never_restarted() {
         .await
         .unwrap();
     // Wait until many checks have run (proof the checks happen), then look for restarts.
-    within(async {
-        while knobs.health_checks.load(Ordering::SeqCst) < 10 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    wait_until(WAIT, || knobs.health_checks.load(Ordering::SeqCst) >= 10).await;
     assert_eq!(child.ask(Cmd::Restarts).await.unwrap(), 0);
     assert_eq!(root.children()[0].restarts, 0);
     system.shutdown().await.unwrap();
@@ -108,12 +103,7 @@ async fn isolated_failures_below_the_threshold_do_not_restart() {
         .await
         .unwrap();
     knobs.unhealthy.store(true, Ordering::SeqCst);
-    within(async {
-        while knobs.health_checks.load(Ordering::SeqCst) < 5 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    wait_until(WAIT, || knobs.health_checks.load(Ordering::SeqCst) >= 5).await;
     assert_eq!(child.ask(Cmd::Restarts).await.unwrap(), 0);
     system.shutdown().await.unwrap();
 }

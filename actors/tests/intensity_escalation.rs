@@ -23,7 +23,7 @@ async fn a_nested_supervisor_past_its_intensity_is_restarted_fresh_by_its_parent
     let log = Log::default();
     let root = system
         .spawn_supervisor(SupervisorConfig::default())
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let workers = root
@@ -108,7 +108,7 @@ async fn a_top_level_supervisor_past_its_intensity_gives_up() {
     let log = Log::default();
     let root = system
         .spawn_supervisor(SupervisorConfig::default().restart_limit(2, Duration::from_secs(60)))
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let a = root.add_child(worker("a", &log)).await.unwrap();
@@ -157,7 +157,7 @@ async fn escalate_makes_the_supervisor_fail_without_restarting() {
     let log = Log::default();
     let root = system
         .spawn_supervisor(SupervisorConfig::default())
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let a = root.add_child(worker("a", &log)).await.unwrap();
@@ -185,7 +185,7 @@ async fn escalation_climbs_two_levels_to_the_root() {
     let log = Log::default();
     let root = system
         .spawn_supervisor(SupervisorConfig::default().restart_limit(0, Duration::from_secs(60)))
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let mid = root
@@ -252,4 +252,83 @@ async fn shutdown_interrupts_a_backoff() {
         common::within(queued).await,
         Err(AskError::Stopped { .. })
     ));
+}
+
+/// A supervisor that fails stops its actors for good (`Stopped`), and a nested
+/// supervisor's own `Started` is published by its parent: a task reading the
+/// supervisors' `children()` the moment each event arrives sees the snapshot agree.
+async fn snapshot_matches_events_of_a_failing_subtree() {
+    let system = ActorSystem::new(SystemConfig::default());
+    // The 60 s backoff keeps `workers` failed (not yet restarted) while we look.
+    let root = system
+        .spawn_supervisor(
+            SupervisorConfig::default().backoff(Backoff::fixed(Duration::from_secs(60))),
+        )
+        .name("root")
+        .await
+        .unwrap();
+    let mut events = system.subscribe();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let observer = tokio::spawn({
+        let (system, root) = (system.clone(), root.clone());
+        async move {
+            loop {
+                let event = events.recv().await.expect("event stream");
+                let (actor, expected) = match &event {
+                    LifecycleEvent::Started { actor } => (actor.clone(), ChildStatus::Running),
+                    LifecycleEvent::Stopped { actor, .. } => (actor.clone(), ChildStatus::Stopped),
+                    _ => continue,
+                };
+                let parent = match actor.as_str() {
+                    "workers" => root.clone(),
+                    _ => system
+                        .lookup_supervisor("workers")
+                        .expect("workers registered"),
+                };
+                // Read the snapshot before anything else: this is the racing read.
+                let children = parent.children();
+                let info = children.iter().find(|info| info.id == actor);
+                assert!(
+                    info.is_some_and(|info| info.status == expected),
+                    "after {event:?} children() shows {info:?}"
+                );
+                if seen_tx.send(actor).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let mut next = async || match tokio::time::timeout(common::WAIT, seen.recv()).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => panic!("the observer failed (its panic is printed above)"),
+        Err(_) => panic!("timed out waiting for the observer"),
+    };
+    let workers = root
+        .add_supervisor(
+            "workers",
+            SupervisorConfig::default().restart_limit(0, Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next().await, "workers");
+    let w = workers
+        .add_child(worker("w", &Log::default()))
+        .await
+        .unwrap();
+    assert_eq!(next().await, "w");
+    crash(&w).await; // `workers` may not restart: it stops `w` for good and fails
+    assert_eq!(next().await, "w");
+    assert_eq!(workers.children()[0].status, ChildStatus::Stopped);
+    observer.abort();
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn children_snapshot_shows_a_failing_subtree_before_its_events_single_thread() {
+    snapshot_matches_events_of_a_failing_subtree().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_snapshot_shows_a_failing_subtree_before_its_events() {
+    snapshot_matches_events_of_a_failing_subtree().await;
 }

@@ -137,8 +137,8 @@ async fn restarted_top_level_actor_keeps_its_address_and_mailbox() {
     let factory_log = log.clone();
     let actor = system
         .spawn()
-        .with_name("top")
-        .with_restart_policy(RestartPolicy::Permanent)
+        .name("top")
+        .restart_policy(RestartPolicy::Permanent)
         .spawn_with(move || Worker::new("top", &factory_log))
         .await
         .unwrap();

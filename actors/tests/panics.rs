@@ -72,7 +72,7 @@ async fn an_unsupervised_actor_that_panics_stops_and_the_runtime_goes_on() {
     let log = Log::default();
     let actor = system
         .spawn()
-        .with_name("lonely")
+        .name("lonely")
         .spawn(Worker::new("lonely", &log))
         .await
         .unwrap();
@@ -91,7 +91,7 @@ async fn an_unsupervised_actor_that_panics_stops_and_the_runtime_goes_on() {
     ));
     let other = system
         .spawn()
-        .with_name("lonely")
+        .name("lonely")
         .spawn(Worker::new("lonely", &log))
         .await
         .unwrap();

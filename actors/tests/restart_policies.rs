@@ -157,7 +157,7 @@ async fn top_level_default_policy_stops_on_crash() {
     let factory_log = log.clone();
     let a = system
         .spawn()
-        .with_name("a")
+        .name("a")
         .spawn_with(move || Worker::new("a", &factory_log))
         .await
         .unwrap();
@@ -176,9 +176,9 @@ async fn top_level_transient_restarts_after_a_crash_until_its_limit() {
     let factory_log = log.clone();
     let a = system
         .spawn()
-        .with_name("a")
-        .with_restart_policy(RestartPolicy::Transient)
-        .with_restart_limit(2, Duration::from_secs(60))
+        .name("a")
+        .restart_policy(RestartPolicy::Transient)
+        .restart_limit(2, Duration::from_secs(60))
         .spawn_with(move || Worker::new("a", &factory_log))
         .await
         .unwrap();
@@ -203,8 +203,8 @@ async fn top_level_transient_stays_stopped_after_a_normal_stop() {
     let factory_log = log.clone();
     let a = system
         .spawn()
-        .with_name("a")
-        .with_restart_policy(RestartPolicy::Transient)
+        .name("a")
+        .restart_policy(RestartPolicy::Transient)
         .spawn_with(move || Worker::new("a", &factory_log))
         .await
         .unwrap();

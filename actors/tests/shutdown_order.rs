@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Log, Worker, until_mailbox_len, within, worker};
+use common::{Cmd, Log, WAIT, Worker, poll_once, until_mailbox_len, wait_until, within, worker};
 use tokio::sync::Notify;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,13 +17,13 @@ async fn shutdown_stops_everything_in_reverse_start_order() {
     let log = Log::default();
     let first = system
         .spawn()
-        .with_name("t1")
+        .name("t1")
         .spawn(Worker::new("t1", &log))
         .await
         .unwrap();
     let root = system
         .spawn_supervisor(SupervisorConfig::default())
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let a = root.add_child(worker("a", &log)).await.unwrap();
@@ -35,7 +35,7 @@ async fn shutdown_stops_everything_in_reverse_start_order() {
     let b = root.add_child(worker("b", &log)).await.unwrap();
     let last = system
         .spawn()
-        .with_name("t2")
+        .name("t2")
         .spawn(Worker::new("t2", &log))
         .await
         .unwrap();
@@ -78,15 +78,20 @@ async fn shutdown_lets_the_current_message_finish_and_answers_queued_asks_stoppe
     let log = Log::default();
     let actor = system
         .spawn()
-        .with_shutdown_policy(ShutdownPolicy::Graceful(Duration::from_secs(5)))
+        .shutdown_policy(ShutdownPolicy::Graceful(Duration::from_secs(5)))
         .spawn(Worker::new("busy", &log))
         .await
         .unwrap();
-    // The stop command reaches the actor while it spends 300 ms on this message.
-    let current = actor.try_ask(Cmd::Sleep(Duration::from_millis(300)));
+    let gate = Arc::new(Notify::new());
+    let current = actor.try_ask(Cmd::Wait(gate.clone()));
     let queued: Vec<_> = (0..3).map(|_| actor.try_ask(Cmd::Add(1))).collect();
     until_mailbox_len(&actor, 3).await;
-    within(system.shutdown()).await.unwrap();
+    // The first poll of `shutdown` sends the actor its stop command: it reaches the
+    // actor while this message runs, and only then may the message finish.
+    let mut shutdown = std::pin::pin!(system.shutdown());
+    assert!(poll_once(shutdown.as_mut()).await.is_pending());
+    gate.notify_one();
+    within(shutdown).await.unwrap();
     assert_eq!(
         within(current).await.unwrap(),
         0,
@@ -104,7 +109,7 @@ async fn graceful_timeout_cancels_a_stuck_message_and_still_runs_post_stop() {
     let log = Log::default();
     let actor = system
         .spawn()
-        .with_shutdown_policy(ShutdownPolicy::Graceful(Duration::from_millis(50)))
+        .shutdown_policy(ShutdownPolicy::Graceful(Duration::from_millis(50)))
         .spawn(Worker::new("stuck", &log))
         .await
         .unwrap();
@@ -124,18 +129,18 @@ async fn graceful_timeout_cancels_a_stuck_message_and_still_runs_post_stop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_deadline_remaining_tasks_are_aborted() {
     let system =
-        ActorSystem::new(SystemConfig::default().with_shutdown_timeout(Duration::from_millis(100)));
+        ActorSystem::new(SystemConfig::default().shutdown_timeout(Duration::from_millis(100)));
     let log = Log::default();
     let polite = system
         .spawn()
-        .with_name("polite")
+        .name("polite")
         .spawn(Worker::new("polite", &log))
         .await
         .unwrap();
     let stubborn = system
         .spawn()
-        .with_name("stubborn")
-        .with_shutdown_policy(ShutdownPolicy::Infinity)
+        .name("stubborn")
+        .shutdown_policy(ShutdownPolicy::Infinity)
         .spawn(Worker::new("stubborn", &log))
         .await
         .unwrap();
@@ -156,12 +161,7 @@ async fn past_the_deadline_remaining_tasks_are_aborted() {
         within(queued).await,
         Err(AskError::Stopped { .. })
     ));
-    within(async {
-        while polite.is_alive() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    wait_until(WAIT, || !polite.is_alive()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,10 +3,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use airssys_wasm_actors::ChildStatus;
 use airssys_wasm_actors::prelude::*;
 use common::{Cmd, Log, is_restarted, wait_for, within, worker};
+use tokio::sync::Notify;
 
 async fn tree(
     strategy: Strategy,
@@ -16,16 +19,29 @@ async fn tree(
     Log,
     [ActorRef<common::Worker>; 3],
 ) {
+    tree_with(strategy, |spec| spec).await
+}
+
+/// As [`tree`], with `c`'s spec adjusted by `adjust_c`.
+async fn tree_with(
+    strategy: Strategy,
+    adjust_c: impl FnOnce(ChildSpec<common::Worker>) -> ChildSpec<common::Worker>,
+) -> (
+    ActorSystem,
+    SupervisorRef,
+    Log,
+    [ActorRef<common::Worker>; 3],
+) {
     let system = ActorSystem::new(SystemConfig::default());
     let root = system
         .spawn_supervisor(SupervisorConfig::new(strategy))
-        .with_name("root")
+        .name("root")
         .await
         .unwrap();
     let log = Log::default();
     let a = root.add_child(worker("a", &log)).await.unwrap();
     let b = root.add_child(worker("b", &log)).await.unwrap();
-    let c = root.add_child(worker("c", &log)).await.unwrap();
+    let c = root.add_child(adjust_c(worker("c", &log))).await.unwrap();
     for child in [&a, &b, &c] {
         child.ask(Cmd::Add(5)).await.unwrap();
     }
@@ -123,14 +139,17 @@ async fn rest_for_one_crash_of_the_last_child_restarts_only_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn siblings_restarted_by_one_for_all_keep_their_mailboxes() {
-    let (system, _root, _log, [_a, b, c]) = tree(Strategy::OneForAll).await;
+    // c's stop may take 10 ms: its blocked message is then cancelled.
+    let (system, _root, _log, [_a, b, c]) = tree_with(Strategy::OneForAll, |spec| {
+        spec.shutdown_timeout(Duration::from_millis(10))
+    })
+    .await;
     let mut events = system.subscribe();
-    // Keep c busy so that asks pile up in its mailbox; the restart's stop command
-    // reaches c during the 300 ms it spends on this message, and the supervisor waits
-    // for the message to finish before stopping c.
-    c.tell(Cmd::Sleep(Duration::from_millis(300)))
-        .await
-        .unwrap();
+    // Keep c busy so that asks pile up in its mailbox: this message never finishes by
+    // itself, so c is still on it when the restart's stop command reaches c, which
+    // cancels it once c's shutdown timeout has passed.
+    let gate = Arc::new(Notify::new());
+    c.tell(Cmd::Wait(gate)).await.unwrap();
     let queued: Vec<_> = (0..5).map(|_| c.try_ask(Cmd::Add(1))).collect();
     common::until_mailbox_len(&c, 5).await;
     crash(&b).await;
@@ -145,4 +164,88 @@ async fn siblings_restarted_by_one_for_all_keep_their_mailboxes() {
         "handled in order by the fresh instance"
     );
     system.shutdown().await.unwrap();
+}
+
+/// Restarts `tree`'s children again and again while a task subscribed to the events
+/// reads `root.children()` the moment each `Started` / `Restarted` arrives: the
+/// snapshot must already show what the event announces.
+async fn snapshot_matches_every_start_event(rounds: u32) {
+    let system = ActorSystem::new(SystemConfig::default());
+    let root = system
+        .spawn_supervisor(
+            SupervisorConfig::new(Strategy::OneForAll)
+                .restart_limit(rounds + 1, Duration::from_secs(600)),
+        )
+        .name("root")
+        .await
+        .unwrap();
+    let mut events = system.subscribe();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let observer = tokio::spawn({
+        let root = root.clone();
+        async move {
+            let mut expected = std::collections::HashMap::<String, u32>::new();
+            loop {
+                let (actor, restarted) = match events.recv().await {
+                    Ok(LifecycleEvent::Started { actor }) => (actor, false),
+                    Ok(LifecycleEvent::Restarted { actor, .. }) => (actor, true),
+                    Ok(_) => continue,
+                    Err(error) => panic!("event stream: {error}"),
+                };
+                // Read the snapshot before anything else: this is the racing read.
+                let children = root.children();
+                let restarts = expected.entry(actor.clone()).or_insert(0);
+                if restarted {
+                    *restarts += 1;
+                }
+                let info = children.iter().find(|info| info.id == actor);
+                assert!(
+                    info.is_some_and(
+                        |info| info.restarts == *restarts && info.status == ChildStatus::Running
+                    ),
+                    "after {} of `{actor}` (restart {restarts}) children() shows {info:?}",
+                    if restarted { "Restarted" } else { "Started" },
+                );
+                if seen_tx.send(actor).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let log = Log::default();
+    let children = [
+        root.add_child(worker("a", &log)).await.unwrap(),
+        root.add_child(worker("b", &log)).await.unwrap(),
+        root.add_child(worker("c", &log)).await.unwrap(),
+    ];
+    let mut next = async || match tokio::time::timeout(common::WAIT, seen.recv()).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => panic!("the observer failed (its panic is printed above)"),
+        Err(_) => panic!("timed out waiting for the observer"),
+    };
+    for id in ["a", "b", "c"] {
+        assert_eq!(next().await, id);
+    }
+    for round in 0..rounds {
+        crash(&children[(round % 3) as usize]).await;
+        for id in ["a", "b", "c"] {
+            assert_eq!(next().await, id, "round {round}");
+        }
+    }
+    assert!(
+        !observer.is_finished(),
+        "the observer saw every event in time"
+    );
+    observer.abort();
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn children_snapshot_shows_each_restart_before_its_event_single_thread() {
+    snapshot_matches_every_start_event(30).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_snapshot_shows_each_restart_before_its_event() {
+    snapshot_matches_every_start_event(100).await;
 }

@@ -1,85 +1,16 @@
-//! [`ChildSpec`]: how a supervisor builds, restarts and stops one actor child, and the
-//! policies it uses ([`RestartPolicy`], [`ShutdownPolicy`]).
+//! [`ChildSpec`]: how a supervisor builds, restarts and stops one actor child.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
+use super::children::{ChildKind, ChildLauncher, Launched};
 use crate::actor::Actor;
 use crate::error::ActorError;
-use crate::lifecycle::{ChildLauncher, Launched, ParentLink};
+use crate::lifecycle::ParentLink;
+use crate::policy::{HealthConfig, RestartPolicy, ShutdownPolicy};
 use crate::runner::{self, ActorSetup, Parent, Source};
-use crate::supervisor::ChildKind;
-use crate::supervisor::health::HealthConfig;
 use crate::system::ActorSystem;
-
-/// When a child is restarted after its incarnation ends.
-///
-/// | policy | after a crash | after a normal stop |
-/// |---|---|---|
-/// | `Permanent` (default) | restarted | restarted |
-/// | `Transient` | restarted | stays stopped |
-/// | `Temporary` | stays stopped | stays stopped |
-///
-/// A crash is an error with [`ErrorAction::Restart`](crate::ErrorAction::Restart), a
-/// panic, a failed start or a failed health check. A normal stop is
-/// [`ActorContext::stop`](crate::ActorContext::stop) or
-/// [`ErrorAction::Stop`](crate::ErrorAction::Stop). A child that stays stopped is
-/// removed from its supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum RestartPolicy {
-    /// Always restarted.
-    #[default]
-    Permanent,
-    /// Restarted only after a crash.
-    Transient,
-    /// Never restarted.
-    Temporary,
-}
-
-impl RestartPolicy {
-    /// Whether an incarnation that ended this way is restarted.
-    pub fn restarts_after(self, crashed: bool) -> bool {
-        match self {
-            Self::Permanent => true,
-            Self::Transient => crashed,
-            Self::Temporary => false,
-        }
-    }
-}
-
-/// How long stopping an actor may take when its supervisor (or the system) stops it.
-///
-/// The default is `Graceful(5 s)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ShutdownPolicy {
-    /// The message being handled may finish and `post_stop` runs; whatever is still
-    /// running after the duration is cancelled.
-    Graceful(Duration),
-    /// The message being handled is cancelled at once and `post_stop` is skipped.
-    Immediate,
-    /// Wait as long as the message and `post_stop` take.
-    Infinity,
-}
-
-impl Default for ShutdownPolicy {
-    fn default() -> Self {
-        Self::Graceful(Duration::from_secs(5))
-    }
-}
-
-impl ShutdownPolicy {
-    /// The deadline of a stop requested now (`None`: no deadline).
-    pub(crate) fn deadline_from_now(self) -> Option<Instant> {
-        match self {
-            Self::Graceful(limit) => Some(Instant::now() + limit),
-            Self::Immediate => Some(Instant::now()),
-            Self::Infinity => None,
-        }
-    }
-}
 
 /// How the child is registered in the system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,30 +224,5 @@ impl<A: Actor> ChildLauncher for ChildSpec<A> {
             id: address.id(),
             address: Arc::new(address),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restart_policy_table() {
-        assert!(RestartPolicy::Permanent.restarts_after(true));
-        assert!(RestartPolicy::Permanent.restarts_after(false));
-        assert!(RestartPolicy::Transient.restarts_after(true));
-        assert!(!RestartPolicy::Transient.restarts_after(false));
-        assert!(!RestartPolicy::Temporary.restarts_after(true));
-        assert!(!RestartPolicy::Temporary.restarts_after(false));
-    }
-
-    #[test]
-    fn shutdown_deadlines() {
-        assert!(ShutdownPolicy::Infinity.deadline_from_now().is_none());
-        assert!(ShutdownPolicy::Immediate.deadline_from_now().is_some());
-        assert_eq!(
-            ShutdownPolicy::default(),
-            ShutdownPolicy::Graceful(Duration::from_secs(5))
-        );
     }
 }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::supervisor::intensity::{Backoff, RestartIntensity};
-use crate::supervisor::strategy::Strategy;
+use super::strategy::Strategy;
+use crate::policy::{Backoff, RestartIntensity};
 
 /// How a supervisor reacts to its children's crashes.
 ///

@@ -13,11 +13,18 @@
 //! strategy) handles every message queued for it. When a supervisor fails, its actors
 //! are stopped for good (queued asks answered `Stopped`); if its parent restarts it,
 //! its actors are started fresh, with new mailboxes, under the same names.
+//!
+//! Files, by job: [`Strategy`] and [`SupervisorConfig`] (what it does), [`ChildSpec`]
+//! (an actor child), `children` (the children table and its snapshot), `restart`
+//! (applying the strategy to a child's exit), `escalation` (failing to the parent or
+//! giving up), `runner` (the task and its loop), and here the address,
+//! [`SupervisorRef`].
 
 mod child_spec;
+mod children;
 mod config;
-pub(crate) mod health;
-pub(crate) mod intensity;
+mod escalation;
+mod restart;
 mod runner;
 mod strategy;
 
@@ -26,55 +33,21 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use child_spec::{ChildSpec, RestartPolicy, ShutdownPolicy};
+pub use child_spec::ChildSpec;
+pub use children::{ChildInfo, ChildKind, ChildStatus};
 pub use config::SupervisorConfig;
-pub use health::HealthConfig;
-pub use intensity::{Backoff, RestartIntensity};
 pub(crate) use runner::spawn_supervisor;
 pub use strategy::Strategy;
+// Kept at their former paths (`supervisor::RestartPolicy`, ...); they live in `policy`.
+pub use crate::policy::{Backoff, HealthConfig, RestartIntensity, RestartPolicy, ShutdownPolicy};
 
 use crate::actor::Actor;
-use crate::address::{ActorId, ActorInfo, ActorRef};
+use crate::address::{ActorInfo, ActorRef};
 use crate::error::ActorError;
-use crate::system::lock;
+use crate::id::ActorId;
+use crate::sync::lock;
+use children::ChildLauncher;
 use runner::{Request, SupervisorLauncher};
-
-/// What kind of child an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChildKind {
-    /// An actor built from a [`ChildSpec`].
-    Actor,
-    /// A nested supervisor.
-    Supervisor,
-}
-
-/// Where a child is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChildStatus {
-    /// Its current incarnation is running.
-    Running,
-    /// Between incarnations: being restarted (its mailbox is kept).
-    Restarting,
-    /// Stopped; started again (fresh) if its supervisor is restarted.
-    Stopped,
-}
-
-/// A snapshot of one child, from [`SupervisorRef::children`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChildInfo {
-    /// The child id within its supervisor.
-    pub id: String,
-    /// Actor or supervisor.
-    pub kind: ChildKind,
-    /// The id of the child's current task, if it has one.
-    pub actor_id: Option<ActorId>,
-    /// Its restart policy.
-    pub restart_policy: RestartPolicy,
-    /// Where it is in its life.
-    pub status: ChildStatus,
-    /// How many times its supervisor restarted it.
-    pub restarts: u32,
-}
 
 /// State shared by a supervisor's task and its addresses.
 pub(crate) struct SupervisorShared {
@@ -118,7 +91,7 @@ pub(crate) struct SupervisorShared {
 /// let system = ActorSystem::new(SystemConfig::default());
 /// let root = system
 ///     .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne).restart_limit(3, Duration::from_secs(60)))
-///     .with_name("root")
+///     .name("root")
 ///     .await?;
 /// let echo = root.add_child(ChildSpec::new("echo", Echo::default).mailbox_capacity(16)).await?;
 /// assert_eq!(echo.ask("hi".to_owned()).await?, "hi");
@@ -229,7 +202,8 @@ impl SupervisorRef {
         answer.await.map_err(|_| self.stopped())?
     }
 
-    /// A snapshot of the children, in start order.
+    /// A snapshot of the children, in start order. A child's `Started`, `Restarted`
+    /// or `Stopped` event is published only once this snapshot shows it.
     pub fn children(&self) -> Vec<ChildInfo> {
         lock(&self.shared.children).clone()
     }
@@ -249,7 +223,7 @@ impl SupervisorRef {
 
     async fn request_add(
         &self,
-        launcher: Box<dyn crate::lifecycle::ChildLauncher>,
+        launcher: Box<dyn ChildLauncher>,
     ) -> Result<Arc<dyn std::any::Any + Send + Sync>, ActorError> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::AddChild { launcher, reply }).await?;

@@ -1,11 +1,17 @@
 //! Shared test fixtures: a scriptable `Worker` actor that records its hooks in a
-//! shared log, and event helpers that wait with a timeout (never bare sleeps).
+//! shared log, and wait helpers, each bounded by a timeout: on an event
+//! ([`wait_for`]), on a condition ([`wait_until`], [`until_mailbox_len`]), on a
+//! future ([`within`], [`poll_once`]). Never a bare sleep standing for "it has
+//! happened by now".
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Once};
+use std::task::Poll;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
@@ -157,6 +163,7 @@ impl Actor for Worker {
         self.knobs.health_checks.fetch_add(1, Ordering::SeqCst);
         let delay = self.knobs.health_delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
+            // The behaviour under test: a slow health check (not a wait for something).
             tokio::time::sleep(Duration::from_millis(u64::from(delay))).await;
         }
         if self.knobs.unhealthy.load(Ordering::SeqCst) {
@@ -189,6 +196,7 @@ impl Actor for Worker {
                 Ok(self.state)
             }
             Cmd::Sleep(duration) => {
+                // The behaviour asked for: a slow message (not a wait for something).
                 tokio::time::sleep(duration).await;
                 Ok(self.state)
             }
@@ -250,17 +258,36 @@ pub fn quiet_panics() {
 }
 
 /// Awaits `fut` for at most [`WAIT`].
-pub async fn within<F: std::future::Future>(fut: F) -> F::Output {
+pub async fn within<F: Future>(fut: F) -> F::Output {
     tokio::time::timeout(WAIT, fut).await.expect("timed out")
+}
+
+/// Waits until `cond` holds, checking it every millisecond; panics after `timeout`.
+/// For state that announces no event (a counter, `is_alive`, a mailbox length).
+pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let polled = tokio::time::timeout(timeout, async {
+        while !cond() {
+            // The polling interval, not a guess that something has happened.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    assert!(polled.is_ok(), "condition not met within {timeout:?}");
 }
 
 /// Waits until `actor`'s mailbox holds at most `len` messages (for example: until it
 /// has taken a blocking message out and is handling it).
 pub async fn until_mailbox_len<A: Actor>(actor: &ActorRef<A>, len: usize) {
-    within(async {
-        while actor.mailbox_len() > len {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    wait_until(WAIT, || actor.mailbox_len() <= len).await;
+}
+
+/// Polls `fut` exactly once (outside tokio's cooperative budget, so a ready channel
+/// is not refused for budget). Whatever `fut` does before it first waits has then
+/// happened: the first poll of `ActorSystem::shutdown` has sent the last top-level
+/// task its stop command; a `tell` to a full mailbox has found it full.
+pub async fn poll_once<F: Future + ?Sized>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
+    tokio::task::unconstrained(std::future::poll_fn(move |cx| {
+        Poll::Ready(fut.as_mut().poll(cx))
+    }))
+    .await
 }

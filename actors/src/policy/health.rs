@@ -8,8 +8,25 @@ use std::time::Duration;
 
 use tokio::time::{Interval, MissedTickBehavior};
 
-use crate::actor::HealthStatus;
 use crate::error::ActorError;
+
+/// The answer of [`Actor::health_check`](crate::Actor::health_check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthStatus {
+    /// All is well.
+    Healthy,
+    /// Working but impaired; counts as healthy (logged).
+    Degraded(String),
+    /// Not working; counts as a failed check.
+    Unhealthy(String),
+}
+
+impl HealthStatus {
+    /// `true` unless the status is [`HealthStatus::Unhealthy`].
+    pub fn is_healthy(&self) -> bool {
+        !matches!(self, Self::Unhealthy(_))
+    }
+}
 
 /// When and how strictly to check an actor's health.
 ///
