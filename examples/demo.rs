@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let host = Host::start(&system, EngineConfig::default()).await?;
     let supervisor = system
         .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
-        .with_name("demo")
+        .name("demo")
         .start()
         .await?;
     let ledger = supervisor

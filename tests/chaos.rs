@@ -113,7 +113,7 @@ async fn build_tree(system: &ActorSystem, host: &Host, dir: &TempDir) -> Vec<Gro
     let minute = Duration::from_secs(60);
     let root = system
         .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne).restart_limit(1000, minute))
-        .with_name("chaos-root")
+        .name("chaos-root")
         .start()
         .await
         .unwrap();
@@ -168,7 +168,7 @@ async fn build_tree(system: &ActorSystem, host: &Host, dir: &TempDir) -> Vec<Gro
     }
     let fragile = system
         .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne).restart_limit(2, minute))
-        .with_name("fragile")
+        .name("fragile")
         .start()
         .await
         .unwrap();

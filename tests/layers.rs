@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The layer order in the fenced block ```` ```NAME ```` of `ARCHITECTURE.md`.
-fn layer_order(block: &str) -> Vec<String> {
+/// The layer order in the fenced block ```` ```NAME ```` of `ARCHITECTURE.md`: a line per
+/// layer, bottom first; a line naming several modules makes them one layer (they may use
+/// each other).
+fn layer_order(block: &str) -> Vec<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
     let fence = format!("```{block}\n");
@@ -20,9 +22,12 @@ fn layer_order(block: &str) -> Vec<String> {
     let end = start + text[start..].find("```").unwrap();
     text[start..end]
         .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
+        .map(|line| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|layer| !layer.is_empty())
         .collect()
 }
 
@@ -60,8 +65,12 @@ fn crate_references(text: &str) -> Vec<(usize, String)> {
 }
 
 /// Where a file reaches a layer above its own: `file:line: layer -> higher layer`.
-fn violations(file: &str, own: &str, text: &str, order: &[String]) -> Vec<String> {
-    let rank = |name: &str| order.iter().position(|layer| layer == name);
+fn violations(file: &str, own: &str, text: &str, order: &[Vec<String>]) -> Vec<String> {
+    let rank = |name: &str| {
+        order
+            .iter()
+            .position(|layer| layer.iter().any(|m| m == name))
+    };
     let Some(own_rank) = rank(own) else {
         return vec![format!("{file}: layer `{own}` is not in the layer order")];
     };
@@ -86,7 +95,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Checks every file of `src` against `order`; returns the violations and the layers seen.
-fn check_tree(src: &Path, order: &[String]) -> (Vec<String>, BTreeMap<String, usize>) {
+fn check_tree(src: &Path, order: &[Vec<String>]) -> (Vec<String>, BTreeMap<String, usize>) {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let mut problems = Vec::new();
@@ -103,52 +112,50 @@ fn check_tree(src: &Path, order: &[String]) -> (Vec<String>, BTreeMap<String, us
     (problems, seen)
 }
 
-#[test]
-fn every_library_module_imports_only_the_layers_below_it() {
-    let order = layer_order("layers");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Checks `src` against the block `block`: every module is in the order, every layer
+/// named exists (when `all_named` is set), and no module uses a layer above its own.
+fn check(block: &str, src: &str, all_named: bool) {
+    let order = layer_order(block);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(src);
     let (problems, seen) = check_tree(&src, &order);
-    let seen: Vec<_> = seen.into_keys().collect();
-    for layer in &seen {
+    let named: Vec<&String> = order.iter().flatten().collect();
+    for module in seen.keys() {
         assert!(
-            order.contains(layer),
-            "src/{layer} is not in ARCHITECTURE.md's layer order"
+            named.contains(&module),
+            "{}/{module} is not in the ```{block} order",
+            src.display()
         );
     }
-    for layer in &order {
-        assert!(
-            seen.contains(layer),
-            "ARCHITECTURE.md names layer `{layer}`, src/ has none"
-        );
+    if all_named {
+        for module in named {
+            assert!(
+                seen.contains_key(module),
+                "```{block} names `{module}`, which does not exist"
+            );
+        }
     }
     assert!(
         problems.is_empty(),
         "imports of a higher layer:\n{}",
         problems.join("\n")
     );
+}
+
+#[test]
+fn every_library_module_imports_only_the_layers_below_it() {
+    check("layers", "src", true);
 }
 
 #[test]
 fn every_actor_runtime_module_imports_only_the_layers_below_it() {
-    let order = layer_order("layers-actors");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("actors/src");
-    let (problems, seen) = check_tree(&src, &order);
-    for layer in seen.keys() {
-        assert!(
-            order.contains(layer),
-            "actors/src/{layer} is not in ARCHITECTURE.md's actor layer order"
-        );
-    }
-    assert!(
-        problems.is_empty(),
-        "imports of a higher layer:\n{}",
-        problems.join("\n")
-    );
+    check("layers-actors", "actors/src", true);
 }
 
 #[test]
 fn the_check_catches_an_import_from_above_and_allows_one_from_below() {
-    let order: Vec<String> = ["manifest", "store", "engine"].map(String::from).to_vec();
+    let order: Vec<Vec<String>> = [vec!["manifest"], vec!["store", "limits"], vec!["engine"]]
+        .map(|layer| layer.into_iter().map(String::from).collect())
+        .to_vec();
     let upward = "use crate::manifest::Manifest;\nfn f() { crate::engine::run(); }\n";
     assert_eq!(
         violations("store/data.rs", "store", upward, &order),
@@ -158,6 +165,8 @@ fn the_check_catches_an_import_from_above_and_allows_one_from_below() {
         "use crate::manifest::Manifest;\n/// [`x`](crate::store::X)\nuse $crate::engine;";
     assert!(violations("engine/x.rs", "engine", downward, &order).is_empty());
     assert!(violations("store/x.rs", "store", "use airssys_crate::engine;", &order).is_empty());
+    // Modules of one layer may use each other.
+    assert!(violations("limits.rs", "limits", "use crate::store::X;", &order).is_empty());
     assert_eq!(
         layer_of(Path::new("/s"), Path::new("/s/store/limits.rs")).as_deref(),
         Some("store")

@@ -106,7 +106,7 @@ async fn shutdown_with_messages_in_flight_finishes_cleanly_and_answers_everyone(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_keeps_its_deadline_with_guests_that_would_run_for_seconds() {
     let deadline = Duration::from_millis(500);
-    let (system, host) = host_in(SystemConfig::default().with_shutdown_timeout(deadline)).await;
+    let (system, host) = host_in(SystemConfig::default().shutdown_timeout(deadline)).await;
     let sup = supervisor(&system, Strategy::OneForOne, 10).await;
     let dir = TempDir::new();
     faulty_with(&host, &sup, &dir, "spinner", SPINNER).await;

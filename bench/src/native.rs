@@ -76,7 +76,7 @@ pub async fn spawn_ours(system: &ActorSystem, count: usize) -> Result<Vec<ActorR
         refs.push(
             system
                 .spawn()
-                .with_mailbox_capacity(MAILBOX)
+                .mailbox_capacity(MAILBOX)
                 .spawn(OursAdder::default())
                 .await?,
         );

@@ -55,8 +55,10 @@ impl Call {
             (None, None) => Vec::new(),
         };
         let system = ActorSystem::new(SystemConfig::default());
+        // The reply is all `call` waits for: components still running (one that a timed-out
+        // request left sleeping, say) are not waited for; the runtime is dropped without
+        // waiting for them once the reply is written.
         let outcome = self.call(&system, &payload).await;
-        let _ = system.shutdown().await;
         match outcome {
             Ok(reply) => {
                 if self.json {
@@ -66,23 +68,15 @@ impl Call {
                         "fuel_consumed": reply.fuel_consumed,
                         "elapsed_us": u64::try_from(reply.elapsed.as_micros()).unwrap_or(u64::MAX),
                     });
-                    println!("{object}");
+                    report::say!("{object}");
                 } else {
-                    use std::io::Write;
-                    let mut stdout = std::io::stdout().lock();
-                    if stdout
-                        .write_all(&reply.payload)
-                        .and_then(|()| stdout.flush())
-                        .is_err()
-                    {
-                        return report::usage("cannot write the reply to stdout");
-                    }
+                    report::write_stdout(&reply.payload);
                 }
                 0
             }
             Err(Failure::Host(e)) if self.json => {
                 let object = serde_json::json!({ "ok": false, "kind": e.kind().as_str(), "message": e.to_string() });
-                println!("{object}");
+                report::say!("{object}");
                 e.kind().exit_code()
             }
             Err(Failure::Host(e)) => report::failure(&e),
@@ -104,7 +98,7 @@ impl Call {
             .map_err(|e| Failure::Setup(format!("cannot start the host: {e}")))?;
         let supervisor = system
             .spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne))
-            .with_name("airssys-wasm-call")
+            .name("airssys-wasm-call")
             .start()
             .await
             .map_err(|e| Failure::Setup(format!("cannot start the supervisor: {e}")))?;

@@ -56,7 +56,7 @@ impl Compile {
         if let Err(e) = std::fs::write(&out, &compiled) {
             return report::usage(format!("cannot write {}: {e}", out.display()));
         }
-        println!("wrote {} ({} bytes)", out.display(), compiled.len());
+        report::say!("wrote {} ({} bytes)", out.display(), compiled.len());
         0
     }
 }

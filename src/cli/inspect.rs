@@ -26,27 +26,27 @@ impl Inspect {
             Ok(inspection) => inspection,
             Err(e) => return report::failure(&e),
         };
-        println!("{}", inspection.path.display());
+        report::say!("{}", inspection.path.display());
         print_items("imports", &inspection.imports);
         print_items("exports", &inspection.exports);
         match &inspection.fits {
-            Ok(()) => println!("fits the host's world: yes"),
-            Err(e) => println!("fits the host's world: no: error[{}]: {e}", e.kind()),
+            Ok(()) => report::say!("fits the host's world: yes"),
+            Err(e) => report::say!("fits the host's world: no: error[{}]: {e}", e.kind()),
         }
         0
     }
 }
 
 fn print_items(title: &str, items: &[Item]) {
-    println!("{title}:");
+    report::say!("{title}:");
     if items.is_empty() {
-        println!("  (none)");
+        report::say!("  (none)");
     }
     for item in items {
         if item.members.is_empty() {
-            println!("  {} ({})", item.name, item.kind);
+            report::say!("  {} ({})", item.name, item.kind);
         } else {
-            println!(
+            report::say!(
                 "  {} ({}: {})",
                 item.name,
                 item.kind,

@@ -59,7 +59,10 @@ pub(crate) fn main() -> ExitCode {
             Command::Inspect(cmd) => cmd.run().await,
         }
     });
-    ExitCode::from(u8::try_from(code).unwrap_or(2))
+    // Nothing is waited for once the command's result is written: tasks still running (a
+    // component busy with a message nobody waits for) end with the process.
+    runtime.shutdown_background();
+    ExitCode::from(u8::try_from(report::exit_code(code)).unwrap_or(2))
 }
 
 /// Logs go to stderr only when asked for with `-v` or `RUST_LOG`.

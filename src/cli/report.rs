@@ -1,6 +1,48 @@
-//! How the command line reports failures: `error[KIND]: message` and the exit code.
+//! How the command line writes: results on stdout (a closed stdout ends the output
+//! quietly), failures as `error[KIND]: message` on stderr with the kind's exit code.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use airssys_wasm::Error;
+
+/// What became of stdout: open, closed by the reader (`| head`), or failed otherwise.
+static STDOUT: AtomicU8 = AtomicU8::new(OPEN);
+const OPEN: u8 = 0;
+const CLOSED: u8 = 1;
+const FAILED: u8 = 2;
+
+/// `println!` for the command line: a reader that closed stdout (a broken pipe) ends the
+/// output quietly, with the exit status of what was done; another write failure is
+/// reported once and makes the exit status 2 (see [`exit_code`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::report::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+pub(crate) use say;
+
+/// Writes `bytes` to stdout, unless it was closed or failed before.
+pub(crate) fn write_stdout(bytes: &[u8]) {
+    if STDOUT.load(Ordering::Relaxed) != OPEN {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            STDOUT.store(CLOSED, Ordering::Relaxed);
+        } else {
+            STDOUT.store(FAILED, Ordering::Relaxed);
+            eprintln!("error[usage]: cannot write to stdout: {e}");
+        }
+    }
+}
+
+/// The command's exit code, or 2 if writing its output failed (a closed stdout is not a
+/// failure: the reader had what it wanted).
+pub(crate) fn exit_code(code: i32) -> i32 {
+    if STDOUT.load(Ordering::Relaxed) == FAILED { 2 } else { code }
+}
 
 /// Prints `error[KIND]: message` on stderr and returns the kind's exit code.
 pub(crate) fn failure(error: &Error) -> i32 {

@@ -47,21 +47,21 @@ impl Validate {
 
 fn print_resolved(m: &Manifest) {
     let r = &m.resources;
-    println!(
+    report::say!(
         "{} {} ok ({})",
         m.component.name,
         m.component.version,
         m.path.display()
     );
-    println!("  wasm                    {}", m.component.wasm.display());
-    println!("  max_memory              {} bytes", r.max_memory);
-    println!("  max_stack               {} bytes", r.max_stack);
+    report::say!("  wasm                    {}", m.component.wasm.display());
+    report::say!("  max_memory              {} bytes", r.max_memory);
+    report::say!("  max_stack               {} bytes", r.max_stack);
     match r.initial_memory {
-        Some(bytes) => println!("  initial_memory          {bytes} bytes"),
-        None => println!("  initial_memory          (not set)"),
+        Some(bytes) => report::say!("  initial_memory          {bytes} bytes"),
+        None => report::say!("  initial_memory          (not set)"),
     }
-    println!("  max_fuel_per_execution  {}", r.max_fuel_per_execution);
-    println!("  max_execution_time_ms   {} ms", r.max_execution_time_ms);
+    report::say!("  max_fuel_per_execution  {}", r.max_fuel_per_execution);
+    report::say!("  max_execution_time_ms   {} ms", r.max_execution_time_ms);
     let caps = &m.capabilities;
     let mut granted = Vec::new();
     for fs in &caps.filesystem {
@@ -90,14 +90,14 @@ fn print_resolved(m: &Manifest) {
         MessagingGrant::Only(names) => granted.push(format!("messaging {}", names.join(", "))),
     }
     if granted.is_empty() {
-        println!("  capabilities            none (clocks and random only)");
+        report::say!("  capabilities            none (clocks and random only)");
     }
     for (i, grant) in granted.iter().enumerate() {
         let label = if i == 0 { "capabilities" } else { "" };
-        println!("  {label:<24}{grant}");
+        report::say!("  {label:<24}{grant}");
     }
     if !m.config.is_empty() {
         let keys: Vec<&str> = m.config.keys().map(String::as_str).collect();
-        println!("  config                  {}", keys.join(", "));
+        report::say!("  config                  {}", keys.join(", "));
     }
 }

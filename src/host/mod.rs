@@ -7,7 +7,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let system = ActorSystem::new(SystemConfig::default());
 //! let host = Host::start(&system, EngineConfig::default()).await?;
-//! let supervisor = system.spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne)).with_name("components").start().await?;
+//! let supervisor = system.spawn_supervisor(SupervisorConfig::new(Strategy::OneForOne)).name("components").start().await?;
 //! host.spawn_component(&supervisor, Manifest::from_file("examples/components/echo/Component.toml")?).await?;
 //! let reply = host.ask("echo", "greet", b"hello").await?;
 //! assert_eq!(reply.payload, b"hello");

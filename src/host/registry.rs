@@ -148,7 +148,7 @@ impl Registry {
         let mut events = system.subscribe();
         let actor = system
             .spawn()
-            .with_name(name)
+            .name(name)
             .spawn(RegistryActor {
                 registry: self.clone(),
             })
