@@ -5,6 +5,7 @@
 //! always including the component's name.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::manifest::ManifestError;
@@ -113,27 +114,32 @@ pub enum Error {
     Manifest(#[from] ManifestError),
 
     /// The file is not a valid component for this host.
-    #[error("component `{component}`: {path}: {reason}", path = path.display())]
+    #[error("component `{component}`: {}: {reason}{}", .path.display(), after_colon(.cause))]
     Component {
         /// The component's name from its manifest.
         component: String,
         /// The `.wasm` or `.cwasm` file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// What is wrong with it, in our words.
         reason: String,
+        /// wasmtime's error, when wasmtime refused it (compiling, deserializing, linking,
+        /// instantiating).
+        #[source]
+        cause: Option<WasmtimeCause>,
     },
 
     /// The component imports something the host does not provide.
     #[error(
-        "component `{component}` cannot be linked: it imports `{import}`, which this host does not provide ({reason})"
+        "component `{component}` cannot be linked: it imports `{import}`, which this host does not provide ({cause})"
     )]
     Link {
         /// The component's name.
         component: String,
         /// The missing import, e.g. `airssys:absent/nothing@0.1.0`.
         import: String,
-        /// wasmtime's explanation.
-        reason: String,
+        /// wasmtime's linker error.
+        #[source]
+        cause: WasmtimeCause,
     },
 
     /// The component returned `err(message)`.
@@ -152,6 +158,10 @@ pub enum Error {
         component: String,
         /// The trap, e.g. `wasm \`unreachable\` instruction executed`.
         reason: String,
+        /// wasmtime's error (with the guest's backtrace, where it has one); none when the
+        /// crash was not wasmtime's to report (a panic in the host's own code).
+        #[source]
+        cause: Option<WasmtimeCause>,
     },
 
     /// The component used up its fuel for one message.
@@ -191,12 +201,14 @@ pub enum Error {
         requested: u64,
     },
 
-    /// A capability the component was not granted.
-    #[error("component `{component}` was denied {what}")]
+    /// A capability the component was not granted. The guest gets it as an error value
+    /// (`err("denied: ...")` from messaging); it is not a crash.
+    #[error("`{component}` may not {what}")]
     Denied {
         /// The component's name.
         component: String,
-        /// What was refused, e.g. `messaging to \`counter\``.
+        /// What was refused and why, e.g. ``send to `counter`: it is not in the manifest's
+        /// capabilities.messaging``.
         what: String,
     },
 
@@ -225,6 +237,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error as a guest's `send` or `request` returns it: a callee's handled `err` as
+    /// it is, anything else prefixed with its kind (`"denied: ..."`, `"timeout: ..."`).
+    pub(crate) fn for_guest(self) -> String {
+        match self {
+            Error::Handler { message, .. } => message,
+            other => format!("{}: {other}", other.kind()),
+        }
+    }
+
     /// The stable kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -246,6 +267,54 @@ impl Error {
 
 /// The host's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A wasmtime error kept as the cause of one of ours: the [`source`] of a `component`,
+/// `link` or `trap` error. Cheap to clone (an `Arc` inside), so [`Error`] stays `Clone`.
+///
+/// Its `Display` is wasmtime's whole chain of causes on one line; [`get`](Self::get) gives
+/// the `wasmtime::Error` itself, to downcast (for example to a [`wasmtime::Trap`]).
+///
+/// [`source`]: std::error::Error::source
+#[derive(Clone)]
+pub struct WasmtimeCause(Arc<wasmtime::Error>);
+
+impl WasmtimeCause {
+    /// Keeps `error` as a cause.
+    pub fn new(error: wasmtime::Error) -> Self {
+        WasmtimeCause(Arc::new(error))
+    }
+
+    /// The wasmtime error.
+    pub fn get(&self) -> &wasmtime::Error {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for WasmtimeCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::fmt::Debug for WasmtimeCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// The whole chain is in `Display`: no further source to walk.
+impl std::error::Error for WasmtimeCause {}
+
+impl From<wasmtime::Error> for WasmtimeCause {
+    fn from(error: wasmtime::Error) -> Self {
+        WasmtimeCause::new(error)
+    }
+}
+
+/// `": cause"`, or nothing without a cause.
+fn after_colon(cause: &Option<WasmtimeCause>) -> String {
+    cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
+}
 
 #[cfg(test)]
 mod tests {

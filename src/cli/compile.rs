@@ -34,6 +34,7 @@ impl Compile {
                     &name,
                     &wasm,
                     format!("cannot read it: {e}"),
+                    None,
                 ));
             }
         };
@@ -47,7 +48,8 @@ impl Compile {
                 return report::failure(&component_error(
                     &name,
                     &wasm,
-                    format!("not a valid component: {e:#}"),
+                    "not a valid component".into(),
+                    Some(e.into()),
                 ));
             }
             Err(e) => return report::usage(format!("the compile task failed: {e}")),
@@ -80,10 +82,16 @@ fn wasm_of(input: &Path) -> Result<(String, PathBuf), Error> {
     ))
 }
 
-fn component_error(name: &str, path: &Path, reason: String) -> Error {
+fn component_error(
+    name: &str,
+    path: &Path,
+    reason: String,
+    cause: Option<airssys_wasm::error::WasmtimeCause>,
+) -> Error {
     Error::Component {
         component: name.to_string(),
         path: path.to_path_buf(),
         reason,
+        cause,
     }
 }

@@ -79,6 +79,7 @@ impl LoadedComponent {
                 component: self.name.to_string(),
                 path: self.manifest.component.wasm.clone(),
                 reason: format!("cannot set up its WASI context: {e}"),
+                cause: None,
             })?;
         let state = StoreData {
             name: self.name.clone(),
@@ -123,7 +124,8 @@ impl LoadedComponent {
                 .unwrap_or_else(|e| Error::Component {
                     component: self.name.to_string(),
                     path: self.manifest.component.wasm.clone(),
-                    reason: format!("cannot instantiate it: {e:#}"),
+                    reason: "cannot instantiate it".into(),
+                    cause: Some(e.into()),
                 })),
             Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
         }
@@ -220,6 +222,7 @@ impl ComponentInstance {
                 .unwrap_or_else(|e| Error::Trap {
                     component: loaded.name.to_string(),
                     reason: format!("{e:#}"),
+                    cause: Some(e.into()),
                 })),
             Waited::TimedOut => Err(timeout(loaded, elapsed)),
             Waited::Stopped => {
@@ -292,6 +295,7 @@ fn classify(
         Some(trap) => Ok(Error::Trap {
             component,
             reason: trap.to_string(),
+            cause: Some(e.into()),
         }),
         None => Err(e),
     }

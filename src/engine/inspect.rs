@@ -6,7 +6,7 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 
 use crate::engine::Engines;
-use crate::engine::loader::{compile, link};
+use crate::engine::loader::{Refusal, compile, link};
 use crate::error::Error;
 
 /// One import or export of a component, by its WIT name.
@@ -45,14 +45,10 @@ pub fn inspect(engine: &Engines, path: &Path) -> Result<Inspection, Error> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let component_error = |reason: String| Error::Component {
-        component: name.clone(),
-        path: path.to_path_buf(),
-        reason,
-    };
+    let component_error = |refusal: Refusal| refusal.into_error(&name, path);
     let (wasm_engine, linker) = engine
         .engine_and_linker(STACK)
-        .map_err(|e| component_error(format!("cannot configure the engine: {e}")))?;
+        .map_err(|e| component_error(Refusal::wasmtime("cannot configure the engine", e)))?;
     let (component, _) = compile(engine, &wasm_engine, STACK, path).map_err(component_error)?;
     let ty = component.component_type();
     let imports = ty

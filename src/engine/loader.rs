@@ -74,14 +74,11 @@ impl LoadedComponent {
         let _enter = span.enter();
         let grants = Grants::resolve(&manifest)?;
         let manifest = Arc::new(manifest);
-        let component_error = |reason: String| Error::Component {
-            component: name.to_string(),
-            path: manifest.component.wasm.clone(),
-            reason,
-        };
+        let component_error =
+            |refusal: Refusal| refusal.into_error(&name, &manifest.component.wasm);
         let (wasm_engine, linker) = engine
             .engine_and_linker(manifest.resources.max_stack)
-            .map_err(|e| component_error(format!("cannot configure the engine: {e}")))?;
+            .map_err(|e| component_error(Refusal::wasmtime("cannot configure the engine", e)))?;
 
         let max_stack = manifest.resources.max_stack;
         let path = manifest.component.wasm.clone();
@@ -103,7 +100,7 @@ impl LoadedComponent {
                 )
             });
             task.await
-                .map_err(|e| component_error(format!("the compile task failed: {e}")))??
+                .map_err(|e| component_error(format!("the compile task failed: {e}").into()))??
         };
         let cached = code.precompiled;
         let load_time = started.elapsed();
@@ -163,11 +160,7 @@ fn code_for(
     max_stack: u64,
     elf: bool,
 ) -> Result<Arc<Code>, Error> {
-    let component_error = |reason: String| Error::Component {
-        component: name.to_string(),
-        path: path.to_path_buf(),
-        reason,
-    };
+    let component_error = |refusal: Refusal| refusal.into_error(name, path);
     let (key, source) = identify(path, max_stack, elf).map_err(component_error)?;
     if let Some(code) = host.code().get(&key) {
         return Ok(code);
@@ -193,13 +186,13 @@ pub(crate) fn link(
 ) -> Result<ComponentPre<StoreData>, Error> {
     let instance_pre = linker
         .instantiate_pre(component)
-        .map_err(|e| link_error(name, &e))?;
-    ComponentPre::new(instance_pre).map_err(|e| Error::Component {
-        component: name.to_string(),
-        path: path.to_path_buf(),
-        reason: format!(
-            "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>` ({e})"
-        ),
+        .map_err(|e| link_error(name, e))?;
+    ComponentPre::new(instance_pre).map_err(|e| {
+        Refusal::wasmtime(
+            "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>`",
+            e,
+        )
+        .into_error(name, path)
     })
 }
 
@@ -210,7 +203,7 @@ pub(crate) fn compile(
     engine: &Engine,
     max_stack: u64,
     path: &Path,
-) -> Result<(Component, bool), String> {
+) -> Result<(Component, bool), Refusal> {
     let (key, source) = identify(path, max_stack, is_elf(path))?;
     compile_source(host, engine, max_stack, path, &key, source)
 }
@@ -225,9 +218,10 @@ fn is_elf(path: &Path) -> bool {
 
 /// Names the code of a precompiled file (`elf`, from [`is_elf`]) or of a `.wasm` (read and
 /// hashed).
-fn identify(path: &Path, max_stack: u64, elf: bool) -> Result<(CodeKey, Source), String> {
+fn identify(path: &Path, max_stack: u64, elf: bool) -> Result<(CodeKey, Source), Refusal> {
     if elf {
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| Refusal::from(format!("cannot read it: {e}")))?;
         let key = CodeKey::Precompiled {
             path: path.to_path_buf(),
             len: meta.len(),
@@ -236,8 +230,8 @@ fn identify(path: &Path, max_stack: u64, elf: bool) -> Result<(CodeKey, Source),
         };
         return Ok((key, Source::Precompiled));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-    check_component_header(&bytes)?;
+    let bytes = std::fs::read(path).map_err(|e| Refusal::from(format!("cannot read it: {e}")))?;
+    check_component_header(&bytes).map_err(Refusal::from)?;
     Ok((
         CodeKey::Wasm {
             digest: cache::digest(&bytes),
@@ -254,24 +248,33 @@ fn compile_source(
     path: &Path,
     key: &CodeKey,
     source: Source,
-) -> Result<(Component, bool), String> {
+) -> Result<(Component, bool), Refusal> {
     let bytes = match source {
         Source::Wasm(bytes) => bytes,
         Source::Precompiled => {
-            return match Engine::detect_precompiled_file(path).map_err(|e| format!("cannot read it: {e}"))? {
+            return match Engine::detect_precompiled_file(path)
+                .map_err(|e| Refusal::from(format!("cannot read it: {e}")))?
+            {
                 Some(Precompiled::Component) => {
                     // SAFETY: the manifest's author vouches for the file as the output of
                     // `airssys-wasm compile`; wasmtime checks the header, the wasmtime
                     // version and the engine settings, and refuses a file built for
                     // another engine.
-                    let component = unsafe { Component::deserialize_file(engine, path) }
-                        .map_err(|e| format!("not a precompiled component for this host's engine: {e}"))?;
+                    let component =
+                        unsafe { Component::deserialize_file(engine, path) }.map_err(|e| {
+                            Refusal::wasmtime(
+                                "not a precompiled component for this host's engine",
+                                e,
+                            )
+                        })?;
                     Ok((component, true))
                 }
-                Some(Precompiled::Module) => Err(
-                    "a precompiled core module, not a component; precompile the component with `airssys-wasm compile`".into(),
-                ),
-                None => Err("an ELF file that is not a precompiled wasmtime component".into()),
+                Some(Precompiled::Module) => Err(Refusal::from(
+                    "a precompiled core module, not a component; precompile the component with `airssys-wasm compile`",
+                )),
+                None => Err(Refusal::from(
+                    "an ELF file that is not a precompiled wasmtime component",
+                )),
             };
         }
     };
@@ -281,38 +284,105 @@ fn compile_source(
         }
         _ => Component::new(engine, &bytes).map(|c| (c, false)),
     };
-    result.map_err(|e| format!("not a valid component: {e:#}"))
+    result.map_err(|e| Refusal::wasmtime("not a valid component", e))
 }
 
 /// Tells a component from a core module or a file that is not wasm at all.
-fn check_component_header(bytes: &[u8]) -> Result<(), String> {
+fn check_component_header(bytes: &[u8]) -> Result<(), &'static str> {
     match bytes {
         [0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00, ..] => Ok(()),
-        [0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00, ..] => Err("a core WebAssembly module, not a component (build it for wasm32-wasip2, or wrap it with `wasm-tools component new`)".into()),
-        [0, b'a', b's', b'm', ..] => Err("an unsupported WebAssembly binary version".into()),
-        [b'(', ..] | [b' ' | b'\n' | b';', ..] => Err("WebAssembly text (.wat), not a binary component".into()),
-        _ => Err("not a WebAssembly file (no `\\0asm` header)".into()),
+        [0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00, ..] => Err(
+            "a core WebAssembly module, not a component (build it for wasm32-wasip2, or wrap it with `wasm-tools component new`)",
+        ),
+        [0, b'a', b's', b'm', ..] => Err("an unsupported WebAssembly binary version"),
+        [b'(', ..] | [b' ' | b'\n' | b';', ..] => {
+            Err("WebAssembly text (.wat), not a binary component")
+        }
+        _ => Err("not a WebAssembly file (no `\\0asm` header)"),
     }
 }
 
 /// Turns an `instantiate_pre` failure into a `link` error naming the missing import.
-fn link_error(name: &str, e: &wasmtime::Error) -> Error {
-    let reason = format!("{e:#}");
-    let import = reason
+///
+/// wasmtime's linker error gives the import's name only in its text (``component imports
+/// instance `NAME`, but a matching implementation was not found in the linker``), so it is
+/// read from there; `the_missing_import_is_read_from_wasmtimes_linker_error` fails if
+/// wasmtime's wording changes.
+fn link_error(name: &str, e: wasmtime::Error) -> Error {
+    let import = format!("{e:#}")
         .split('`')
         .nth(1)
-        .map(str::to_string)
-        .unwrap_or_else(|| "an unknown import".to_string());
+        .map_or_else(|| "an unknown import".to_string(), str::to_string);
     Error::Link {
         component: name.to_string(),
         import,
-        reason,
+        cause: e.into(),
+    }
+}
+
+/// Why a file is not a component for this host: our words, and wasmtime's error when
+/// wasmtime refused it.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    reason: String,
+    cause: Option<wasmtime::Error>,
+}
+
+impl Refusal {
+    /// wasmtime refused it: `reason` says what we were doing.
+    pub(crate) fn wasmtime(reason: &str, cause: wasmtime::Error) -> Self {
+        Refusal {
+            reason: reason.to_string(),
+            cause: Some(cause),
+        }
+    }
+
+    /// The `component` error for component `name` at `path`.
+    pub(crate) fn into_error(self, name: &str, path: &Path) -> Error {
+        Error::Component {
+            component: name.to_string(),
+            path: path.to_path_buf(),
+            reason: self.reason,
+            cause: self.cause.map(Into::into),
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Refusal {
+            reason,
+            cause: None,
+        }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        reason.to_string().into()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// wasmtime names the missing import only in its message: this fails if its wording
+    /// changes, so that `link_error` is fixed with it.
+    #[test]
+    fn the_missing_import_is_read_from_wasmtimes_linker_error() {
+        let engine = Engine::default();
+        let linker = wasmtime::component::Linker::<()>::new(&engine);
+        let wat = r#"(component (import "airssys:absent/nothing@0.1.0" (instance (export "f" (func)))))"#;
+        let component = Component::new(&engine, wat).unwrap();
+        let Err(error) = linker.instantiate_pre(&component) else {
+            panic!("linking an unknown import succeeded");
+        };
+        match link_error("subject", error) {
+            Error::Link { import, .. } => assert_eq!(import, "airssys:absent/nothing@0.1.0"),
+            other => panic!("expected a link error, got {other:?}"),
+        }
+    }
 
     #[test]
     fn headers_tell_components_from_modules_and_junk() {

@@ -361,6 +361,7 @@ fn ask_error(registry: &Registry, loaded: &LoadedComponent, e: AskError<Error>) 
         AskError::Panicked { message, .. } => Error::Trap {
             component: name.to_string(),
             reason: format!("the component actor panicked: {message}"),
+            cause: None,
         },
         AskError::Overloaded { .. } => Error::Overloaded {
             component: name.to_string(),
@@ -394,20 +395,11 @@ impl HostRouter {
     }
 }
 
-/// Errors as the guest sees them: the handled `err` of the target as it is, anything else
-/// prefixed with its kind.
-fn for_guest(e: Error) -> String {
-    match e {
-        Error::Handler { message, .. } => message,
-        other => format!("{}: {other}", other.kind()),
-    }
-}
-
 impl Router for HostRouter {
     fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String> {
         self.host()?
             .tell_from(Some(from), to, topic, payload)
-            .map_err(for_guest)
+            .map_err(Error::for_guest)
     }
 
     fn request<'a>(
@@ -422,7 +414,7 @@ impl Router for HostRouter {
             host.ask_from(Some(from), to, topic, payload)
                 .await
                 .map(|r| r.payload)
-                .map_err(for_guest)
+                .map_err(Error::for_guest)
         })
     }
 }

@@ -1,12 +1,14 @@
 //! `airssys:component/messaging`: `send` and `request` to other components, when granted.
 //!
-//! The host routes through a [`Router`](crate::store::Router) (the component registry, in a running host). A
-//! target the manifest's `messaging` grant does not list is refused with
-//! `err("denied: ...")`, returned to the guest. Time a `request` waits counts against the
+//! The host routes through a [`Router`](crate::store::Router) (the component registry, in
+//! a running host). A target the manifest's `messaging` grant does not list is refused
+//! with `err("denied: ...")` ([`Error::Denied`] as the guest sees it), returned to the
+//! guest. Time a `request` waits counts against the
 //! caller's own deadline: when it passes, the caller's message ends in `timeout`, so an
 //! A→B→A cycle never hangs.
 
 use super::bindings::airssys::component::messaging::Host as MessagingImport;
+use crate::error::Error;
 use crate::store::{DeadlineExceeded, StoreData};
 
 impl StoreData {
@@ -16,10 +18,11 @@ impl StoreData {
         }
         tracing::debug!(component = %self.name, target = to, op, "denied: messaging not granted");
         self.count_denied();
-        Err(format!(
-            "denied: `{}` may not {op} to `{to}`: it is not in the manifest's capabilities.messaging",
-            self.name
-        ))
+        Err(Error::Denied {
+            component: self.name.to_string(),
+            what: format!("{op} to `{to}`: it is not in the manifest's capabilities.messaging"),
+        }
+        .for_guest())
     }
 }
 
