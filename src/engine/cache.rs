@@ -5,6 +5,14 @@
 //! its stack limit, so a change of either is a miss, never a wrong hit. Writes go to a
 //! temporary file renamed into place, so concurrent hosts never see half an entry. An entry
 //! that fails to load is compiled again and replaced.
+//!
+//! Why not wasmtime's own cache (the `cache` feature, `Config::cache`): it stores each
+//! compiled module zstd-compressed and loads it by reading, decompressing and deserializing
+//! it into memory, and it needs a TOML configuration file and a background worker. Ours
+//! stores the `.cwasm` that `airssys-wasm compile` writes too, and loads it with
+//! `Component::deserialize_file`, which maps the file instead of copying it; the same file
+//! serves a manifest that names a `.cwasm` directly. The load is the bench report's
+//! `load_cwasm` row.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};

@@ -5,21 +5,20 @@
 //! spawned, and the registry actor follows the runtime's monitoring (started, restarted,
 //! stopped), forwarded to its mailbox. Senders read the table
 //! directly through a shared read lock, so routing by name costs no extra mailbox hop. The
-//! table is split in shards by the name's hash, each behind its own lock: taking a read
-//! lock writes the lock's word, and one lock for all would bounce between the cores on
-//! every message. A
+//! table is a sharded map, each shard behind its own lock: taking a read lock writes the
+//! lock's word, and one lock for all would bounce between the cores on every message. A
 //! component's address stays the same across restarts (the mailbox outlives the
 //! instance), so a restarted component stays reachable under its name; a stopped one
 //! answers `stopped` until its name is used again.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use airssys_wasm_actors::{Actor, ActorContext, ActorError, ActorRef, ActorSystem, LifecycleEvent};
+use dashmap::DashMap;
+use rustc_hash::FxBuildHasher;
 use tokio::sync::broadcast;
 
 use crate::actor::component_actor::WasmComponentActor;
@@ -45,71 +44,50 @@ pub enum ComponentState {
     Stopped(String),
 }
 
-/// Shards of the table.
+/// The shared table of a host's components: a [`DashMap`] (a maintained sharded map: each
+/// shard behind its own lock, so routing on both cores does not bounce one lock word
+/// between them) with rustc's Fx hash (names come from the host's own manifests, so a
+/// fast hash without DoS resistance is the right trade for a lookup on every message).
+#[derive(Clone)]
+pub(crate) struct Registry {
+    table: Arc<DashMap<String, Entry, FxBuildHasher>>,
+}
+
+/// Shards of the table: more than dashmap's default for 2 cores (8), so that two cores
+/// routing to different components rarely share a shard's lock word.
 const SHARDS: usize = 32;
 
-/// FNV-1a, with a final mix: names come from the host's own manifests, so a fast hash
-/// without DoS resistance is the right trade for a lookup on every message.
-#[derive(Default)]
-struct Fnv(u64);
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
-    for byte in bytes {
-        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            table: Arc::new(DashMap::with_hasher_and_shard_amount(FxBuildHasher, SHARDS)),
+        }
     }
-    hash
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        // FNV's high bits are poor for short keys; the shard and the table's tags use them.
-        let hash = if self.0 == 0 { FNV_OFFSET } else { self.0 };
-        (hash ^ (hash >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let start = if self.0 == 0 { FNV_OFFSET } else { self.0 };
-        self.0 = fnv1a(start, bytes);
-    }
-}
-
-type Table = HashMap<String, Entry, BuildHasherDefault<Fnv>>;
-
-/// The shared table of a host's components.
-#[derive(Clone, Default)]
-pub(crate) struct Registry {
-    shards: Arc<[RwLock<Table>; SHARDS]>,
 }
 
 impl Registry {
-    fn shard(&self, name: &str) -> &RwLock<Table> {
-        let hash = BuildHasherDefault::<Fnv>::default().hash_one(name);
-        // The high bits: the table inside picks buckets by the low ones.
-        &self.shards[(hash >> 59) as usize % SHARDS]
-    }
-
     pub(crate) fn get(&self, name: &str) -> Option<Entry> {
         self.with(name, Entry::clone)
     }
 
     /// Runs `f` on the entry of `name` under its shard's read lock, without cloning it.
     pub(crate) fn with<R>(&self, name: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-        self.shard(name).read().ok()?.get(name).map(f)
+        self.table.get(name).map(|entry| f(&entry))
     }
 
     /// Registers `name`, failing if a running component already has it.
     pub(crate) fn insert(&self, name: &str, entry: Entry) -> Result<(), ()> {
-        let mut table = self.shard(name).write().map_err(|_| ())?;
-        if table
-            .get(name)
-            .is_some_and(|e| e.state == ComponentState::Running)
-        {
-            return Err(());
+        match self.table.entry(name.to_string()) {
+            dashmap::Entry::Occupied(old) if old.get().state == ComponentState::Running => Err(()),
+            dashmap::Entry::Occupied(mut old) => {
+                old.insert(entry);
+                Ok(())
+            }
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(entry);
+                Ok(())
+            }
         }
-        table.insert(name.to_string(), entry);
-        Ok(())
     }
 
     /// Whether a running component has this name.
@@ -119,22 +97,13 @@ impl Registry {
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        for shard in self.shards.iter() {
-            if let Ok(table) = shard.read() {
-                names.extend(table.keys().cloned());
-            }
-        }
-        names
+        self.table.iter().map(|entry| entry.key().clone()).collect()
     }
 
     /// Runs `f` on the entry of `name` under its shard's write lock; returns whether
     /// `name` is registered.
     fn update(&self, name: &str, f: impl FnOnce(&mut Entry)) -> bool {
-        let Ok(mut table) = self.shard(name).write() else {
-            return false;
-        };
-        table.get_mut(name).map(f).is_some()
+        self.table.get_mut(name).map(|mut entry| f(&mut entry)).is_some()
     }
 
     /// Starts the registry actor in `system` and the task that forwards the runtime's
@@ -197,14 +166,9 @@ impl Registry {
 
     /// After missed events: a component whose actor is gone is marked stopped.
     fn resync(&self) {
-        for shard in self.shards.iter() {
-            if let Ok(mut table) = shard.write() {
-                for entry in table.values_mut() {
-                    if !entry.address.is_alive() {
-                        entry.state =
-                            ComponentState::Stopped("the actor is no longer alive".into());
-                    }
-                }
+        for mut entry in self.table.iter_mut() {
+            if !entry.address.is_alive() {
+                entry.state = ComponentState::Stopped("the actor is no longer alive".into());
             }
         }
     }
@@ -239,25 +203,5 @@ impl Actor for RegistryActor {
             Update::Resync => self.registry.resync(),
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fnv_matches_the_reference_vectors() {
-        assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a(FNV_OFFSET, b"foobar"), 0x8594_4171_f739_67e8);
-    }
-
-    #[test]
-    fn names_spread_over_the_shards() {
-        let registry = Registry::default();
-        let used: std::collections::HashSet<_> = (0..1000)
-            .map(|i| registry.shard(&format!("tp-{i}")) as *const _)
-            .collect();
-        assert_eq!(used.len(), SHARDS, "1,000 names use every shard");
     }
 }
