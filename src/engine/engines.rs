@@ -218,14 +218,14 @@ impl Engines {
                 .max_memory_size(usize::try_from(max_memory_per_instance)?)
                 // A freed slot is reset with `madvise`, and every `madvise` flushes the
                 // TLB of each core running a host thread (an IPI per core): batched, a
-                // restart no longer pays for it (restart_after_trap: 67 -> 55 µs).
+                // restart does not pay for it (docs/performance.md, restart_after_trap).
                 .decommit_batch_size(DECOMMIT_BATCH);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
             // Data segments copied into the slot at instantiation instead of mapped
             // copy-on-write: each first write to a copy-on-write page replaces a mapping,
             // which also flushes the TLB of every other core running a host thread (an
             // IPI each). A restart then costs a copy of the data segments, not a fault
-            // and a shootdown per page (restart_after_trap: 47-55 -> 43 µs).
+            // and a shootdown per page (docs/performance.md, restart_after_trap).
             config.memory_init_cow(false);
         }
         Ok(config)

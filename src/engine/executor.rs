@@ -108,7 +108,7 @@ impl LoadedComponent {
         let started = arm(self, &mut store);
         let deadline = store.data().deadline;
         let result = {
-            let _in_flight = self.host_engine.enter_call();
+            let _in_flight = self.engines.enter_call();
             with_deadline(self.code.pre.instantiate_async(&mut store), deadline, None).await
         };
         match result {
@@ -197,7 +197,7 @@ impl ComponentInstance {
         let deadline = self.store.data().deadline;
         self.crashed = true;
         let result = {
-            let _in_flight = loaded.host_engine.enter_call();
+            let _in_flight = loaded.engines.enter_call();
             let call = self
                 .bindings
                 .airssys_component_handler()

@@ -33,7 +33,7 @@ use crate::store::metrics::Metrics;
 pub struct LoadedComponent {
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) name: Arc<str>,
-    pub(crate) host_engine: Engines,
+    pub(crate) engines: Engines,
     pub(crate) engine: Engine,
     pub(crate) code: Arc<Code>,
     pub(crate) grants: Grants,
@@ -83,8 +83,8 @@ impl LoadedComponent {
         let max_stack = manifest.resources.max_stack;
         let path = manifest.component.wasm.clone();
         let code = if is_elf(&path) {
-            // Deserializing maps the file and patches it: ~50 µs, cheaper than a hop to
-            // the blocking pool. Compiling is what must stay off the async threads.
+            // Deserializing maps the file and patches it, cheaper than a hop to the
+            // blocking pool (docs/performance.md, load_cwasm). Compiling is what must stay off the async threads.
             code_for(engine, &wasm_engine, &linker, &name, &path, max_stack, true)?
         } else {
             let (engine, wasm_engine, name) = (engine.clone(), wasm_engine.clone(), name.clone());
@@ -109,7 +109,7 @@ impl LoadedComponent {
             config: Arc::new(manifest.config.clone()),
             manifest,
             name,
-            host_engine: engine.clone(),
+            engines: engine.clone(),
             engine: wasm_engine,
             code,
             grants,
@@ -152,7 +152,7 @@ impl LoadedComponent {
 /// The shared code for the component at `path`: already loaded, or compiled (or
 /// deserialized) and linked now.
 fn code_for(
-    host: &Engines,
+    engines: &Engines,
     engine: &Engine,
     linker: &wasmtime::component::Linker<StoreData>,
     name: &str,
@@ -162,14 +162,14 @@ fn code_for(
 ) -> Result<Arc<Code>, Error> {
     let component_error = |refusal: Refusal| refusal.into_error(name, path);
     let (key, source) = identify(path, max_stack, elf).map_err(component_error)?;
-    if let Some(code) = host.code().get(&key) {
+    if let Some(code) = engines.code().get(&key) {
         return Ok(code);
     }
     let (component, precompiled) =
-        compile_source(host, engine, max_stack, path, &key, source).map_err(component_error)?;
+        compile_source(engines, engine, max_stack, path, &key, source).map_err(component_error)?;
     let pre = link(linker, &component, name, path)?;
     let code = Arc::new(Code { pre, precompiled });
-    host.code().share(key, &code);
+    engines.code().share(key, &code);
     Ok(code)
 }
 
@@ -199,13 +199,13 @@ pub(crate) fn link(
 /// Reads and compiles (or deserializes) the component at `path`, without sharing. Returns
 /// whether the code was precompiled (cache hit or `.cwasm`).
 pub(crate) fn compile(
-    host: &Engines,
+    engines: &Engines,
     engine: &Engine,
     max_stack: u64,
     path: &Path,
 ) -> Result<(Component, bool), Refusal> {
     let (key, source) = identify(path, max_stack, is_elf(path))?;
-    compile_source(host, engine, max_stack, path, &key, source)
+    compile_source(engines, engine, max_stack, path, &key, source)
 }
 
 fn is_elf(path: &Path) -> bool {
@@ -242,7 +242,7 @@ fn identify(path: &Path, max_stack: u64, elf: bool) -> Result<(CodeKey, Source),
 }
 
 fn compile_source(
-    host: &Engines,
+    engines: &Engines,
     engine: &Engine,
     max_stack: u64,
     path: &Path,
@@ -278,7 +278,7 @@ fn compile_source(
             };
         }
     };
-    let result = match (host.cache(), key) {
+    let result = match (engines.cache(), key) {
         (Some(cache), CodeKey::Wasm { digest, .. }) => {
             cache.get_or_compile(engine, max_stack, digest, &bytes)
         }
