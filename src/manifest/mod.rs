@@ -15,6 +15,7 @@
 mod error;
 mod parse;
 mod size;
+pub(crate) mod toml_file;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

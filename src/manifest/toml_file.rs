@@ -3,8 +3,8 @@
 //!
 //! A format is a tree of `#[derive(Deserialize)]` structs with `#[serde(deny_unknown_fields)]`;
 //! [`from_toml`] parses it with `toml` and `serde_path_to_error` (the dotted key of the value
-//! being read when serde fails). Sizes and counts read through [`size`], [`count`] and their
-//! `optional_` forms with `#[serde(deserialize_with = "size::<_, MAX>")]`.
+//! being read when serde fails). Sizes and counts read through [`size`], [`optional_size`] and
+//! [`count`] with `#[serde(deserialize_with = "size::<_, MAX>")]`.
 //!
 //! Hand-written here, each for a contract message (section 2) the libraries cannot give:
 //! - [`from_toml`]'s mapping of serde's one-line messages to [`ManifestError`]'s fields:
@@ -12,8 +12,9 @@
 //!   dotted key, the expected keys as dotted keys, and the TOML words ("a table", "the
 //!   string \"x\"", `"read-only" or "read-write"`) where serde says "a map", `string "x"`,
 //!   `` `read-only` or `read-write` ``.
-//! - [`Required`]: what a missing key must hold and an example to copy (serde's "missing
-//!   field" names the field only).
+//! - [`KeyDoc`]: what a key holds in the format's words, for a missing key (with an example
+//!   to copy; serde's "missing field" names the field only) and for a wrong type where serde
+//!   says only "a string", "a sequence" or "a map".
 //! - The size and count visitors: units through [`parse_size`], and the range (at least 1,
 //!   at most the format's bound) checked where the expected text that states it is written.
 
@@ -25,19 +26,24 @@ use serde_path_to_error::Segment;
 
 use super::{ManifestError, parse_size};
 
-/// What a required key must hold, for the message when it is absent.
+/// What a key holds, in the words of a format's messages.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Required {
+pub(crate) struct KeyDoc {
     /// What the key holds, e.g. `a size such as "128MB"`.
     pub(crate) expected: &'static str,
-    /// A section to copy into the file (may be empty), starting with a blank line.
+    /// A section to copy into the file when the key is missing (may be empty), starting with
+    /// a blank line.
     pub(crate) example: &'static str,
 }
 
+/// What serde's own types (`String`, `Vec`, maps) expect: words that a [`KeyDoc`] replaces.
+const SERDE_WORDS: [&str; 3] = ["a string", "a sequence", "a map"];
+
 /// Deserializes `text`, read from `file`, into `T`.
 ///
-/// `required` names what a required key holds when serde reports it missing; it is asked
-/// with the dotted key, array indices written `[]` (e.g. `capabilities.filesystem[].host`).
+/// `docs` describes a key (see [`KeyDoc`]); it is asked with the dotted key, array indices
+/// written `[]` (e.g. `capabilities.filesystem[].host`), for a missing key, a wrong type
+/// where serde has only its own words, and a message of toml's that names no type.
 ///
 /// # Errors
 ///
@@ -47,7 +53,7 @@ pub(crate) struct Required {
 pub(crate) fn from_toml<T: DeserializeOwned>(
     file: &Path,
     text: &str,
-    required: fn(&str) -> Option<Required>,
+    docs: fn(&str) -> Option<KeyDoc>,
 ) -> Result<T, ManifestError> {
     let document = toml::Deserializer::parse(text).map_err(|e| ManifestError::Syntax {
         file: file.to_path_buf(),
@@ -57,7 +63,7 @@ pub(crate) fn from_toml<T: DeserializeOwned>(
         let segments: Vec<Segment> = e.path().iter().cloned().collect();
         let error = e.into_inner();
         let source = error.span().and_then(|span| text.get(span));
-        manifest_error(file, &segments, error.message(), source, required)
+        manifest_error(file, &segments, error.message(), source, docs)
     })
 }
 
@@ -67,7 +73,7 @@ fn manifest_error(
     segments: &[Segment],
     message: &str,
     source: Option<&str>,
-    required: fn(&str) -> Option<Required>,
+    docs: fn(&str) -> Option<KeyDoc>,
 ) -> ManifestError {
     let file = file.to_path_buf();
     let key = dotted(segments);
@@ -97,7 +103,7 @@ fn manifest_error(
         .and_then(|rest| rest.strip_suffix('`'))
     {
         let key = join(&key, field);
-        let doc = required(&without_indices(&key));
+        let doc = docs(&without_indices(&key));
         return ManifestError::Missing {
             file,
             expected: doc.map_or("a value", |d| d.expected).to_string(),
@@ -128,24 +134,32 @@ fn manifest_error(
     }
     // `expected` is a visitor's text (ours or serde's), never holding ", expected "; `found`
     // may, inside a string the file wrote, so the split is at the last one.
+    let doc = docs(&without_indices(&key));
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some((found, expected)) = message
             .strip_prefix(prefix)
             .and_then(|rest| rest.rsplit_once(", expected "))
         {
+            let expected = match doc {
+                Some(doc) if SERDE_WORDS.contains(&expected) => doc.expected.to_string(),
+                _ => toml_words(expected),
+            };
             return ManifestError::Invalid {
                 file,
                 key,
-                expected: toml_words(expected),
+                expected,
                 found: found_words(found, source),
             };
         }
     }
+    // toml's own messages (e.g. "wanted string or table" for an enum) name no type.
     ManifestError::Invalid {
         file,
         key,
-        expected: "a valid value".into(),
-        found: message.to_string(),
+        expected: doc.map_or("a valid value", |d| d.expected).to_string(),
+        found: source
+            .and_then(describe_source)
+            .unwrap_or_else(|| message.to_string()),
     }
 }
 
@@ -220,15 +234,25 @@ fn found_words(found: &str, source: Option<&str>) -> String {
         "an array".into()
     } else if found == "map" {
         // toml hands a datetime to serde as a table of one private key.
-        match source {
-            Some(text) if text.starts_with(|c: char| c.is_ascii_digit()) => {
-                format!("the datetime {text}")
-            }
-            _ => "a table".into(),
-        }
+        source
+            .and_then(describe_source)
+            .unwrap_or_else(|| "a table".into())
     } else {
         found.to_string()
     }
+}
+
+/// A value as written in the file, described as the contract does (`the datetime ...`).
+fn describe_source(source: &str) -> Option<String> {
+    Some(match source.parse::<toml::Value>().ok()? {
+        toml::Value::String(s) => format!("the string {s:?}"),
+        toml::Value::Integer(i) => format!("the integer {i}"),
+        toml::Value::Float(f) => format!("the float {f}"),
+        toml::Value::Boolean(b) => format!("the boolean {b}"),
+        toml::Value::Datetime(d) => format!("the datetime {d}"),
+        toml::Value::Array(_) => "an array".into(),
+        toml::Value::Table(_) => "a table".into(),
+    })
 }
 
 /// Reads a size: an integer in bytes, or a string with a unit (see [`parse_size`]), from 1
@@ -247,13 +271,6 @@ pub(crate) fn optional_size<'de, D: Deserializer<'de>, const MAX: u64>(
 /// Reads a whole number from 1 to `MAX`. For `#[serde(deserialize_with = "count::<_, MAX>")]`.
 pub(crate) fn count<'de, D: Deserializer<'de>, const MAX: u64>(d: D) -> Result<u64, D::Error> {
     d.deserialize_any(CountVisitor::<MAX>)
-}
-
-/// [`count`] for an optional key, with `#[serde(default, deserialize_with = "optional_count::<_, MAX>")]`.
-pub(crate) fn optional_count<'de, D: Deserializer<'de>, const MAX: u64>(
-    d: D,
-) -> Result<Option<u64>, D::Error> {
-    count::<D, MAX>(d).map(Some)
 }
 
 struct SizeVisitor<const MAX: u64>;
@@ -348,5 +365,124 @@ fn human(bytes: u64) -> String {
         b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{}GiB", b >> 30),
         b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}MiB", b >> 20),
         b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Host {
+        #[serde(deserialize_with = "size::<_, 1024>")]
+        cache: u64,
+        #[serde(default)]
+        peers: Vec<Peer>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Peer {
+        name: String,
+        mode: Mode,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    enum Mode {
+        Fast,
+        Safe,
+    }
+
+    fn docs(key: &str) -> Option<KeyDoc> {
+        (key == "peers[].name").then_some(KeyDoc {
+            expected: "a peer's name",
+            example: "\n\nfor example: name = \"a\"",
+        })
+    }
+
+    fn read(text: &str) -> Result<Host, ManifestError> {
+        from_toml(Path::new("host.toml"), text, docs)
+    }
+
+    fn invalid(text: &str) -> (String, String, String) {
+        match read(text) {
+            Err(ManifestError::Invalid {
+                key,
+                expected,
+                found,
+                ..
+            }) => (key, expected, found),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_that_fits_is_read() {
+        let host = read("cache = \"1KiB\"\n[[peers]]\nname = \"a\"\nmode = \"safe\"\n").unwrap();
+        assert_eq!(host.cache, 1024);
+        assert_eq!(host.peers[0].name, "a");
+        assert!(matches!(host.peers[0].mode, Mode::Safe));
+    }
+
+    #[test]
+    fn unknown_keys_list_the_allowed_ones_as_dotted_keys() {
+        let err =
+            read("cache = 1\n[[peers]]\nname = \"a\"\nmode = \"fast\"\nnmae = 1\n").unwrap_err();
+        assert_eq!(
+            err,
+            ManifestError::UnknownKey {
+                file: "host.toml".into(),
+                key: "peers[0].nmae".into(),
+                allowed: "`peers[0].name`, `peers[0].mode`".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_key_takes_its_words_from_the_docs() {
+        let err = read("cache = 1\n[[peers]]\nmode = \"fast\"\n").unwrap_err();
+        assert_eq!(err.key(), Some("peers[0].name"));
+        let text = err.to_string();
+        assert!(text.contains("expected a peer's name"), "{text}");
+        assert!(text.contains("for example: name = \"a\""), "{text}");
+    }
+
+    #[test]
+    fn wrong_types_and_values_say_expected_and_found_in_toml_words() {
+        let (key, expected, found) = invalid("cache = \"2KiB\"\n");
+        assert_eq!(key, "cache");
+        assert!(
+            expected.starts_with("a size of 1 byte to 1024 bytes"),
+            "{expected}"
+        );
+        assert_eq!(found, "2048 bytes");
+        let (_, _, found) = invalid("cache = 1979-05-27\n");
+        assert_eq!(found, "the datetime 1979-05-27");
+        let (_, expected, found) = invalid("cache = 1\npeers = 3\n");
+        assert_eq!(
+            (expected.as_str(), found.as_str()),
+            ("an array", "the integer 3")
+        );
+        let (key, expected, found) =
+            invalid("cache = 1\n[[peers]]\nname = \"a, expected b\"\nmode = \"slow\"\n");
+        assert_eq!(key, "peers[0].mode");
+        assert_eq!(expected, "\"fast\" or \"safe\"");
+        assert_eq!(found, "\"slow\"");
+        let (key, expected, found) =
+            invalid("cache = 1\n[[peers]]\nname = true\nmode = \"fast\"\n");
+        assert_eq!(key, "peers[0].name");
+        assert_eq!(
+            (expected.as_str(), found.as_str()),
+            ("a peer's name", "the boolean true")
+        );
+    }
+
+    #[test]
+    fn keys_lose_their_indices_for_the_docs() {
+        assert_eq!(without_indices("a[0].b[12].c"), "a[].b[].c");
+        assert_eq!(without_indices("a.b"), "a.b");
     }
 }
