@@ -29,7 +29,7 @@ pub use actor::{ComponentReply, WasmComponentActor};
 pub use engine::inspect;
 pub use engine::{Allocation, ComponentInstance, EngineConfig, Engines, LoadedComponent, Reply};
 pub use error::{Error, ErrorKind, Result};
-pub use host::{ComponentState, Host};
+pub use host::{ComponentState, Host, Undelivered};
 pub use imports::ComponentMessage;
 pub use manifest::Manifest;
 pub use store::Router;

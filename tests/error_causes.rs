@@ -96,3 +96,20 @@ async fn a_component_wasmtime_refused_keeps_its_error_and_ours_has_none() {
     assert!(error.source().is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_refused_tell_gives_the_message_back() {
+    use airssys_wasm::{ErrorKind, Host};
+    use airssys_wasm_actors::{ActorSystem, SystemConfig};
+    let system = ActorSystem::new(SystemConfig::default());
+    let host = Host::start(&system, EngineConfig::default().cache_dir(None))
+        .await
+        .unwrap();
+    let refused = host.tell("nobody", "greet", b"payload".to_vec()).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NotFound);
+    assert!(refused.to_string().contains("nobody"), "{refused}");
+    let message = refused.into_message();
+    assert_eq!((message.topic.as_str(), &message.payload[..]), ("greet", &b"payload"[..]));
+    assert_eq!(message.sender, None);
+    system.shutdown().await.unwrap();
+}

@@ -223,8 +223,14 @@ impl Host {
     ///
     /// # Errors
     ///
-    /// `not-found`, `overloaded` or `stopped`.
-    pub fn tell(&self, to: &str, topic: &str, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
+    /// `not-found`, `overloaded` or `stopped`, with the message that was not delivered
+    /// ([`Undelivered::into_message`]), so the caller can retry or store it.
+    pub fn tell(
+        &self,
+        to: &str,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<(), Undelivered> {
         self.tell_from(None, to, topic.to_string(), payload.into())
     }
 
@@ -305,19 +311,82 @@ impl Host {
         to: &str,
         topic: String,
         payload: Vec<u8>,
-    ) -> Result<(), Error> {
-        let entry = self.entry(to)?;
+    ) -> Result<(), Undelivered> {
         let message = ComponentMessage {
             topic,
             payload,
             sender: from.map(str::to_string),
         };
+        let entry = match self.entry(to) {
+            Ok(entry) => entry,
+            Err(error) => return Err(Undelivered::new(error, message)),
+        };
         entry.address.try_tell(message).map_err(|e| match e {
-            SendError::Overloaded { .. } => Error::Overloaded {
-                component: to.to_string(),
-            },
-            SendError::Stopped { .. } => stopped(to, &entry),
+            SendError::Overloaded { message, .. } => Undelivered::new(
+                Error::Overloaded {
+                    component: to.to_string(),
+                },
+                message,
+            ),
+            SendError::Stopped { message, .. } => Undelivered::new(stopped(to, &entry), message),
         })
+    }
+}
+
+/// A [`Host::tell`] that was not delivered: why, and the message itself, given back.
+///
+/// Boxed inside: a `Result<(), Undelivered>` stays one pointer wide on the way back.
+#[derive(Debug, Clone)]
+pub struct Undelivered(Box<UndeliveredParts>);
+
+#[derive(Debug, Clone)]
+struct UndeliveredParts {
+    error: Error,
+    message: ComponentMessage,
+}
+
+impl Undelivered {
+    fn new(error: Error, message: ComponentMessage) -> Self {
+        Undelivered(Box::new(UndeliveredParts { error, message }))
+    }
+
+    /// Why it was not delivered: `not-found`, `overloaded` or `stopped`.
+    pub fn error(&self) -> &Error {
+        &self.0.error
+    }
+
+    /// The kind of [`error`](Self::error).
+    pub fn kind(&self) -> crate::ErrorKind {
+        self.0.error.kind()
+    }
+
+    /// The message that was not delivered.
+    pub fn into_message(self) -> ComponentMessage {
+        self.0.message
+    }
+
+    /// The error, without the message.
+    pub fn into_error(self) -> Error {
+        self.0.error
+    }
+}
+
+impl std::fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.error.fmt(f)
+    }
+}
+
+/// Its `Display` is the error's; the error's own source comes next.
+impl std::error::Error for Undelivered {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0.error)
+    }
+}
+
+impl From<Undelivered> for Error {
+    fn from(undelivered: Undelivered) -> Error {
+        undelivered.into_error()
     }
 }
 
@@ -399,7 +468,7 @@ impl Router for HostRouter {
     fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String> {
         self.host()?
             .tell_from(Some(from), to, topic, payload)
-            .map_err(Error::for_guest)
+            .map_err(|undelivered| undelivered.into_error().for_guest())
     }
 
     fn request<'a>(
