@@ -3,17 +3,13 @@
 //! never a crash.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::net::{TcpListener, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm::{ComponentInstance, Error, LoadedComponent, Manifest};
-use common::*;
-
-const RESOURCES: &str = "max_memory = \"16MiB\"\nmax_stack = \"1MiB\"";
+use airssys_wasm_test_support::{SMALL, TempDir, engine, log_lines_of, logs, manifest_for};
 
 /// Loads the `sandbox` guest as component `name` with this `[capabilities]` body.
 async fn sandbox(
@@ -23,7 +19,7 @@ async fn sandbox(
 ) -> (Arc<LoadedComponent>, ComponentInstance) {
     logs();
     let extra = format!("[capabilities]\n{capabilities}\n");
-    let path = manifest_for(dir, "sandbox", name, RESOURCES, &extra);
+    let path = manifest_for(dir, "sandbox", name, SMALL, &extra);
     let loaded = LoadedComponent::load(&engine(), Manifest::from_file(&path).unwrap())
         .await
         .unwrap();

@@ -2,27 +2,25 @@
 //! contract, and `--json` both ways.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use std::io::Read as _;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-use std::process::{Command, Output};
+use airssys_wasm_test_support::{
+    SMALL, TempDir, airssys_wasm_command, limits, manifest_for, manifest_path, stderr, wasm_path,
+};
 
-use common::*;
+/// The binary, with the tests' compilation cache and no `RUST_LOG`.
+fn command() -> Command {
+    airssys_wasm_command(env!("CARGO_BIN_EXE_airssys-wasm"))
+}
 
 fn airssys(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("AIRSSYS_WASM_CACHE_DIR", cache_dir())
-        .output()
-        .unwrap()
+    command().args(args).output().unwrap()
 }
 
 fn manifest(name: &str) -> String {
     manifest_path(name).display().to_string()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs `call` and checks the exit code and the `error[KIND]` first stderr line.
@@ -44,7 +42,9 @@ fn spinner_manifest(dir: &TempDir) -> String {
         dir,
         "faulty",
         "spinner",
-        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 1000000000000\nmax_execution_time_ms = 50",
+        limits("32MiB", "512KiB")
+            .fuel(1_000_000_000_000)
+            .time_ms(50),
         "",
     )
     .display()
@@ -241,7 +241,7 @@ fn compile_writes_a_cwasm_that_a_manifest_can_name() {
     assert!(std::fs::read(&out_path).unwrap().starts_with(b"\x7fELF"));
     let m = dir.write(
         "Component.toml",
-        "[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"echo.cwasm\"\n[resources]\nmax_memory = \"16MiB\"\nmax_stack = \"1MiB\"\n",
+        format!("[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"echo.cwasm\"\n[resources]\n{SMALL}\n"),
     );
     let out = airssys(&["call", &m.display().to_string(), "--payload", "precompiled"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -321,4 +321,86 @@ fn verbose_shows_guest_logs_on_stderr_and_quiet_does_not() {
     ]);
     assert!(stderr(&loud).contains("a guest line"), "{}", stderr(&loud));
     assert!(stderr(&loud).contains("faulty"));
+}
+
+#[test]
+fn call_whose_stdout_is_closed_early_exits_0_quietly() {
+    let dir = TempDir::new();
+    // 1 MiB: far more than a pipe holds, so `call` is still writing when its reader leaves.
+    let payload = dir.write("payload.bin", vec![b'x'; 1 << 20]);
+    let mut child = command()
+        .args(["call", &manifest("echo"), "--payload-file"])
+        .arg(&payload)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 100];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(first, [b'x'; 100]);
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(!err.contains("Broken pipe"), "stderr: {err}");
+}
+
+#[test]
+fn validate_whose_stdout_is_closed_before_it_writes_exits_0_quietly() {
+    // The read end is closed before the child starts: its very first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = command()
+        .args(["validate", &manifest("faulty")])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(!err.contains("Broken pipe"), "stderr: {err}");
+}
+
+#[test]
+fn call_with_exits_once_its_reply_is_known_without_waiting_for_the_others() {
+    let dir = TempDir::new();
+    let caller = manifest_for(
+        &dir,
+        "faulty",
+        "caller",
+        limits("32MiB", "512KiB").time_ms(1500),
+        "[capabilities]\nmessaging = [\"sleeper\"]",
+    );
+    let sleeper = manifest_for(
+        &dir,
+        "faulty",
+        "sleeper",
+        limits("32MiB", "512KiB").time_ms(30_000),
+        "",
+    );
+    let started = Instant::now();
+    // The caller's request waits for the sleeper's 20 s sleep past its own 1.5 s deadline:
+    // a timeout, known at 1.5 s, while the sleeper is still sleeping. An exit that waited
+    // for the sleeper would take 20 s, or 1.5 + 5 s where the runtime's 5 s shutdown
+    // deadline cuts it short (as `call` did before): the bound is below both, with 3.5 s
+    // for starting the host on a loaded machine.
+    let out = command()
+        .arg("call")
+        .arg(&caller)
+        .arg("--with")
+        .arg(&sleeper)
+        .args(["--topic", "request", "--payload", "sleeper sleep 20000"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "stderr: {err}");
+    assert!(err.starts_with("error[timeout]: "), "stderr: {err}");
+    assert!(
+        took < Duration::from_secs(5),
+        "call took {took:?}: it waited for the sleeper"
+    );
 }

@@ -2,15 +2,15 @@
 //! cycles bounded by the caller's deadline, config, and native actors in the same tree.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use airssys_wasm::{ErrorKind, Host, Manifest};
 use airssys_wasm_actors::{Actor, ActorContext, ActorSystem, ChildSpec, Strategy, SupervisorRef};
-use common::*;
+use airssys_wasm_test_support::{
+    Resources, TempDir, host, limits, manifest_for, manifest_path, supervisor, text,
+};
 
-const RES: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 100000000\nmax_execution_time_ms = 200";
+const RES: Resources = limits("32MiB", "512KiB").fuel(100_000_000).time_ms(200);
 
 async fn setup() -> (ActorSystem, Host, SupervisorRef, TempDir) {
     let (system, host) = host().await;
@@ -24,10 +24,6 @@ async fn spawn(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str, gran
     host.spawn_component(sup, Manifest::from_file(path).unwrap())
         .await
         .unwrap();
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

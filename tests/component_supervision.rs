@@ -2,17 +2,19 @@
 //! kind with state reset, no queued message lost, strategies, intensity, the registry.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use airssys_wasm::{ErrorKind, Host, Manifest};
 use airssys_wasm_actors::{LifecycleEvent, Strategy, SupervisorConfig, SupervisorRef};
-use common::*;
+use airssys_wasm_test_support::{
+    FAULTY, Resources, TempDir, eventually, faulty_with, host, limits, logs, manifest_for,
+    manifest_path, reply_text, supervisor, until_call_started, until_mailbox_len,
+};
 
-const FAULTY: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 100";
 /// Fuel enough that a spinning guest meets its deadline first.
-const SPINNER: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 1000000000000\nmax_execution_time_ms = 100";
+const SPINNER: Resources = limits("32MiB", "512KiB")
+    .fuel(1_000_000_000_000)
+    .time_ms(100);
 
 /// Spawns a faulty-based component named `name` under `sup`.
 async fn faulty(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str) {
@@ -20,7 +22,7 @@ async fn faulty(host: &Host, sup: &SupervisorRef, dir: &TempDir, name: &str) {
 }
 
 async fn count(host: &Host, name: &str) -> String {
-    String::from_utf8(host.ask(name, "count", b"").await.unwrap().payload).unwrap()
+    reply_text(host.ask(name, "count", b"").await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,6 +181,7 @@ async fn past_the_restart_intensity_callers_get_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
+    logs();
     let (system, host) = host().await;
     let sup = supervisor(&system, Strategy::OneForOne, 3).await;
     let dir = TempDir::new();
@@ -206,10 +209,10 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
         &dir,
         "faulty",
         "slow",
-        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 2000",
+        limits("32MiB", "512KiB").time_ms(2_000),
         "",
     );
-    small
+    let slow = small
         .spawn_component(&sup, Manifest::from_file(path).unwrap())
         .await
         .unwrap();
@@ -217,9 +220,9 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
         let small = small.clone();
         async move { small.ask("slow", "sleep", b"300").await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until_call_started("slow", "sleep").await;
     let taken = small.ask("slow", "ok", b"");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until_mailbox_len(&slow, 0).await;
     let queued: Vec<_> = (0..2).map(|_| small.ask("slow", "ok", b"")).collect();
     let err = small.ask("slow", "ok", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Overloaded, "{err}");

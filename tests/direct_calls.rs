@@ -4,15 +4,14 @@
 //! and a stop abandons a direct call only past its shutdown deadline.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use airssys_wasm::{ErrorKind, Host};
 use airssys_wasm_actors::{Strategy, SupervisorRef};
-use common::*;
-
-const FAULTY: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 100";
+use airssys_wasm_test_support::{
+    FAULTY, Resources, TempDir, eventually, faulty_with, host, limits, logs, reply_text,
+    supervisor, until_call_started,
+};
 
 /// What a test works with: the system, the host, the supervisor and the manifests' folder.
 type Setup = (
@@ -23,13 +22,14 @@ type Setup = (
 );
 
 /// A host, a supervisor of `strategy` and the faulty guest under it once per
-/// `(name, resources)`.
-async fn components(strategy: Strategy, components: &[(&str, &str)]) -> Setup {
+/// `(name, resources)`. The log capture is on: the tests wait for calls to start.
+async fn components(strategy: Strategy, components: &[(&str, Resources)]) -> Setup {
+    logs();
     let (system, host) = host().await;
     let sup = supervisor(&system, strategy, 10).await;
     let dir = TempDir::new();
     for (name, resources) in components {
-        faulty_with(&host, &sup, &dir, name, resources).await;
+        faulty_with(&host, &sup, &dir, name, *resources).await;
     }
     (system, host, sup, dir)
 }
@@ -136,7 +136,7 @@ async fn stopping_lets_a_direct_call_finish_within_the_shutdown_policy() {
         let host = host.clone();
         async move { host.ask("direct-stop", "sleep", b"50").await }
     });
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    until_call_started("direct-stop", "sleep").await;
     sup.stop().await;
     assert_eq!(
         reply_text(call.await.unwrap()),
@@ -193,7 +193,7 @@ async fn a_stop_while_the_actor_runs_a_direct_call_lets_it_finish() {
         let host = host.clone();
         async move { host.ask("direct-busy", "count", b"").await }
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    until_call_started("direct-busy", "sleep").await;
     let err = host.ask("direct-busy-sib", "trap", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
     let reply = tokio::time::timeout(Duration::from_secs(5), reserved)
@@ -252,7 +252,7 @@ async fn a_direct_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
         host.metrics("direct-queue").unwrap().handled == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    until_call_started("direct-queue", "sleep").await;
     let early = tokio::time::timeout(Duration::from_millis(1), &mut aside).await;
     assert!(early.is_err(), "the lane was busy");
     assert_eq!(reply_text(sleeper.await.unwrap()), "slept");
@@ -270,7 +270,7 @@ async fn a_direct_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sibling_restart_waits_for_a_call_as_long_as_its_time_limit() {
     // A 6 s limit: past the runtime's default 5 s shutdown timeout.
-    let slow = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 6000";
+    let slow = limits("32MiB", "512KiB").time_ms(6_000);
     let (system, host, _sup, _dir) = components(
         Strategy::OneForAll,
         &[("direct-slow", slow), ("direct-slow-sib", FAULTY)],
@@ -280,7 +280,7 @@ async fn a_sibling_restart_waits_for_a_call_as_long_as_its_time_limit() {
         let host = host.clone();
         async move { host.ask("direct-slow", "sleep", b"5300").await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until_call_started("direct-slow", "sleep").await;
     let err = host.ask("direct-slow-sib", "trap", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Trap, "{err}");
     assert_eq!(

@@ -105,11 +105,16 @@ async fn a_refused_tell_gives_the_message_back() {
     let host = Host::start(&system, EngineConfig::default().cache_dir(None))
         .await
         .unwrap();
-    let refused = host.tell("nobody", "greet", b"payload".to_vec()).unwrap_err();
+    let refused = host
+        .tell("nobody", "greet", b"payload".to_vec())
+        .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::NotFound);
     assert!(refused.to_string().contains("nobody"), "{refused}");
     let message = refused.into_message();
-    assert_eq!((message.topic.as_str(), &message.payload[..]), ("greet", &b"payload"[..]));
+    assert_eq!(
+        (message.topic.as_str(), &message.payload[..]),
+        ("greet", &b"payload"[..])
+    );
     assert_eq!(message.sender, None);
     system.shutdown().await.unwrap();
 }

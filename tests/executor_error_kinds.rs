@@ -2,13 +2,11 @@
 //! timeout (spinning and blocked in a host call), memory; and the reply with its costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm::{ComponentInstance, Error, ErrorKind, LoadedComponent, Manifest};
-use common::*;
+use airssys_wasm_test_support::{TempDir, engine, limits, manifest_for, manifest_path};
 
 async fn load(path: &std::path::Path) -> Arc<LoadedComponent> {
     LoadedComponent::load(&engine(), Manifest::from_file(path).unwrap())
@@ -79,13 +77,7 @@ async fn a_stack_overflow_is_a_trap() {
 async fn max_stack_decides_how_deep_a_guest_may_recurse() {
     // faulty uses ~120 bytes of wasm stack per level: 2,000 levels fit in 512 KiB, not in 64 KiB.
     let dir = TempDir::new();
-    let small = manifest_for(
-        &dir,
-        "faulty",
-        "small-stack",
-        "max_memory = \"32MiB\"\nmax_stack = \"64KiB\"",
-        "",
-    );
+    let small = manifest_for(&dir, "faulty", "small-stack", limits("32MiB", "64KiB"), "");
     let mut small = load(&small).await.instantiate(None).await.unwrap();
     assert_eq!(
         small
@@ -144,7 +136,9 @@ async fn a_spinning_guest_is_stopped_near_its_deadline() {
         &dir,
         "faulty",
         "spinner",
-        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 1000000000000000\nmax_execution_time_ms = 50",
+        limits("32MiB", "512KiB")
+            .fuel(1_000_000_000_000_000)
+            .time_ms(50),
         "",
     );
     let mut spinner = load(&path).await.instantiate(None).await.unwrap();
@@ -176,7 +170,7 @@ async fn a_guest_blocked_in_a_host_call_is_stopped_at_its_deadline() {
         &dir,
         "faulty",
         "sleeper",
-        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_execution_time_ms = 50",
+        limits("32MiB", "512KiB").time_ms(50),
         "",
     );
     let mut sleeper = load(&path).await.instantiate(None).await.unwrap();
@@ -269,13 +263,7 @@ async fn messaging_without_a_router_is_not_found_and_ungranted_is_denied() {
     assert!(err.to_string().contains("not-found"), "{err}");
     // echo has no messaging grant at all: use a manifest for faulty without one.
     let dir = TempDir::new();
-    let path = manifest_for(
-        &dir,
-        "faulty",
-        "lonely",
-        "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"",
-        "",
-    );
+    let path = manifest_for(&dir, "faulty", "lonely", limits("32MiB", "512KiB"), "");
     let mut lonely = load(&path).await.instantiate(None).await.unwrap();
     let err = lonely
         .call("send", b"echo greet hi", None)

@@ -3,13 +3,14 @@
 //! a tight loop, flooding another component with `send`, requesting itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use airssys_wasm::{ErrorKind, Host, MAX_LOG_LINES_PER_MESSAGE, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorRef};
-use common::*;
+use airssys_wasm_test_support::{
+    Resources, TempDir, eventually, faulty_with, host, limits, log_lines_of, logs, manifest_for,
+    supervisor, text,
+};
 
 const MIB: usize = 1 << 20;
 
@@ -18,10 +19,8 @@ const MIB: usize = 1 << 20;
 const NEIGHBOUR: &str = "neighbour";
 
 /// Resources with this memory limit, fuel and deadline.
-fn resources(memory: &str, fuel: u64, time_ms: u64) -> String {
-    format!(
-        "max_memory = \"{memory}\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = {fuel}\nmax_execution_time_ms = {time_ms}"
-    )
+fn resources(memory: &'static str, fuel: u64, time_ms: u64) -> Resources {
+    limits(memory, "512KiB").fuel(fuel).time_ms(time_ms)
 }
 
 /// A host, a OneForOne supervisor and the neighbour, running.
@@ -38,7 +37,7 @@ async fn with_neighbour(host: &Host, sup: &SupervisorRef, dir: &TempDir) {
         dir,
         "echo",
         NEIGHBOUR,
-        &resources("16MiB", 1_000_000, 100),
+        resources("16MiB", 1_000_000, 100),
         "",
     );
     host.spawn_component(sup, Manifest::from_file(path).unwrap())
@@ -62,10 +61,6 @@ async fn neighbour_answers(host: &Host, times: usize) {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allocating_up_to_the_limit_on_every_message_stays_within_it() {
     let (system, host, sup, dir) = setup().await;
@@ -74,7 +69,7 @@ async fn allocating_up_to_the_limit_on_every_message_stays_within_it() {
         &sup,
         &dir,
         "hog",
-        &resources("32MiB", 10_000_000, 500),
+        resources("32MiB", 10_000_000, 500),
     )
     .await;
 
@@ -115,7 +110,7 @@ async fn a_64_mib_reply_is_stopped_by_the_memory_limit_or_delivered_whole_when_g
         &sup,
         &dir,
         "boaster",
-        &resources("32MiB", 500_000_000, 5000),
+        resources("32MiB", 500_000_000, 5000),
     )
     .await;
     let err = host
@@ -130,7 +125,7 @@ async fn a_64_mib_reply_is_stopped_by_the_memory_limit_or_delivered_whole_when_g
         &sup,
         &dir,
         "granted",
-        &resources("256MiB", 500_000_000, 5000),
+        resources("256MiB", 500_000_000, 5000),
     )
     .await;
     let big = host.ask("granted", "big", size.as_bytes());
@@ -151,7 +146,7 @@ async fn a_guest_logging_in_a_tight_loop_is_held_to_its_log_budget() {
         &sup,
         &dir,
         "chatter",
-        &resources("32MiB", 1_000_000_000, 2000),
+        resources("32MiB", 1_000_000_000, 2000),
     )
     .await;
 
@@ -203,7 +198,7 @@ async fn a_send_flood_is_bounded_by_the_targets_mailbox() {
         &sup,
         &dir,
         "sink",
-        &resources("32MiB", 10_000_000, 500),
+        resources("32MiB", 10_000_000, 500),
     )
     .await;
     faulty_with(
@@ -211,7 +206,7 @@ async fn a_send_flood_is_bounded_by_the_targets_mailbox() {
         &sup,
         &dir,
         "flooder",
-        &resources("32MiB", 10_000_000_000, 5000),
+        resources("32MiB", 10_000_000_000, 5000),
     )
     .await;
 
@@ -256,7 +251,7 @@ async fn a_component_requesting_itself_times_out_and_recovers() {
         &sup,
         &dir,
         "narcissus",
-        &resources("32MiB", 10_000_000, 200),
+        resources("32MiB", 10_000_000, 200),
     )
     .await;
 

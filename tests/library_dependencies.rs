@@ -1,5 +1,6 @@
 //! The library does not carry the command line: without its default `cli` feature,
 //! `airssys-wasm` depends on none of the CLI's crates.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 
@@ -7,17 +8,30 @@ use std::process::Command;
 fn library_tree(depth: &str) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "-p", "airssys-wasm", "--no-default-features", "-e", "normal"])
+        .args([
+            "tree",
+            "-p",
+            "airssys-wasm",
+            "--no-default-features",
+            "-e",
+            "normal",
+        ])
         .args(["--prefix", "none", "--depth", depth])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn crate_names(tree: &str) -> Vec<&str> {
-    tree.lines().filter_map(|line| line.split_whitespace().next()).collect()
+    tree.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect()
 }
 
 #[test]
@@ -26,7 +40,10 @@ fn the_library_without_the_cli_feature_compiles_no_cli_dependency() {
     let names = crate_names(&all);
     assert!(names.contains(&"wasmtime"), "the tree was read: {all}");
     for cli_only in ["clap", "base64", "tracing-subscriber"] {
-        assert!(!names.contains(&cli_only), "{cli_only} is in the library's tree:\n{all}");
+        assert!(
+            !names.contains(&cli_only),
+            "{cli_only} is in the library's tree:\n{all}"
+        );
     }
     // serde_json is used by wasmtime's bindgen proc macro at build time; the library
     // itself must not depend on it.
@@ -38,7 +55,17 @@ fn the_library_without_the_cli_feature_compiles_no_cli_dependency() {
 fn the_default_features_carry_the_cli() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "-p", "airssys-wasm", "-e", "normal", "--prefix", "none", "--depth", "1"])
+        .args([
+            "tree",
+            "-p",
+            "airssys-wasm",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--depth",
+            "1",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();

@@ -2,12 +2,8 @@
 //! precompiled `.cwasm` components.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use airssys_wasm::{EngineConfig, Engines, Error, ErrorKind, LoadedComponent, Manifest};
-use common::*;
-
-const RESOURCES: &str = "max_memory = \"16MiB\"\nmax_stack = \"1MiB\"";
+use airssys_wasm_test_support::{SMALL, TempDir, engine, manifest_path, wasm_path};
 
 /// Writes `bytes` as `name` and a manifest naming it; loads it.
 async fn load_bytes(
@@ -19,7 +15,7 @@ async fn load_bytes(
     dir.write(name, bytes);
     let manifest = dir.write(
         "Component.toml",
-        format!("[component]\nname = \"subject\"\nversion = \"1.0.0\"\nwasm = \"{name}\"\n[resources]\n{RESOURCES}\n"),
+        format!("[component]\nname = \"subject\"\nversion = \"1.0.0\"\nwasm = \"{name}\"\n[resources]\n{SMALL}\n"),
     );
     LoadedComponent::load(engine, Manifest::from_file(manifest).unwrap()).await
 }

@@ -1,13 +1,11 @@
 //! Every rule of `Component.toml` (contract section 2): a bad file and the message it gets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use airssys_wasm::manifest::{
     Access, DEFAULT_EXECUTION_TIME_MS, DEFAULT_FUEL_PER_EXECUTION, Manifest, ManifestError,
     MessagingGrant,
 };
-use common::TempDir;
+use airssys_wasm_test_support::{TempDir, root};
 
 const GOOD_COMPONENT: &str =
     "[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"echo.wasm\"\n";
@@ -337,7 +335,7 @@ fn an_unreadable_file_is_a_manifest_error() {
 
 #[test]
 fn the_shipped_example_manifest_is_valid() {
-    let example = std::fs::read_to_string(common::root().join("Component.toml.example")).unwrap();
+    let example = std::fs::read_to_string(root().join("Component.toml.example")).unwrap();
     let dir = dir();
     // The example names echo.wasm and a data folder, which the fixture folder provides.
     let m = Manifest::parse(&example, dir.path().join("Component.toml")).unwrap();

@@ -7,15 +7,15 @@
 //! see examples/guests/python/app.py and examples/guests/js/handler.js.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-use airssys_wasm::{EngineConfig, Error, ErrorKind, Host, Manifest};
-use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SupervisorRef, SystemConfig};
-use common::*;
+use airssys_wasm::{Error, ErrorKind, Host, Manifest};
+use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorRef};
+use airssys_wasm_test_support::{
+    TempDir, airssys_wasm_command, host, log_lines_with, logs, manifest_path, root, stderr,
+    supervisor,
+};
 
 const PY: &str = "py-guest";
 const JS: &str = "js-guest";
@@ -39,20 +39,8 @@ fn polyglot_manifest(name: &str) -> PathBuf {
 
 async fn setup() -> (ActorSystem, Host, SupervisorRef) {
     logs();
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(
-        &system,
-        EngineConfig::default().cache_dir(Some(cache_dir())),
-    )
-    .await
-    .unwrap();
-    let sup = system
-        .spawn_supervisor(
-            SupervisorConfig::new(Strategy::OneForOne).restart_limit(10, Duration::from_secs(60)),
-        )
-        .start()
-        .await
-        .unwrap();
+    let (system, host) = host().await;
+    let sup = supervisor(&system, Strategy::OneForOne, 10).await;
     (system, host, sup)
 }
 
@@ -84,17 +72,6 @@ async fn handler_error(host: &Host, to: &str, topic: &str, payload: &str) -> Str
         Err(Error::Handler { message, .. }) => message,
         other => panic!("{to} {topic} {payload:?}: expected a handler error, got {other:?}"),
     }
-}
-
-// ---- the host's logs (captured by common::logs) ------------------------------------------
-
-/// The captured log lines containing `marker` (markers are unique per test).
-fn log_lines_with(marker: &str) -> Vec<String> {
-    let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    text.lines()
-        .filter(|l| l.contains(marker))
-        .map(str::to_string)
-        .collect()
 }
 
 // ---- the same behaviour in each language -----------------------------------------------
@@ -377,18 +354,14 @@ async fn python_and_javascript_guests_message_each_other_through_a_rust_one() {
 fn cli(args: &[&str]) -> Output {
     // A cold cache compiles in the child: keep it to one compile at a time with the loads above.
     let _one_at_a_time = LOADING.blocking_lock();
-    Command::new(env!("CARGO_BIN_EXE_airssys-wasm"))
+    airssys_wasm_command(env!("CARGO_BIN_EXE_airssys-wasm"))
         .args(args)
-        .env_remove("RUST_LOG")
-        .env("AIRSSYS_WASM_CACHE_DIR", cache_dir())
         .output()
         .unwrap()
 }
 
 fn cli_call_of_each_guest(guest: &str) {
     let manifest = polyglot_manifest(guest).display().to_string();
-    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
-
     let out = cli(&["call", &manifest, "--topic", "greet", "--payload", "cli"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, b"hello, cli");

@@ -3,13 +3,13 @@
 //! mapped copy-on-write), report their memory limit, and a full pool is a clear error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use airssys_wasm::{Allocation, EngineConfig, ErrorKind, Host, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SystemConfig};
-use common::*;
+use airssys_wasm_test_support::{
+    Resources, TempDir, cache_dir, faulty_with, limits, manifest_for, reply_text, supervisor,
+};
 
-const RESOURCES: &str = "max_memory = \"4MiB\"\nmax_stack = \"512KiB\"";
+const RESOURCES: Resources = limits("4MiB", "512KiB");
 
 async fn pooled(max_instances: u32) -> (ActorSystem, Host) {
     let system = ActorSystem::new(SystemConfig::default());

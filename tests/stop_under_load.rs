@@ -3,18 +3,20 @@
 //! its deadline even with guests that would run for seconds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use airssys_wasm::{Error, ErrorKind, Host, Reply};
 use airssys_wasm_actors::{ActorError, Strategy, SystemConfig};
-use common::*;
+use airssys_wasm_test_support::{
+    Resources, TempDir, faulty_with, host, host_in, limits, logs, supervisor, until_call_started,
+};
 use tokio::task::JoinHandle;
 
-const SLEEPER: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 10000000\nmax_execution_time_ms = 60000";
+const SLEEPER: Resources = limits("32MiB", "512KiB").fuel(10_000_000).time_ms(60_000);
 /// Spins for up to 30 s: only the shutdown deadline can end it sooner.
-const SPINNER: &str = "max_memory = \"32MiB\"\nmax_stack = \"512KiB\"\nmax_fuel_per_execution = 1000000000000000\nmax_execution_time_ms = 30000";
+const SPINNER: Resources = limits("32MiB", "512KiB")
+    .fuel(1_000_000_000_000_000)
+    .time_ms(30_000);
 
 /// `count` asks of `topic`/`payload` to `name`, each enqueued now and awaited in a task.
 fn asks(
@@ -49,6 +51,7 @@ async fn answers(asks: Vec<JoinHandle<Result<Reply, Error>>>) -> (usize, usize) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_a_supervisor_answers_every_waiting_caller_with_stopped() {
+    logs();
     let (system, host) = host().await;
     let sup = supervisor(&system, Strategy::OneForOne, 10).await;
     let dir = TempDir::new();
@@ -61,7 +64,9 @@ async fn stopping_a_supervisor_answers_every_waiting_caller_with_stopped() {
         .iter()
         .flat_map(|name| asks(&host, name, 50, "sleep", b"20"))
         .collect();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    for name in &names {
+        until_call_started(name, "sleep").await;
+    }
 
     let started = Instant::now();
     sup.stop().await;
@@ -81,6 +86,7 @@ async fn stopping_a_supervisor_answers_every_waiting_caller_with_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_with_messages_in_flight_finishes_cleanly_and_answers_everyone() {
+    logs();
     let (system, host) = host().await;
     let sup = supervisor(&system, Strategy::OneForOne, 10).await;
     let dir = TempDir::new();
@@ -90,7 +96,9 @@ async fn shutdown_with_messages_in_flight_finishes_cleanly_and_answers_everyone(
     let pending: Vec<_> = (0..3)
         .flat_map(|i| asks(&host, &format!("worker-{i}"), 20, "sleep", b"5"))
         .collect();
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    for i in 0..3 {
+        until_call_started(&format!("worker-{i}"), "sleep").await;
+    }
 
     let started = Instant::now();
     system.shutdown().await.unwrap();
@@ -105,6 +113,7 @@ async fn shutdown_with_messages_in_flight_finishes_cleanly_and_answers_everyone(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_keeps_its_deadline_with_guests_that_would_run_for_seconds() {
+    logs();
     let deadline = Duration::from_millis(500);
     let (system, host) = host_in(SystemConfig::default().shutdown_timeout(deadline)).await;
     let sup = supervisor(&system, Strategy::OneForOne, 10).await;
@@ -113,7 +122,8 @@ async fn shutdown_keeps_its_deadline_with_guests_that_would_run_for_seconds() {
     faulty_with(&host, &sup, &dir, "sleeper", SLEEPER).await;
     let mut pending = asks(&host, "spinner", 5, "spin", b"");
     pending.extend(asks(&host, "sleeper", 5, "sleep", b"30000"));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until_call_started("spinner", "spin").await;
+    until_call_started("sleeper", "sleep").await;
 
     let started = Instant::now();
     let result = system.shutdown().await;

@@ -205,40 +205,50 @@ impl<A: Actor> ActorRef<A> {
         self.wait_reply(reply_rx).await
     }
 
-    /// Like [`ask`](Self::ask), but fails at once with [`AskError::Overloaded`] if the
-    /// mailbox is full.
+    /// Like [`ask`](Self::ask), but refuses at once, giving the message back, if the
+    /// mailbox is full or the actor has stopped.
     ///
-    /// The message is enqueued (or rejected) when `try_ask` is called, before the
-    /// returned future is first polled.
+    /// The message is enqueued (or refused) when `try_ask` is called; the returned future
+    /// only waits for the reply.
     ///
     /// # Errors
     ///
-    /// As [`ask`](Self::ask), plus [`AskError::Overloaded`].
+    /// [`SendError::Overloaded`] if the mailbox is full, [`SendError::Stopped`] if the
+    /// actor has stopped; both give the message back. The future's errors are
+    /// [`ask`](Self::ask)'s.
+    #[allow(clippy::type_complexity)]
     pub fn try_ask(
         &self,
         msg: A::Message,
-    ) -> impl Future<Output = Result<A::Reply, AskError<A::Error>>> + Send + 'static + use<A> {
+    ) -> Result<
+        impl Future<Output = Result<A::Reply, AskError<A::Error>>> + Send + 'static + use<A>,
+        SendError<A::Message>,
+    > {
         let (reply_tx, reply_rx) = oneshot::channel();
         let sending = Sending::new(&self.info);
-        let sent = match self.tx.try_send(Envelope::Ask(msg, reply_tx)) {
-            Ok(()) => {
-                sending.sent();
-                Ok(reply_rx)
+        match self.tx.try_send(Envelope::Ask(msg, reply_tx)) {
+            Ok(()) => sending.sent(),
+            Err(mpsc::error::TrySendError::Full(envelope)) => {
+                return Err(SendError::Overloaded {
+                    actor: self.info.label.clone(),
+                    message: envelope.into_message(),
+                });
             }
-            Err(mpsc::error::TrySendError::Full(_)) => Err(AskError::Overloaded {
-                actor: self.info.label.clone(),
-            }),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.stopped()),
-        };
+            Err(mpsc::error::TrySendError::Closed(envelope)) => {
+                return Err(SendError::Stopped {
+                    actor: self.info.label.clone(),
+                    message: envelope.into_message(),
+                });
+            }
+        }
         let info = Arc::clone(&self.info);
-        async move {
-            let reply_rx = sent?;
+        Ok(async move {
             reply_rx.await.unwrap_or_else(|_| {
                 Err(AskError::Stopped {
                     actor: info.label.clone(),
                 })
             })
-        }
+        })
     }
 
     /// Like [`ask`](Self::ask), giving up after `timeout` (waiting for room included).

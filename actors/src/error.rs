@@ -99,12 +99,6 @@ pub enum AskError<E> {
         /// The actor's name or id.
         actor: String,
     },
-    /// The mailbox was full (only from `try_ask`).
-    #[error("mailbox of actor `{actor}` is full")]
-    Overloaded {
-        /// The actor's name or id.
-        actor: String,
-    },
     /// No reply came within the caller's timeout (from `ask_timeout`).
     #[error("actor `{actor}` did not reply within {after:?}")]
     Timeout {
@@ -122,7 +116,6 @@ impl<E> AskError<E> {
             Self::Failed { actor, .. }
             | Self::Panicked { actor, .. }
             | Self::Stopped { actor }
-            | Self::Overloaded { actor }
             | Self::Timeout { actor, .. } => actor,
         }
     }

@@ -1,10 +1,8 @@
 //! Compile-time checks: handles are `Send + Sync + Clone`, futures are `Send`.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Worker};
+use airssys_wasm_test_support::{Cmd, Log, Worker, WorkerError, worker};
 
 fn send_sync_clone<T: Send + Sync + Clone + 'static>() {}
 fn send<T: Send>(_: &T) {}
@@ -22,7 +20,7 @@ fn handles_are_send_sync_and_clone() {
 #[test]
 fn errors_are_std_errors() {
     error::<ActorError>();
-    error::<AskError<common::WorkerError>>();
+    error::<AskError<WorkerError>>();
     error::<SendError<Cmd>>();
 }
 
@@ -32,14 +30,10 @@ fn futures_are_send(system: &ActorSystem, actor: &ActorRef<Worker>, root: &Super
     send(&actor.ask(Cmd::Get));
     send(&actor.try_ask(Cmd::Get));
     send(&actor.ask_timeout(Cmd::Get, std::time::Duration::from_secs(1)));
-    send(&root.add_child(common::worker("x", &common::Log::default())));
+    send(&root.add_child(worker("x", &Log::default())));
     send(&root.remove_child("x"));
     send(&system.shutdown());
-    send(
-        &system
-            .spawn()
-            .spawn(Worker::new("y", &common::Log::default())),
-    );
+    send(&system.spawn().spawn(Worker::new("y", &Log::default())));
     send(&std::future::IntoFuture::into_future(
         system.spawn_supervisor(SupervisorConfig::default()),
     ));

@@ -1,13 +1,13 @@
 //! Children added and removed at runtime, heterogeneous children, lookup by name.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::Arc;
 
 use airssys_wasm_actors::prelude::*;
 use airssys_wasm_actors::{ChildKind, ChildStatus};
-use common::{Cmd, Log, Worker, is_restarted, until_mailbox_len, wait_for, within, worker};
+use airssys_wasm_test_support::{
+    Cmd, Log, Worker, is_restarted, until_mailbox_len, wait_for, within, worker,
+};
 use tokio::sync::Notify;
 
 /// A second actor type, to sit next to `Worker` under one supervisor.
@@ -70,8 +70,8 @@ async fn remove_child_runs_post_stop_and_answers_waiting_asks_stopped() {
         .await
         .unwrap();
     let gate = Arc::new(Notify::new());
-    let in_flight = gone.try_ask(Cmd::Wait(gate));
-    let queued = gone.try_ask(Cmd::Get);
+    let in_flight = gone.try_ask(Cmd::Wait(gate)).unwrap();
+    let queued = gone.try_ask(Cmd::Get).unwrap();
     until_mailbox_len(&gone, 1).await;
     root.remove_child("gone").await.unwrap();
     assert!(!gone.is_alive());

@@ -6,11 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-mod common;
-
 use airssys_wasm_actors::prelude::*;
 use airssys_wasm_actors::{ActorRef, ExitHandle};
-use common::{poll_once, until_mailbox_len, within};
+use airssys_wasm_test_support::{poll_once, until_mailbox_len, within};
 use tokio::sync::Notify;
 
 #[derive(Debug, thiserror::Error)]
@@ -127,8 +125,8 @@ async fn a_message_refused_by_before_message_goes_to_the_next_incarnation() {
     let s = setup().await;
     assert_eq!(ask(&s.actor, Msg::Add(3)).await, 3);
     s.refuse_next.store(true, Ordering::SeqCst);
-    let refused = s.actor.try_ask(Msg::Add(7));
-    let behind = s.actor.try_ask(Msg::Add(1));
+    let refused = s.actor.try_ask(Msg::Add(7)).unwrap();
+    let behind = s.actor.try_ask(Msg::Add(1)).unwrap();
     assert_eq!(
         refused.await.unwrap(),
         7,
@@ -145,7 +143,7 @@ async fn is_idle_until_every_sent_message_is_finished() {
     assert!(s.actor.is_idle());
     let gate = Arc::new(Notify::new());
     s.actor.tell(Msg::Wait(gate.clone())).await.unwrap();
-    let queued = s.actor.try_ask(Msg::Add(2));
+    let queued = s.actor.try_ask(Msg::Add(2)).unwrap();
     assert!(!s.actor.is_idle(), "one running, one queued");
     gate.notify_one();
     assert_eq!(queued.await.unwrap(), 2);
@@ -169,7 +167,9 @@ async fn messages_answered_stopped_count_as_finished() {
         .unwrap();
     let gate = Arc::new(Notify::new());
     actor.tell(Msg::Wait(gate.clone())).await.unwrap();
-    let queued: Vec<_> = (0..10).map(|_| actor.try_ask(Msg::Add(1))).collect();
+    let queued: Vec<_> = (0..10)
+        .map(|_| actor.try_ask(Msg::Add(1)).unwrap())
+        .collect();
     assert!(!actor.is_idle());
     until_mailbox_len(&actor, 10).await;
     let mut shutdown = std::pin::pin!(system.shutdown());

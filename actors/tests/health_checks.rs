@@ -1,13 +1,13 @@
 //! Health checks: `failure_threshold` consecutive failures or timeouts restart a child.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Knobs, Log, WAIT, is_restarted, wait_for, wait_until, worker_with};
+use airssys_wasm_test_support::{
+    Cmd, Knobs, Log, WAIT, is_restarted, wait_for, wait_until, worker_with,
+};
 
 fn fast_checks() -> HealthConfig {
     HealthConfig {

@@ -2,13 +2,13 @@
 //! whose strategy applies; a top-level supervisor gives up.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use airssys_wasm_actors::prelude::*;
 use airssys_wasm_actors::{Backoff, ChildStatus};
-use common::{Cmd, Log, Worker, is_restarted, is_stopped, wait_for, worker};
+use airssys_wasm_test_support::{
+    Cmd, Log, WAIT, Worker, is_restarted, is_stopped, wait_for, within, worker,
+};
 
 async fn crash(actor: &ActorRef<Worker>) {
     assert!(matches!(
@@ -40,7 +40,7 @@ async fn a_nested_supervisor_past_its_intensity_is_restarted_fresh_by_its_parent
     wait_for(&mut events, is_restarted("w")).await;
     let queued_before_failure = {
         crash(&w).await; // one too many: `workers` fails to `root`
-        w.try_ask(Cmd::Get)
+        w.try_ask(Cmd::Get).unwrap()
     };
     let restarted = wait_for(&mut events, is_restarted("workers")).await;
     assert!(
@@ -246,10 +246,10 @@ async fn shutdown_interrupts_a_backoff() {
         .unwrap();
     let a = root.add_child(worker("a", &Log::default())).await.unwrap();
     crash(&a).await;
-    let queued = a.try_ask(Cmd::Get);
-    common::within(system.shutdown()).await.unwrap();
+    let queued = a.try_ask(Cmd::Get).unwrap();
+    within(system.shutdown()).await.unwrap();
     assert!(matches!(
-        common::within(queued).await,
+        within(queued).await,
         Err(AskError::Stopped { .. })
     ));
 }
@@ -298,7 +298,7 @@ async fn snapshot_matches_events_of_a_failing_subtree() {
             }
         }
     });
-    let mut next = async || match tokio::time::timeout(common::WAIT, seen.recv()).await {
+    let mut next = async || match tokio::time::timeout(WAIT, seen.recv()).await {
         Ok(Some(actor)) => actor,
         Ok(None) => panic!("the observer failed (its panic is printed above)"),
         Err(_) => panic!("timed out waiting for the observer"),

@@ -2,13 +2,13 @@
 //! for room, a stopped actor refuses messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Log, Worker, poll_once, within};
+use airssys_wasm_test_support::{
+    Cmd, Log, Worker, is_stopped, poll_once, until_mailbox_len, wait_for, within,
+};
 use tokio::sync::Notify;
 
 /// A worker with a 2-slot mailbox, busy on a gate, with its mailbox full.
@@ -26,7 +26,7 @@ async fn full_mailbox() -> (ActorSystem, ActorRef<Worker>, Arc<Notify>) {
     let gate = Arc::new(Notify::new());
     // Once the actor is inside `Wait`, it has taken it out of the mailbox.
     actor.tell(Cmd::Wait(Arc::clone(&gate))).await.unwrap();
-    common::until_mailbox_len(&actor, 0).await;
+    until_mailbox_len(&actor, 0).await;
     actor.try_tell(Cmd::Add(1)).unwrap();
     actor.try_tell(Cmd::Add(1)).unwrap();
     assert_eq!(actor.mailbox_len(), 2);
@@ -52,12 +52,13 @@ async fn try_tell_on_a_full_mailbox_is_overloaded_and_gives_the_message_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn try_ask_on_a_full_mailbox_fails_at_once_with_overloaded() {
     let (system, actor, gate) = full_mailbox().await;
-    // The future is ready at once: no need to release the gate first.
-    let reply = within(actor.try_ask(Cmd::Get)).await;
+    // Refused at once, with the message given back: no need to release the gate first.
+    let refused = actor.try_ask(Cmd::Add(7)).map(|_| ()).unwrap_err();
     assert!(
-        matches!(reply, Err(AskError::Overloaded { ref actor }) if actor == "small"),
-        "{reply:?}"
+        matches!(refused, SendError::Overloaded { ref actor, .. } if actor == "small"),
+        "{refused:?}"
     );
+    assert!(matches!(refused.into_inner(), Cmd::Add(7)));
     gate.notify_one();
     system.shutdown().await.unwrap();
 }
@@ -115,7 +116,7 @@ async fn a_stopped_actor_refuses_every_kind_of_send() {
         .unwrap();
     let mut events = system.subscribe();
     assert_eq!(actor.ask(Cmd::StopSelf).await.unwrap(), 0);
-    common::wait_for(&mut events, common::is_stopped("gone")).await;
+    wait_for(&mut events, is_stopped("gone")).await;
     assert!(!actor.is_alive());
     let err = actor.tell(Cmd::Add(3)).await.unwrap_err();
     assert!(err.is_stopped());
@@ -126,8 +127,11 @@ async fn a_stopped_actor_refuses_every_kind_of_send() {
         Err(AskError::Stopped { .. })
     ));
     assert!(matches!(
-        actor.try_ask(Cmd::Get).await,
-        Err(AskError::Stopped { .. })
+        actor.try_ask(Cmd::Get).map(|_| ()),
+        Err(SendError::Stopped {
+            message: Cmd::Get,
+            ..
+        })
     ));
     assert!(
         system.lookup::<Worker>("gone").is_none(),

@@ -2,21 +2,20 @@
 //! answered exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use airssys_wasm_actors::prelude::*;
-use common::{
-    Cmd, Knobs, Log, Worker, is_restarted, quiet_panics, wait_for, within, worker, worker_with,
+use airssys_wasm_test_support::{
+    Cmd, Knobs, Log, Worker, WorkerError, is_restarted, quiet_panics, wait_for, within, worker,
+    worker_with,
 };
 use tokio::sync::Notify;
 
 /// 100 asks queued behind a gate; the 10th crashes the actor.
 async fn hundred_asks_with_a_crash_on_the_tenth(
     crash: Cmd,
-) -> Vec<Result<u64, AskError<common::WorkerError>>> {
+) -> Vec<Result<u64, AskError<WorkerError>>> {
     let system = ActorSystem::new(SystemConfig::default());
     let root = system
         .spawn_supervisor(SupervisorConfig::default())
@@ -32,8 +31,8 @@ async fn hundred_asks_with_a_crash_on_the_tenth(
     let mut crash = Some(crash);
     let asks: Vec<_> = (1..=100)
         .map(|i| match i {
-            10 => actor.try_ask(crash.take().unwrap()),
-            _ => actor.try_ask(Cmd::Add(1)),
+            10 => actor.try_ask(crash.take().unwrap()).unwrap(),
+            _ => actor.try_ask(Cmd::Add(1)).unwrap(),
         })
         .collect();
     assert!(actor.mailbox_len() >= 100, "all queued behind the gate");
@@ -48,7 +47,7 @@ async fn hundred_asks_with_a_crash_on_the_tenth(
     replies
 }
 
-fn check(replies: &[Result<u64, AskError<common::WorkerError>>]) {
+fn check(replies: &[Result<u64, AskError<WorkerError>>]) {
     assert_eq!(replies.len(), 100);
     for (i, reply) in replies[..9].iter().enumerate() {
         assert_eq!(
@@ -145,8 +144,8 @@ async fn restarted_top_level_actor_keeps_its_address_and_mailbox() {
     let gate = Arc::new(Notify::new());
     actor.tell(Cmd::Add(7)).await.unwrap();
     actor.tell(Cmd::Wait(Arc::clone(&gate))).await.unwrap();
-    let crash = actor.try_ask(Cmd::Fail(ErrorAction::Restart));
-    let after = actor.try_ask(Cmd::Add(1));
+    let crash = actor.try_ask(Cmd::Fail(ErrorAction::Restart)).unwrap();
+    let after = actor.try_ask(Cmd::Add(1)).unwrap();
     gate.notify_one();
     assert!(matches!(within(crash).await, Err(AskError::Failed { .. })));
     assert_eq!(within(after).await.unwrap(), 1);

@@ -1,12 +1,10 @@
 //! A panic anywhere in an actor is a crash of that actor only.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::atomic::Ordering;
 
 use airssys_wasm_actors::prelude::*;
-use common::{
+use airssys_wasm_test_support::{
     Cmd, Knobs, Log, Worker, is_restarted, is_stopped, quiet_panics, wait_for, worker, worker_with,
 };
 

@@ -1,12 +1,10 @@
 //! Permanent / Transient / Temporary, `on_error` actions, and top-level restart policies.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Log, Worker, is_restarted, is_stopped, wait_for, worker};
+use airssys_wasm_test_support::{Cmd, Log, Worker, is_restarted, is_stopped, wait_for, worker};
 
 async fn root(system: &ActorSystem) -> SupervisorRef {
     system

@@ -2,13 +2,13 @@
 //! and abort past the deadline.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Log, WAIT, Worker, poll_once, until_mailbox_len, wait_until, within, worker};
+use airssys_wasm_test_support::{
+    Cmd, Log, WAIT, Worker, poll_once, until_mailbox_len, wait_until, within, worker,
+};
 use tokio::sync::Notify;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,8 +83,10 @@ async fn shutdown_lets_the_current_message_finish_and_answers_queued_asks_stoppe
         .await
         .unwrap();
     let gate = Arc::new(Notify::new());
-    let current = actor.try_ask(Cmd::Wait(gate.clone()));
-    let queued: Vec<_> = (0..3).map(|_| actor.try_ask(Cmd::Add(1))).collect();
+    let current = actor.try_ask(Cmd::Wait(gate.clone())).unwrap();
+    let queued: Vec<_> = (0..3)
+        .map(|_| actor.try_ask(Cmd::Add(1)).unwrap())
+        .collect();
     until_mailbox_len(&actor, 3).await;
     // The first poll of `shutdown` sends the actor its stop command: it reaches the
     // actor while this message runs, and only then may the message finish.
@@ -113,8 +115,8 @@ async fn graceful_timeout_cancels_a_stuck_message_and_still_runs_post_stop() {
         .spawn(Worker::new("stuck", &log))
         .await
         .unwrap();
-    let stuck = actor.try_ask(Cmd::Wait(Arc::new(Notify::new())));
-    let queued = actor.try_ask(Cmd::Get);
+    let stuck = actor.try_ask(Cmd::Wait(Arc::new(Notify::new()))).unwrap();
+    let queued = actor.try_ask(Cmd::Get).unwrap();
     until_mailbox_len(&actor, 1).await;
     within(system.shutdown()).await.unwrap();
     assert!(matches!(within(stuck).await, Err(AskError::Stopped { .. })));
@@ -144,8 +146,10 @@ async fn past_the_deadline_remaining_tasks_are_aborted() {
         .spawn(Worker::new("stubborn", &log))
         .await
         .unwrap();
-    let stuck = stubborn.try_ask(Cmd::Wait(Arc::new(Notify::new())));
-    let queued = stubborn.try_ask(Cmd::Get);
+    let stuck = stubborn
+        .try_ask(Cmd::Wait(Arc::new(Notify::new())))
+        .unwrap();
+    let queued = stubborn.try_ask(Cmd::Get).unwrap();
     until_mailbox_len(&stubborn, 1).await;
     let err = within(system.shutdown()).await.unwrap_err();
     match err {

@@ -1,37 +1,25 @@
 //! Which siblings each strategy restarts, and in what order.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_wasm_actors::ChildStatus;
 use airssys_wasm_actors::prelude::*;
-use common::{Cmd, Log, is_restarted, wait_for, within, worker};
+use airssys_wasm_test_support::{
+    Cmd, Log, WAIT, Worker, is_restarted, until_mailbox_len, wait_for, within, worker,
+};
 use tokio::sync::Notify;
 
-async fn tree(
-    strategy: Strategy,
-) -> (
-    ActorSystem,
-    SupervisorRef,
-    Log,
-    [ActorRef<common::Worker>; 3],
-) {
+async fn tree(strategy: Strategy) -> (ActorSystem, SupervisorRef, Log, [ActorRef<Worker>; 3]) {
     tree_with(strategy, |spec| spec).await
 }
 
 /// As [`tree`], with `c`'s spec adjusted by `adjust_c`.
 async fn tree_with(
     strategy: Strategy,
-    adjust_c: impl FnOnce(ChildSpec<common::Worker>) -> ChildSpec<common::Worker>,
-) -> (
-    ActorSystem,
-    SupervisorRef,
-    Log,
-    [ActorRef<common::Worker>; 3],
-) {
+    adjust_c: impl FnOnce(ChildSpec<Worker>) -> ChildSpec<Worker>,
+) -> (ActorSystem, SupervisorRef, Log, [ActorRef<Worker>; 3]) {
     let system = ActorSystem::new(SystemConfig::default());
     let root = system
         .spawn_supervisor(SupervisorConfig::new(strategy))
@@ -48,7 +36,7 @@ async fn tree_with(
     (system, root, log, [a, b, c])
 }
 
-async fn crash(child: &ActorRef<common::Worker>) {
+async fn crash(child: &ActorRef<Worker>) {
     let err = child
         .ask(Cmd::Fail(ErrorAction::Restart))
         .await
@@ -150,8 +138,8 @@ async fn siblings_restarted_by_one_for_all_keep_their_mailboxes() {
     // cancels it once c's shutdown timeout has passed.
     let gate = Arc::new(Notify::new());
     c.tell(Cmd::Wait(gate)).await.unwrap();
-    let queued: Vec<_> = (0..5).map(|_| c.try_ask(Cmd::Add(1))).collect();
-    common::until_mailbox_len(&c, 5).await;
+    let queued: Vec<_> = (0..5).map(|_| c.try_ask(Cmd::Add(1)).unwrap()).collect();
+    until_mailbox_len(&c, 5).await;
     crash(&b).await;
     wait_for(&mut events, is_restarted("c")).await;
     let mut replies = Vec::new();
@@ -218,7 +206,7 @@ async fn snapshot_matches_every_start_event(rounds: u32) {
         root.add_child(worker("b", &log)).await.unwrap(),
         root.add_child(worker("c", &log)).await.unwrap(),
     ];
-    let mut next = async || match tokio::time::timeout(common::WAIT, seen.recv()).await {
+    let mut next = async || match tokio::time::timeout(WAIT, seen.recv()).await {
         Ok(Some(actor)) => actor,
         Ok(None) => panic!("the observer failed (its panic is printed above)"),
         Err(_) => panic!("timed out waiting for the observer"),

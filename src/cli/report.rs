@@ -41,7 +41,11 @@ pub(crate) fn write_stdout(bytes: &[u8]) {
 /// The command's exit code, or 2 if writing its output failed (a closed stdout is not a
 /// failure: the reader had what it wanted).
 pub(crate) fn exit_code(code: i32) -> i32 {
-    if STDOUT.load(Ordering::Relaxed) == FAILED { 2 } else { code }
+    if STDOUT.load(Ordering::Relaxed) == FAILED {
+        2
+    } else {
+        code
+    }
 }
 
 /// Prints `error[KIND]: message` on stderr and returns the kind's exit code.

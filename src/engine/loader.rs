@@ -373,7 +373,8 @@ mod tests {
     fn the_missing_import_is_read_from_wasmtimes_linker_error() {
         let engine = Engine::default();
         let linker = wasmtime::component::Linker::<()>::new(&engine);
-        let wat = r#"(component (import "airssys:absent/nothing@0.1.0" (instance (export "f" (func)))))"#;
+        let wat =
+            r#"(component (import "airssys:absent/nothing@0.1.0" (instance (export "f" (func)))))"#;
         let component = Component::new(&engine, wat).unwrap();
         let Err(error) = linker.instantiate_pre(&component) else {
             panic!("linking an unknown import succeeded");

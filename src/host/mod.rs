@@ -287,9 +287,18 @@ impl Host {
                     loaded: entry.loaded.clone(),
                     registry: self.inner.registry.clone(),
                 };
-                // Boxed: the mailbox path's future is several times a direct call's, and
-                // inline it would make every ask's future (moved on each call) as large.
-                Route::Queued(queued, Box::pin(entry.address.try_ask(message)))
+                match entry.address.try_ask(message) {
+                    // Boxed: the mailbox path's future is several times a direct call's,
+                    // and inline it would make every ask's future (moved on each call) as
+                    // large.
+                    Ok(reply) => Route::Queued(queued, Box::pin(reply)),
+                    Err(SendError::Overloaded { .. }) => {
+                        Route::Refused(Box::new(Error::Overloaded {
+                            component: to.to_string(),
+                        }))
+                    }
+                    Err(SendError::Stopped { .. }) => Route::Refused(Box::new(stopped(to, entry))),
+                }
             })
             .ok_or_else(|| Error::NotFound {
                 name: to.to_string(),
@@ -297,6 +306,7 @@ impl Host {
         async move {
             match route? {
                 Route::Direct(call) => call.await,
+                Route::Refused(error) => Err(*error),
                 Route::Queued(queued, reply) => match reply.await {
                     Ok(reply) => reply,
                     Err(e) => Err(ask_error(&queued.registry, &queued.loaded, e)),
@@ -390,10 +400,12 @@ impl From<Undelivered> for Error {
     }
 }
 
-/// The two ways of an ask: run on the caller's task, or queued for the actor.
+/// The ways of an ask: run on the caller's task, queued for the actor, or refused.
 enum Route<Q> {
     Direct(DirectCall),
     Queued(Queued, Q),
+    /// Boxed: a refusal is rare, and inline the error would grow every ask's future.
+    Refused(Box<Error>),
 }
 
 /// What a queued ask needs to name its error (cloned on the mailbox path only).
@@ -431,9 +443,6 @@ fn ask_error(registry: &Registry, loaded: &LoadedComponent, e: AskError<Error>) 
             component: name.to_string(),
             reason: format!("the component actor panicked: {message}"),
             cause: None,
-        },
-        AskError::Overloaded { .. } => Error::Overloaded {
-            component: name.to_string(),
         },
         AskError::Stopped { .. } => match registry.get(name) {
             Some(entry) => stopped(name, &entry),

@@ -103,7 +103,10 @@ impl Registry {
     /// Runs `f` on the entry of `name` under its shard's write lock; returns whether
     /// `name` is registered.
     fn update(&self, name: &str, f: impl FnOnce(&mut Entry)) -> bool {
-        self.table.get_mut(name).map(|mut entry| f(&mut entry)).is_some()
+        self.table
+            .get_mut(name)
+            .map(|mut entry| f(&mut entry))
+            .is_some()
     }
 
     /// Starts the registry actor in `system` and the task that forwards the runtime's

@@ -1,38 +1,29 @@
-//! Shared test fixtures: a scriptable `Worker` actor that records its hooks in a
-//! shared log, and wait helpers, each bounded by a timeout: on an event
-//! ([`wait_for`]), on a condition ([`wait_until`], [`until_mailbox_len`]), on a
-//! future ([`within`], [`poll_once`]). Never a bare sleep standing for "it has
-//! happened by now".
+//! Actor-runtime fixtures: a scriptable [`Worker`] actor that records its hooks in a
+//! shared [`Log`] and is steered by [`Knobs`], and a top-level [`supervisor`].
 
-#![allow(dead_code, reason = "each test binary uses a different subset")]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
-
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Once};
-use std::task::Poll;
 use std::time::Duration;
 
 use airssys_wasm_actors::prelude::*;
-use tokio::sync::{Notify, broadcast};
-
-/// How long any single wait in a test may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(5);
+use tokio::sync::Notify;
 
 /// Ordered record of hook calls across actors: `start:a`, `stop:a`, ...
 #[derive(Clone, Default)]
 pub struct Log(Arc<Mutex<Vec<String>>>);
 
 impl Log {
+    /// Appends `entry`.
     pub fn push(&self, entry: impl Into<String>) {
         self.0.lock().unwrap().push(entry.into());
     }
 
+    /// All entries, in order.
     pub fn entries(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
 
+    /// Forgets every entry.
     pub fn clear(&self) {
         self.0.lock().unwrap().clear();
     }
@@ -42,8 +33,14 @@ impl Log {
         self.entries()[mark..].to_vec()
     }
 
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.0.lock().unwrap().len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -67,10 +64,13 @@ pub enum Cmd {
     Sleep(Duration),
 }
 
+/// The error a [`Worker`] fails with ([`Cmd::Fail`], a failing `pre_start`).
 #[derive(Debug, thiserror::Error)]
 #[error("worker `{worker}` failed")]
 pub struct WorkerError {
+    /// The worker's name.
     pub worker: String,
+    /// What its `on_error` answers.
     pub action: ErrorAction,
 }
 
@@ -95,18 +95,27 @@ pub struct Knobs {
     pub overlapped: Arc<AtomicBool>,
 }
 
+/// A scriptable actor: its hooks log `start:NAME` / `stop:NAME` into [`Log`], its
+/// messages ([`Cmd`]) add to a counter, fail, panic, stop, block or sleep on request, and
+/// [`Knobs`] steer its health checks, starts and stops.
 pub struct Worker {
+    /// Its name, in the log entries and errors.
     pub name: String,
+    /// Where its hooks are recorded.
     pub log: Log,
+    /// The flags steering it.
     pub knobs: Knobs,
+    /// The counter [`Cmd::Add`] adds to (reset by a restart).
     pub state: u64,
 }
 
 impl Worker {
+    /// A worker named `name` logging into `log`, with default knobs.
     pub fn new(name: &str, log: &Log) -> Self {
         Self::with_knobs(name, log, &Knobs::default())
     }
 
+    /// A worker named `name` logging into `log`, steered by `knobs`.
     pub fn with_knobs(name: &str, log: &Log, knobs: &Knobs) -> Self {
         Self {
             name: name.to_owned(),
@@ -209,35 +218,10 @@ pub fn worker(name: &str, log: &Log) -> ChildSpec<Worker> {
     worker_with(name, log, &Knobs::default())
 }
 
+/// As [`worker`], steered by `knobs`.
 pub fn worker_with(name: &str, log: &Log, knobs: &Knobs) -> ChildSpec<Worker> {
     let (name_owned, log, knobs) = (name.to_owned(), log.clone(), knobs.clone());
     ChildSpec::new(name, move || Worker::with_knobs(&name_owned, &log, &knobs))
-}
-
-/// Waits (up to [`WAIT`]) for the first event matching `pred`; panics otherwise.
-pub async fn wait_for(
-    events: &mut broadcast::Receiver<LifecycleEvent>,
-    mut pred: impl FnMut(&LifecycleEvent) -> bool,
-) -> LifecycleEvent {
-    let found = tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(event) if pred(&event) => return event,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => panic!("event stream closed"),
-            }
-        }
-    })
-    .await;
-    found.expect("timed out waiting for a lifecycle event")
-}
-
-pub fn is_restarted(actor: &str) -> impl FnMut(&LifecycleEvent) -> bool + '_ {
-    move |event| matches!(event, LifecycleEvent::Restarted { actor: a, .. } if a == actor)
-}
-
-pub fn is_stopped(actor: &str) -> impl FnMut(&LifecycleEvent) -> bool + '_ {
-    move |event| matches!(event, LifecycleEvent::Stopped { actor: a, .. } if a == actor)
 }
 
 /// Silences the default panic output for the deliberate "boom" panics of [`Worker`]
@@ -257,37 +241,13 @@ pub fn quiet_panics() {
     });
 }
 
-/// Awaits `fut` for at most [`WAIT`].
-pub async fn within<F: Future>(fut: F) -> F::Output {
-    tokio::time::timeout(WAIT, fut).await.expect("timed out")
-}
-
-/// Waits until `cond` holds, checking it every millisecond; panics after `timeout`.
-/// For state that announces no event (a counter, `is_alive`, a mailbox length).
-pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let polled = tokio::time::timeout(timeout, async {
-        while !cond() {
-            // The polling interval, not a guess that something has happened.
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await;
-    assert!(polled.is_ok(), "condition not met within {timeout:?}");
-}
-
-/// Waits until `actor`'s mailbox holds at most `len` messages (for example: until it
-/// has taken a blocking message out and is handling it).
-pub async fn until_mailbox_len<A: Actor>(actor: &ActorRef<A>, len: usize) {
-    wait_until(WAIT, || actor.mailbox_len() <= len).await;
-}
-
-/// Polls `fut` exactly once (outside tokio's cooperative budget, so a ready channel
-/// is not refused for budget). Whatever `fut` does before it first waits has then
-/// happened: the first poll of `ActorSystem::shutdown` has sent the last top-level
-/// task its stop command; a `tell` to a full mailbox has found it full.
-pub async fn poll_once<F: Future + ?Sized>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
-    tokio::task::unconstrained(std::future::poll_fn(move |cx| {
-        Poll::Ready(fut.as_mut().poll(cx))
-    }))
-    .await
+/// A top-level supervisor of `strategy` allowing `restarts` restarts a minute.
+pub async fn supervisor(system: &ActorSystem, strategy: Strategy, restarts: u32) -> SupervisorRef {
+    system
+        .spawn_supervisor(
+            SupervisorConfig::new(strategy).restart_limit(restarts, Duration::from_secs(60)),
+        )
+        .start()
+        .await
+        .unwrap()
 }
