@@ -8,7 +8,7 @@
 //!
 //! Each folder is a layer and imports only the layers listed before it (`ARCHITECTURE.md`;
 //! `tests/layers.rs` checks it): [`manifest`], [`error`], `store`, `imports`, `engine`,
-//! `actor`, `host`. The command line is the binary's own (`src/main.rs`, feature `cli`).
+//! `actor`, `host`, [`serve`]. The command line is the binary's own (`src/main.rs`, feature `cli`).
 #![deny(missing_docs)]
 
 pub mod manifest;
@@ -25,11 +25,13 @@ mod actor;
 
 mod host;
 
+pub mod serve;
+
 pub use actor::{ComponentReply, WasmComponentActor};
 pub use engine::inspect;
 pub use engine::{Allocation, ComponentInstance, EngineConfig, Engines, LoadedComponent, Reply};
 pub use error::{Error, ErrorKind, Result};
-pub use host::{ComponentState, Host, Undelivered};
+pub use host::{ComponentState, Host, SpawnOptions, Undelivered};
 pub use imports::ComponentMessage;
 pub use manifest::Manifest;
 pub use store::Router;

@@ -4,6 +4,7 @@ mod call;
 mod compile;
 mod inspect;
 mod report;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ enum Command {
     Call(call::Call),
     Compile(compile::Compile),
     Inspect(inspect::Inspect),
+    Serve(serve::Serve),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -40,7 +42,10 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    init_tracing(cli.verbose);
+    match &cli.command {
+        Command::Serve(serve) => serve.init_tracing(),
+        _ => init_tracing(cli.verbose),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -57,6 +62,7 @@ pub(crate) fn main() -> ExitCode {
             Command::Call(cmd) => cmd.run().await,
             Command::Compile(cmd) => cmd.run().await,
             Command::Inspect(cmd) => cmd.run().await,
+            Command::Serve(cmd) => cmd.run().await,
         }
     });
     // Nothing is waited for once the command's result is written: tasks still running (a
@@ -77,6 +83,7 @@ fn init_tracing(verbose: u8) {
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -20,7 +20,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 
 use airssys_wasm_actors::{
-    ActorRef, ActorSystem, AskError, DEFAULT_MAILBOX_CAPACITY, SendError, SupervisorRef,
+    ActorRef, ActorSystem, AskError, DEFAULT_MAILBOX_CAPACITY, RestartPolicy, SendError,
+    SupervisorRef,
 };
 
 use crate::actor::component_actor::WasmComponentActor;
@@ -158,6 +159,22 @@ impl Host {
         supervisor: &SupervisorRef,
         loaded: Arc<LoadedComponent>,
     ) -> Result<ActorRef<WasmComponentActor>, Error> {
+        self.spawn_loaded_with(supervisor, loaded, SpawnOptions::default())
+            .await
+    }
+
+    /// Starts an already loaded component as a child of `supervisor`, with `options`
+    /// (its restart policy, its mailbox capacity).
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::spawn_loaded`].
+    pub async fn spawn_loaded_with(
+        &self,
+        supervisor: &SupervisorRef,
+        loaded: Arc<LoadedComponent>,
+        options: SpawnOptions,
+    ) -> Result<ActorRef<WasmComponentActor>, Error> {
         let name = loaded.name().to_string();
         if self.inner.registry.is_running(&name) {
             return Err(name_taken(&loaded));
@@ -165,7 +182,12 @@ impl Host {
         let router: Arc<dyn Router> = self.inner.router.clone();
         let slot = Arc::new(InstanceSlot::default());
         let spec = WasmComponentActor::child_spec_in(loaded.clone(), Some(router), slot.clone())
-            .mailbox_capacity(self.inner.mailbox_capacity);
+            .mailbox_capacity(
+                options
+                    .mailbox_capacity
+                    .unwrap_or(self.inner.mailbox_capacity),
+            )
+            .restart_policy(options.restart_policy);
         let address = supervisor
             .add_child(spec)
             .await
@@ -340,6 +362,32 @@ impl Host {
             ),
             SendError::Stopped { message, .. } => Undelivered::new(stopped(to, &entry), message),
         })
+    }
+}
+
+/// How a component runs under its supervisor, for [`Host::spawn_loaded_with`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`restart_policy`](SpawnOptions::restart_policy) | [`RestartPolicy::Permanent`] |
+/// | [`mailbox_capacity`](SpawnOptions::mailbox_capacity) | the host's ([`Host::with_mailbox_capacity`]) |
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpawnOptions {
+    restart_policy: RestartPolicy,
+    mailbox_capacity: Option<usize>,
+}
+
+impl SpawnOptions {
+    /// When the component is restarted: always, after a crash only, or never.
+    pub fn restart_policy(mut self, policy: RestartPolicy) -> Self {
+        self.restart_policy = policy;
+        self
+    }
+
+    /// How many messages may wait in the component's mailbox.
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = Some(capacity);
+        self
     }
 }
 

@@ -13,6 +13,7 @@
 //! ```
 
 mod error;
+pub mod host_file;
 mod parse;
 mod size;
 pub(crate) mod toml_file;
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use error::ManifestError;
+pub use host_file::HostFile;
 pub use size::{SizeError, parse_size};
 
 /// Fuel per message when the manifest does not say: 1,000,000.

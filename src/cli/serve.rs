@@ -1,0 +1,125 @@
+//! `airssys-wasm serve HOSTFILE [--check] [--log-format text|json]`
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use airssys_wasm::manifest::HostFile;
+use airssys_wasm::serve::{DeployError, Deployment};
+use airssys_wasm::{EngineConfig, Host};
+use airssys_wasm_actors::{ActorSystem, SystemConfig};
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::report;
+
+/// Run a host from a host file until SIGINT or SIGTERM.
+///
+/// Every manifest is loaded first (all errors at once, then exit 2); then the supervision
+/// tree starts in order and a line containing `ready` is logged. On SIGINT or SIGTERM the
+/// host stops: messages running finish within the host file's `drain_timeout_ms`, the rest
+/// are answered `stopped`, the tree stops in reverse order, and the exit status is 0.
+///
+/// Example: `airssys-wasm serve examples/hosts/host.toml`
+#[derive(Debug, clap::Args)]
+pub(crate) struct Serve {
+    /// The host file.
+    #[arg(value_name = "HOSTFILE")]
+    host_file: PathBuf,
+    /// Load the host file and its components, print the tree, and exit.
+    #[arg(long)]
+    check: bool,
+    /// How logs are written to stderr: text, or one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Serve {
+    /// Logs go to stderr at `info` unless `RUST_LOG` says otherwise (`--check` logs only
+    /// what `RUST_LOG` asks for, so that its stdout and stderr stay plain).
+    pub(crate) fn init_tracing(&self) {
+        use tracing_subscriber::EnvFilter;
+        let filter = match std::env::var("RUST_LOG") {
+            Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+            _ if self.check => return,
+            _ => EnvFilter::new("info"),
+        };
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr);
+        match self.log_format {
+            LogFormat::Text => builder.init(),
+            LogFormat::Json => builder.json().with_current_span(true).init(),
+        }
+    }
+
+    pub(crate) async fn run(self) -> i32 {
+        let file = match HostFile::from_file(&self.host_file) {
+            Ok(file) => file,
+            Err(errors) => return failed(&DeployError::from(errors)),
+        };
+        let drain = Duration::from_millis(file.host.drain_timeout_ms);
+        let system = ActorSystem::new(SystemConfig::default().shutdown_timeout(drain));
+        let host = match Host::start(&system, EngineConfig::default()).await {
+            Ok(host) => host,
+            Err(e) => return report::usage(format!("cannot start the host: {e}")),
+        };
+        let deployment = match Deployment::load(&host, &file).await {
+            Ok(deployment) => deployment,
+            Err(e) => return failed(&e),
+        };
+        if self.check {
+            report::write_stdout(deployment.tree().as_bytes());
+            return 0;
+        }
+        let (mut interrupt, mut terminate) = match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+            (Err(e), _) | (_, Err(e)) => {
+                return report::usage(format!("cannot listen for SIGINT/SIGTERM: {e}"));
+            }
+        };
+        let deployment = match deployment.start().await {
+            Ok(deployment) => deployment,
+            Err(e) => {
+                let _ = system.shutdown().await;
+                return failed(&e);
+            }
+        };
+        tracing::info!(
+            host = %file.host.name,
+            components = file.components.len(),
+            supervisors = deployment.supervisors().len(),
+            "ready"
+        );
+        let signal = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(
+            signal,
+            drain_timeout_ms = file.host.drain_timeout_ms,
+            "stopping"
+        );
+        match system.shutdown().await {
+            Ok(()) => tracing::info!("stopped"),
+            Err(e) => tracing::warn!(error = %e, "stopped at the drain timeout"),
+        }
+        0
+    }
+}
+
+/// Every error on stderr as `error[KIND]: message`, one a line; the first one's exit code.
+fn failed(error: &DeployError) -> i32 {
+    for e in &error.errors {
+        report::failure(e);
+    }
+    error.kind().exit_code()
+}

@@ -1,0 +1,469 @@
+//! The host file (`serve HOSTFILE`, contract section 5): what one host process runs, its
+//! supervision tree and the caps it puts on what a manifest may ask for.
+//!
+//! Read like a `Component.toml` (through [`from_toml`]: serde with `deny_unknown_fields`,
+//! the dotted key of every error), then checked as a whole by [`validate`]: the tree's rules
+//! need every section at once (a child named twice, an unknown name, a cycle, a supervisor
+//! with no children, a component in no supervisor), so they are hand-written, and every
+//! broken rule of a file is reported, not only the first.
+//!
+//! `[http]`, `[metrics]` and `[lattice]` belong to the host file's format but are not served
+//! by this version; a host file that has them is refused with an error that says so, rather
+//! than served without them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+
+use super::toml_file::{KeyDoc, count, from_toml, optional_size};
+use super::{MAX_EXECUTION_TIME_MS, MAX_MEMORY_LIMIT, ManifestError, is_valid_name};
+
+/// `drain_timeout_ms` when the host file does not say: 5 s.
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 5_000;
+/// A supervisor's `restarts` when the host file does not say.
+pub const DEFAULT_RESTARTS: u32 = 3;
+/// A supervisor's `within_ms` when the host file does not say: 60 s.
+pub const DEFAULT_WITHIN_MS: u64 = 60_000;
+
+const NAME: &str = "a name of 1-64 characters of [a-z0-9_-]";
+
+/// A validated host file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFile {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `[host]`: the host's name, caps and drain timeout.
+    pub host: HostSettings,
+    /// `[components]`: each component's name and its manifest, resolved against the host
+    /// file's folder, in file order.
+    pub components: Vec<(String, PathBuf)>,
+    /// `[supervisors.NAME]`, in file order.
+    pub supervisors: Vec<SupervisorDecl>,
+}
+
+/// The `[host]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSettings {
+    /// The host's name: `[host] name`, or the machine's host name made into a valid name.
+    pub name: String,
+    /// The caps on what a component's manifest may ask for (a limit it leaves out counts at
+    /// its default).
+    pub caps: Caps,
+    /// How long in-flight work may finish on SIGTERM, in milliseconds.
+    pub drain_timeout_ms: u64,
+}
+
+/// Caps on a manifest's `[resources]`; `None` is no cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// The largest `max_memory`, in bytes.
+    pub max_memory: Option<u64>,
+    /// The largest `max_fuel_per_execution`.
+    pub max_fuel_per_execution: Option<u64>,
+    /// The largest `max_execution_time_ms`.
+    pub max_execution_time_ms: Option<u64>,
+}
+
+/// One `[supervisors.NAME]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorDecl {
+    /// Its name (the table's), unique among supervisors and components.
+    pub name: String,
+    /// How a crash of one child affects the others.
+    pub strategy: StrategyName,
+    /// At most `restarts` restarts within `within_ms`, or the supervisor gives up.
+    pub restarts: u32,
+    /// The intensity's window, in milliseconds.
+    pub within_ms: u64,
+    /// Its children (components and supervisors), in start order, each with its restart
+    /// policy.
+    pub children: Vec<(String, RestartName)>,
+}
+
+/// A supervisor's `strategy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// Restart the crashed child only (the default).
+    #[default]
+    OneForOne,
+    /// Restart every child.
+    OneForAll,
+    /// Restart the crashed child and those started after it.
+    RestForOne,
+}
+
+/// A child's restart policy (`restart = { child = "..." }`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartName {
+    /// Always restarted (the default).
+    #[default]
+    Permanent,
+    /// Restarted after a crash only.
+    Transient,
+    /// Never restarted.
+    Temporary,
+}
+
+impl HostFile {
+    /// Reads and validates a host file.
+    ///
+    /// # Errors
+    ///
+    /// The file's errors, every one of them (a file with several broken rules reports them
+    /// all), each a [`ManifestError`] naming the file and the dotted key.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<HostFile, Vec<ManifestError>> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ManifestError::Read {
+                file: path.to_path_buf(),
+                reason: e.to_string(),
+            }]
+        })?;
+        HostFile::parse(&text, path)
+    }
+
+    /// Validates host-file text; `path` names it in errors and anchors relative paths.
+    ///
+    /// # Errors
+    ///
+    /// As [`HostFile::from_file`].
+    pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<HostFile, Vec<ManifestError>> {
+        let path = path.as_ref();
+        let raw: RawHostFile = from_toml(path, text, key_doc).map_err(|e| vec![e])?;
+        validate(raw, path)
+    }
+
+    /// The supervisors that are nobody's child, in file order: they sit directly under the
+    /// host.
+    pub fn top_level(&self) -> Vec<&SupervisorDecl> {
+        let children: BTreeSet<&str> = self
+            .supervisors
+            .iter()
+            .flat_map(|s| s.children.iter().map(|(child, _)| child.as_str()))
+            .collect();
+        self.supervisors
+            .iter()
+            .filter(|s| !children.contains(s.name.as_str()))
+            .collect()
+    }
+
+    /// The supervisor named `name`.
+    pub fn supervisor(&self, name: &str) -> Option<&SupervisorDecl> {
+        self.supervisors.iter().find(|s| s.name == name)
+    }
+
+    /// The manifest of the component named `name`.
+    pub fn component(&self, name: &str) -> Option<&Path> {
+        self.components
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_path())
+    }
+}
+
+fn key_doc(key: &str) -> Option<KeyDoc> {
+    let expected = match key {
+        "host" => "[host]: a table",
+        "host.name" => NAME,
+        "components" => "[components]: a table of name = \"path/to/Component.toml\"",
+        "supervisors" => "[supervisors.NAME] tables",
+        "supervisors.children" => "an array of component and supervisor names, in start order",
+        "supervisors.restart" => "a table of child = \"permanent\" | \"transient\" | \"temporary\"",
+        _ => return None,
+    };
+    Some(KeyDoc {
+        expected,
+        example: "",
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHostFile {
+    #[serde(default)]
+    host: RawHost,
+    #[serde(default, deserialize_with = "in_order")]
+    components: Vec<(String, String)>,
+    #[serde(default, deserialize_with = "in_order")]
+    supervisors: Vec<(String, RawSupervisor)>,
+    http: Option<toml::Table>,
+    metrics: Option<toml::Table>,
+    lattice: Option<toml::Table>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "optional_size::<_, MAX_MEMORY_LIMIT>")]
+    max_memory: Option<u64>,
+    #[serde(default, deserialize_with = "optional_count::<_, { u64::MAX }>")]
+    max_fuel_per_execution: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "optional_count::<_, MAX_EXECUTION_TIME_MS>"
+    )]
+    max_execution_time_ms: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "optional_count::<_, MAX_EXECUTION_TIME_MS>"
+    )]
+    drain_timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSupervisor {
+    #[serde(default)]
+    strategy: StrategyName,
+    #[serde(default, deserialize_with = "optional_count::<_, { u32::MAX as u64 }>")]
+    restarts: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "optional_count::<_, MAX_EXECUTION_TIME_MS>"
+    )]
+    within_ms: Option<u64>,
+    children: Vec<String>,
+    #[serde(default)]
+    restart: BTreeMap<String, RestartName>,
+}
+
+fn optional_count<'de, D: Deserializer<'de>, const MAX: u64>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    count::<D, MAX>(d).map(Some)
+}
+
+/// A TOML table as its pairs, in file order (serde's maps would sort or hash them, and the
+/// start order of top-level supervisors follows the file).
+fn in_order<'de, D, V>(d: D) -> Result<Vec<(String, V)>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Pairs<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for Pairs<V> {
+        type Value = Vec<(String, V)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a table")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some(pair) = map.next_entry()? {
+                pairs.push(pair);
+            }
+            Ok(pairs)
+        }
+    }
+    d.deserialize_map(Pairs(std::marker::PhantomData))
+}
+
+/// The machine's host name made into a valid host name: lowercased, other characters
+/// replaced by `-`, cut to 64 (contract section 5); `host` when it has none.
+pub fn default_host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let name: String = raw
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if matches!(c, 'a'..='z' | '0'..='9' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if name.is_empty() { "host".into() } else { name }
+}
+
+/// The rules over the whole file; every broken one is reported.
+fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError>> {
+    let mut errors = Vec::new();
+    let invalid = |key: String, expected: &str, found: String| ManifestError::Invalid {
+        file: file.to_path_buf(),
+        key,
+        expected: expected.to_string(),
+        found,
+    };
+    for (section, present) in [
+        ("http", raw.http.is_some()),
+        ("metrics", raw.metrics.is_some()),
+        ("lattice", raw.lattice.is_some()),
+    ] {
+        if present {
+            errors.push(invalid(
+                section.into(),
+                "no such section: this version of airssys-wasm does not serve it yet",
+                format!("[{section}]"),
+            ));
+        }
+    }
+    let name = match raw.host.name {
+        Some(name) if !is_valid_name(&name) => {
+            errors.push(invalid("host.name".into(), NAME, format!("{name:?}")));
+            name
+        }
+        Some(name) => name,
+        None => default_host_name(),
+    };
+    let base = file.parent().unwrap_or(Path::new("."));
+
+    let mut components = Vec::new();
+    for (name, manifest) in &raw.components {
+        let key = format!("components.{name}");
+        if !is_valid_name(name) {
+            errors.push(invalid(key.clone(), NAME, format!("{name:?}")));
+        }
+        let path = base.join(manifest);
+        if !path.is_file() {
+            errors.push(ManifestError::MissingPath {
+                file: file.to_path_buf(),
+                key,
+                what: "the component's manifest".into(),
+                path: path.clone(),
+            });
+        }
+        components.push((name.clone(), path));
+    }
+    let component_names: BTreeSet<&str> = raw.components.iter().map(|(n, _)| n.as_str()).collect();
+    let supervisor_names: BTreeSet<&str> =
+        raw.supervisors.iter().map(|(n, _)| n.as_str()).collect();
+
+    // Who is whose child: a name given twice (in one supervisor or two) is an error.
+    let mut parent_of: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut supervisors = Vec::new();
+    for (name, sup) in &raw.supervisors {
+        let key = format!("supervisors.{name}");
+        if !is_valid_name(name) {
+            errors.push(invalid(key.clone(), NAME, format!("{name:?}")));
+        }
+        if component_names.contains(name.as_str()) {
+            errors.push(invalid(
+                key.clone(),
+                "a name no component has: supervisors and components share one namespace",
+                format!("{name:?}, also in [components]"),
+            ));
+        }
+        if sup.children.is_empty() {
+            errors.push(invalid(
+                format!("{key}.children"),
+                "at least one component or supervisor",
+                "[]".into(),
+            ));
+        }
+        for child in &sup.children {
+            let known = component_names.contains(child.as_str())
+                || supervisor_names.contains(child.as_str());
+            if !known {
+                errors.push(invalid(
+                    format!("{key}.children"),
+                    "names of [components] or [supervisors.NAME]",
+                    format!("{child:?}, which is neither"),
+                ));
+            } else if child == name {
+                errors.push(invalid(
+                    format!("{key}.children"),
+                    "children other than the supervisor itself",
+                    format!("{child:?}"),
+                ));
+            } else if let Some(first) = parent_of.get(child.as_str()) {
+                // The first parent stays: the cycle check below follows it.
+                errors.push(invalid(
+                    format!("{key}.children"),
+                    "each child under exactly one supervisor, once",
+                    format!("{child:?}, already a child of `{first}`"),
+                ));
+            } else {
+                parent_of.insert(child.as_str(), name.as_str());
+            }
+        }
+        for child in sup.restart.keys() {
+            if !sup.children.contains(child) {
+                errors.push(invalid(
+                    format!("{key}.restart.{child}"),
+                    "a policy for one of this supervisor's children",
+                    format!("{child:?}, not in {key}.children"),
+                ));
+            }
+        }
+        // `restarts` is read with `u32::MAX` as its bound.
+        let restarts = sup
+            .restarts
+            .map_or(DEFAULT_RESTARTS, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        supervisors.push(SupervisorDecl {
+            name: name.clone(),
+            strategy: sup.strategy,
+            restarts,
+            within_ms: sup.within_ms.unwrap_or(DEFAULT_WITHIN_MS),
+            children: sup
+                .children
+                .iter()
+                .map(|c| (c.clone(), sup.restart.get(c).copied().unwrap_or_default()))
+                .collect(),
+        });
+    }
+    for (name, _) in &raw.components {
+        if !parent_of.contains_key(name.as_str()) {
+            errors.push(invalid(
+                format!("components.{name}"),
+                "a component that is the child of a supervisor ([supervisors.NAME] children)",
+                format!("{name:?}, in no supervisor"),
+            ));
+        }
+    }
+    if raw.components.is_empty() {
+        errors.push(ManifestError::Missing {
+            file: file.to_path_buf(),
+            key: "components".into(),
+            expected: "[components]: at least one name = \"path/to/Component.toml\"".into(),
+            example: String::new(),
+        });
+    }
+    // A cycle: following parents from a supervisor comes back to it.
+    for name in supervisor_names.iter().copied() {
+        let mut seen = BTreeSet::from([name]);
+        let mut at = name;
+        while let Some(parent) = parent_of.get(at).copied() {
+            if !seen.insert(parent) {
+                if parent == name {
+                    errors.push(invalid(
+                        format!("supervisors.{name}.children"),
+                        "a tree: no supervisor may be its own ancestor",
+                        format!("a cycle through `{name}`"),
+                    ));
+                }
+                break;
+            }
+            at = parent;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(HostFile {
+        path: file.to_path_buf(),
+        host: HostSettings {
+            name,
+            caps: Caps {
+                max_memory: raw.host.max_memory,
+                max_fuel_per_execution: raw.host.max_fuel_per_execution,
+                max_execution_time_ms: raw.host.max_execution_time_ms,
+            },
+            drain_timeout_ms: raw
+                .host
+                .drain_timeout_ms
+                .unwrap_or(DEFAULT_DRAIN_TIMEOUT_MS),
+        },
+        components,
+        supervisors,
+    })
+}
