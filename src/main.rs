@@ -1,4 +1,5 @@
-//! `airssys-wasm`: validate, call, compile and inspect WebAssembly components.
+//! `airssys-wasm`: validate, call, compile and inspect WebAssembly components, and serve
+//! a host from a host file.
 //!
 //! See `airssys-wasm --help`, and the contract's section 4 for exit codes and output.
 

@@ -239,14 +239,21 @@ async fn a_direct_call_polled_once_and_put_aside_does_not_hold_the_component() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_call_waiting_for_the_lane_and_put_aside_does_not_hold_it() {
-    let (system, host, _sup, _dir) = setup("direct-queue").await;
-    // Reserved, not polled; a queued sleep makes the actor run it, then hold the lane
-    // for 60 ms. Polled once meanwhile, the reserved call waits in the lane's queue; put
-    // aside, it must not keep the lane when the sleep ends.
+    // A 5 s limit, so that the sleep below may hold the lane for a whole second: long
+    // enough that the lane is still busy when the test sees the sleep start, however
+    // loaded the machine.
+    let (system, host, _sup, _dir) = components(
+        Strategy::OneForOne,
+        &[("direct-queue", FAULTY.time_ms(5_000))],
+    )
+    .await;
+    // Waiting in the lane, not polled; a queued sleep makes the actor run it, then hold
+    // the lane for 1 s. Polled once meanwhile, the direct call waits in the lane's queue;
+    // put aside, it must not keep the lane when the sleep ends.
     let mut aside = std::pin::pin!(host.ask("direct-queue", "count", b""));
     let sleeper = tokio::spawn({
         let host = host.clone();
-        async move { host.ask("direct-queue", "sleep", b"60").await }
+        async move { host.ask("direct-queue", "sleep", b"1000").await }
     });
     eventually("the actor to run the direct call", || async {
         host.metrics("direct-queue").unwrap().handled == 1

@@ -60,8 +60,8 @@ async fn a_link_error_keeps_the_linkers_error_as_its_source() {
 
 #[tokio::test]
 async fn a_component_wasmtime_refused_keeps_its_error_and_ours_has_none() {
-    let dir = std::env::temp_dir().join(format!("airssys-error-causes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = airssys_wasm_test_support::TempDir::new();
+    let dir = temp.path();
     let toml = |wasm: &str| {
         format!(
             "[component]\nname = \"subject\"\nversion = \"1.0.0\"\nwasm = \"{wasm}\"\n\
@@ -94,7 +94,6 @@ async fn a_component_wasmtime_refused_keeps_its_error_and_ours_has_none() {
         "{error:?}"
     );
     assert!(error.source().is_none());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

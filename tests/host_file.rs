@@ -5,16 +5,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use airssys_wasm::ErrorKind;
 use airssys_wasm::manifest::host_file::{RestartName, StrategyName};
 use airssys_wasm::manifest::{HostFile, ManifestError};
 use airssys_wasm::serve::Deployment;
-use airssys_wasm::{ErrorKind, Host};
-use airssys_wasm_actors::{ActorSystem, SystemConfig};
-use airssys_wasm_test_support::{
-    SMALL, TempDir, airssys_wasm_command, cache_dir, engine, manifest_for, stderr,
-};
+use airssys_wasm_actors::{ChildKind, RestartPolicy};
+use airssys_wasm_test_support::{SMALL, TempDir, airssys_wasm_command, host, manifest_for, stderr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
 
@@ -132,9 +131,15 @@ fn unknown_keys_wrong_types_and_bad_values_name_the_file_and_the_dotted_key() {
     has(&e, "components.echo", "does not exist");
     let e = errors("[components\n");
     assert!(matches!(e[..], [ManifestError::Syntax { .. }]), "{e:?}");
-    for error in errors(&GOOD.replace("restarts = 5", "restarts = 0")) {
-        assert!(error.file().ends_with("host.toml"), "{error}");
-    }
+    let e = errors(&GOOD.replace("restarts = 5", "restarts = 0"));
+    has(&e, "supervisors.api.restarts", "found the integer 0");
+    assert!(e.iter().all(|e| e.file().ends_with("host.toml")), "{e:?}");
+    let e = errors(&GOOD.replace("children = [\"counter\"]\n", ""));
+    has(
+        &e,
+        "supervisors.inner.children",
+        "an array of component and supervisor names",
+    );
 }
 
 #[test]
@@ -183,6 +188,11 @@ fn a_restart_policy_for_a_stranger_and_a_file_without_components_are_errors() {
     );
     let e = errors("[host]\nname = \"lonely\"\n");
     has(&e, "components", "at least one");
+    let e = errors(&GOOD.replace(
+        "children = [\"echo\", \"inner\"]",
+        "children = [\"echo\", \"inner\"]\nrestart = { inner = \"temporary\" }",
+    ));
+    has(&e, "supervisors.api.restart.inner", "a supervisor");
 }
 
 #[test]
@@ -195,13 +205,7 @@ fn sections_not_served_yet_are_refused_not_ignored() {
 async fn a_deployment_starts_the_tree_and_its_components_answer_by_name() {
     let (_dir, path) = setup(GOOD);
     let file = HostFile::from_file(&path).unwrap();
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(
-        &system,
-        airssys_wasm::EngineConfig::default().cache_dir(Some(cache_dir())),
-    )
-    .await
-    .unwrap();
+    let (system, host) = host().await;
     let deployment = Deployment::load(&host, &file)
         .await
         .unwrap()
@@ -225,9 +229,17 @@ async fn a_deployment_starts_the_tree_and_its_components_answer_by_name() {
     let top = deployment.supervisors();
     assert_eq!(top.len(), 1);
     assert_eq!(top[0].name(), Some("api"));
-    let children: Vec<_> = top[0].children().into_iter().map(|c| c.id).collect();
-    assert_eq!(children, ["echo", "inner"], "start order");
-    let _ = engine();
+    let children = top[0].children();
+    let ids: Vec<_> = children.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["echo", "inner"], "start order");
+    assert_eq!(children[0].restart_policy, RestartPolicy::Permanent);
+    assert_eq!(children[1].kind, ChildKind::Supervisor);
+    let inner = system.lookup_supervisor("inner").unwrap();
+    let counter = &inner.children()[0];
+    assert_eq!(
+        (counter.id.as_str(), counter.restart_policy),
+        ("counter", RestartPolicy::Transient)
+    );
     system.shutdown().await.unwrap();
 }
 
@@ -247,13 +259,7 @@ async fn every_manifest_error_comes_at_once_and_caps_name_the_manifest_the_key_a
         "[host]\nmax_memory = \"32MiB\"\nmax_execution_time_ms = 200\n\n[components]\necho = \"echo.toml\"\ncounter = \"not-counter.toml\"\n\n[supervisors.all]\nchildren = [\"echo\", \"counter\"]\n",
     );
     let file = HostFile::from_file(&path).unwrap();
-    let system = ActorSystem::new(SystemConfig::default());
-    let host = Host::start(
-        &system,
-        airssys_wasm::EngineConfig::default().cache_dir(Some(cache_dir())),
-    )
-    .await
-    .unwrap();
+    let (system, host) = host().await;
     let error = Deployment::load(&host, &file).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Manifest);
     let text = error.to_string();
@@ -360,25 +366,41 @@ impl Drop for Served {
     }
 }
 
-/// Reads the child's stderr until a line containing `needle`, within `limit`.
-fn until_line(reader: &mut impl BufRead, needle: &str, limit: Duration) -> Vec<String> {
-    let started = Instant::now();
-    let mut seen = Vec::new();
-    let mut line = String::new();
-    while started.elapsed() < limit {
-        line.clear();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            break;
+/// The child's stderr, line by line, read on a thread of its own so that a wait on it is
+/// bounded even when the child goes silent.
+fn lines_of(stderr: std::process::ChildStderr) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
         }
-        seen.push(line.trim_end().to_string());
-        if line.contains(needle) {
-            return seen;
+    });
+    rx
+}
+
+/// The lines up to the first containing `needle`, which must come within `limit`.
+fn until_line(lines: &mpsc::Receiver<String>, needle: &str, limit: Duration) -> Vec<String> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => panic!(
+                "no line with {needle:?} within {limit:?}:\n{}",
+                seen.join("\n")
+            ),
         }
     }
-    panic!(
-        "no line with {needle:?} within {limit:?}:\n{}",
-        seen.join("\n")
-    );
 }
 
 fn signal(child: &Child, name: &str) {
@@ -401,8 +423,8 @@ fn serve_logs_ready_and_a_sigterm_stops_it_with_exit_0_within_the_drain_timeout(
             .spawn()
             .unwrap(),
     );
-    let mut reader = BufReader::new(served.0.stderr.take().unwrap());
-    let lines = until_line(&mut reader, "ready", Duration::from_secs(60));
+    let stderr_lines = lines_of(served.0.stderr.take().unwrap());
+    let lines = until_line(&stderr_lines, "ready", Duration::from_secs(60));
     let ready: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert_eq!(ready["fields"]["message"], "ready", "{ready}");
     signal(&served.0, "TERM");
@@ -418,6 +440,11 @@ fn serve_logs_ready_and_a_sigterm_stops_it_with_exit_0_within_the_drain_timeout(
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
-    // The drain timeout is 2 s; with nothing in flight the stop is immediate.
+    // Within the drain timeout (2 s), with a margin for the process to exit.
     assert!(stopped.elapsed() < Duration::from_secs(2) + Duration::from_millis(1500));
+    until_line(
+        &stderr_lines,
+        "\"message\":\"stopped\"",
+        Duration::from_secs(1),
+    );
 }

@@ -41,10 +41,23 @@ fn layer_of(src: &Path, file: &Path) -> Option<String> {
     (!matches!(name, "lib" | "main")).then(|| name.to_owned())
 }
 
-/// Every `crate::NAME` in `text` (use lines, paths in code and in doc links), with its line.
+/// Every `crate::NAME` in the code of `text` (comments are not imports), with its line:
+/// `crate::a::b` gives `a`, `crate::{a, b::c}` gives `a` and `b`.
 fn crate_references(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
+    let mut in_braces: Option<usize> = None;
     for (number, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
+        // A `use crate::{` group that goes on over the next lines.
+        if let Some(start) = in_braces {
+            found.extend(group_names(line).into_iter().map(|n| (start, n)));
+            if line.contains('}') {
+                in_braces = None;
+            }
+            continue;
+        }
         let mut rest = line;
         while let Some(at) = rest.find("crate::") {
             let before = rest[..at].chars().next_back();
@@ -53,10 +66,14 @@ fn crate_references(text: &str) -> Vec<(usize, String)> {
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
                 continue;
             }
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            if let Some(group) = rest.strip_prefix('{') {
+                found.extend(group_names(group).into_iter().map(|n| (number + 1, n)));
+                if !group.contains('}') {
+                    in_braces = Some(number + 1);
+                }
+                continue;
+            }
+            let name = ident(rest);
             if !name.is_empty() {
                 found.push((number + 1, name));
             }
@@ -65,8 +82,76 @@ fn crate_references(text: &str) -> Vec<(usize, String)> {
     found
 }
 
+/// The identifier `text` starts with.
+fn ident(text: &str) -> String {
+    text.chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The first segment of each item of a `{a, b::c, d::{e}}` group (or of its part on one
+/// line), at the group's top level.
+fn group_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    let mut expect_name = true;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => expect_name = true,
+            c if expect_name && depth == 0 && (c.is_alphanumeric() || c == '_') => {
+                names.push(ident(&text[i..]));
+                expect_name = false;
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// What the crate root (`lib.rs`) re-exports, by name, to the module it comes from:
+/// `crate::Host` is a use of the layer `host`.
+fn root_exports(lib: &str) -> BTreeMap<String, String> {
+    let mut exports = BTreeMap::new();
+    let flat = lib.replace('\n', " ");
+    let mut rest = flat.as_str();
+    while let Some(at) = rest.find("pub use ") {
+        rest = &rest[at + "pub use ".len()..];
+        let end = rest.find(';').unwrap_or(rest.len());
+        let item = &rest[..end];
+        let module = ident(item);
+        if module != "crate" && !module.is_empty() {
+            let tail = &item[module.len()..];
+            // Each item's name as the root knows it: `a::Name` is `Name`, `Name as Alias`
+            // is `Alias`.
+            let known_as = |item: &str| ident(item.trim().rsplit([':', ' ']).next().unwrap_or(""));
+            let names: Vec<String> = match tail.find('{') {
+                Some(open) => tail[open + 1..]
+                    .split(['}', ','])
+                    .map(known_as)
+                    .filter(|name| !name.is_empty())
+                    .collect(),
+                None => vec![known_as(tail)],
+            };
+            for name in names {
+                exports.insert(name, module.clone());
+            }
+        }
+        rest = &rest[end..];
+    }
+    exports
+}
+
 /// Where a file reaches a layer above its own: `file:line: layer -> higher layer`.
-fn violations(file: &str, own: &str, text: &str, order: &[Vec<String>]) -> Vec<String> {
+fn violations(
+    file: &str,
+    own: &str,
+    text: &str,
+    order: &[Vec<String>],
+    exports: &BTreeMap<String, String>,
+) -> Vec<String> {
     let rank = |name: &str| {
         order
             .iter()
@@ -77,7 +162,12 @@ fn violations(file: &str, own: &str, text: &str, order: &[Vec<String>]) -> Vec<S
     };
     crate_references(text)
         .into_iter()
-        .filter_map(|(line, target)| {
+        .filter_map(|(line, name)| {
+            let target = if rank(&name).is_some() {
+                name
+            } else {
+                exports.get(&name)?.clone()
+            };
             let target_rank = rank(&target)?;
             (target_rank > own_rank).then(|| format!("{file}:{line}: `{own}` uses `{target}`"))
         })
@@ -99,6 +189,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn check_tree(src: &Path, order: &[Vec<String>]) -> (Vec<String>, BTreeMap<String, usize>) {
     let mut files = Vec::new();
     rust_files(src, &mut files);
+    let exports = root_exports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
     let mut problems = Vec::new();
     let mut seen = BTreeMap::new();
     for file in files {
@@ -108,7 +199,7 @@ fn check_tree(src: &Path, order: &[Vec<String>]) -> (Vec<String>, BTreeMap<Strin
         *seen.entry(own.clone()).or_insert(0) += 1;
         let text = std::fs::read_to_string(&file).unwrap();
         let shown = file.strip_prefix(src).unwrap().display().to_string();
-        problems.extend(violations(&shown, &own, &text, order));
+        problems.extend(violations(&shown, &own, &text, order, &exports));
     }
     (problems, seen)
 }
@@ -157,17 +248,66 @@ fn the_check_catches_an_import_from_above_and_allows_one_from_below() {
     let order: Vec<Vec<String>> = [vec!["manifest"], vec!["store", "limits"], vec!["engine"]]
         .map(|layer| layer.into_iter().map(String::from).collect())
         .to_vec();
+    let none = BTreeMap::new();
     let upward = "use crate::manifest::Manifest;\nfn f() { crate::engine::run(); }\n";
     assert_eq!(
-        violations("store/data.rs", "store", upward, &order),
+        violations("store/data.rs", "store", upward, &order, &none),
         ["store/data.rs:2: `store` uses `engine`"]
     );
-    let downward =
-        "use crate::manifest::Manifest;\n/// [`x`](crate::store::X)\nuse $crate::engine;";
-    assert!(violations("engine/x.rs", "engine", downward, &order).is_empty());
-    assert!(violations("store/x.rs", "store", "use airssys_crate::engine;", &order).is_empty());
+    let downward = "use crate::manifest::Manifest;\nuse $crate::engine;";
+    assert!(violations("engine/x.rs", "engine", downward, &order, &none).is_empty());
+    assert!(
+        violations(
+            "store/x.rs",
+            "store",
+            "use airssys_crate::engine;",
+            &order,
+            &none
+        )
+        .is_empty()
+    );
+    // Comments are not imports.
+    assert!(
+        violations(
+            "store/x.rs",
+            "store",
+            "/// [`x`](crate::engine::X)",
+            &order,
+            &none
+        )
+        .is_empty()
+    );
     // Modules of one layer may use each other.
-    assert!(violations("limits.rs", "limits", "use crate::store::X;", &order).is_empty());
+    assert!(violations("limits.rs", "limits", "use crate::store::X;", &order, &none).is_empty());
+    // A group, on one line or over several.
+    let grouped = "use crate::{manifest::M, engine::E};\nuse crate::{\n    manifest,\n    engine::{A, B},\n};";
+    assert_eq!(
+        violations("store/x.rs", "store", grouped, &order, &none),
+        [
+            "store/x.rs:1: `store` uses `engine`",
+            "store/x.rs:2: `store` uses `engine`"
+        ]
+    );
+    // A name the crate root re-exports counts as a use of the layer it comes from.
+    let exports = root_exports(
+        "mod engine;\npub use engine::{\n    Engines,\n    Loaded as Other,\n};\npub use manifest::m::Manifest;\npub use crate::x;",
+    );
+    assert_eq!(exports.get("Engines").map(String::as_str), Some("engine"));
+    assert_eq!(exports.get("Other").map(String::as_str), Some("engine"));
+    assert_eq!(
+        exports.get("Manifest").map(String::as_str),
+        Some("manifest")
+    );
+    assert_eq!(
+        violations(
+            "store/x.rs",
+            "store",
+            "use crate::Engines;\nuse crate::Manifest;",
+            &order,
+            &exports
+        ),
+        ["store/x.rs:1: `store` uses `engine`"]
+    );
     assert_eq!(
         layer_of(Path::new("/s"), Path::new("/s/store/limits.rs")).as_deref(),
         Some("store")

@@ -4,18 +4,16 @@
 
 use std::process::Command;
 
-/// `cargo tree` of the library alone (normal dependencies, no default features).
-fn library_tree(depth: &str) -> String {
+/// `cargo tree` of the library (normal dependencies), with or without its default
+/// features, to `depth`.
+fn library_tree(default_features: bool, depth: &str) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "tree",
-            "-p",
-            "airssys-wasm",
-            "--no-default-features",
-            "-e",
-            "normal",
-        ])
+    let mut command = Command::new(cargo);
+    command.args(["tree", "-p", "airssys-wasm", "-e", "normal"]);
+    if !default_features {
+        command.arg("--no-default-features");
+    }
+    let out = command
         .args(["--prefix", "none", "--depth", depth])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -36,7 +34,7 @@ fn crate_names(tree: &str) -> Vec<&str> {
 
 #[test]
 fn the_library_without_the_cli_feature_compiles_no_cli_dependency() {
-    let all = library_tree("1000");
+    let all = library_tree(false, "1000");
     let names = crate_names(&all);
     assert!(names.contains(&"wasmtime"), "the tree was read: {all}");
     for cli_only in ["clap", "base64", "tracing-subscriber"] {
@@ -47,28 +45,12 @@ fn the_library_without_the_cli_feature_compiles_no_cli_dependency() {
     }
     // serde_json is used by wasmtime's bindgen proc macro at build time; the library
     // itself must not depend on it.
-    let direct = library_tree("1");
+    let direct = library_tree(false, "1");
     assert!(!crate_names(&direct).contains(&"serde_json"), "{direct}");
 }
 
 #[test]
 fn the_default_features_carry_the_cli() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "tree",
-            "-p",
-            "airssys-wasm",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--depth",
-            "1",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let tree = String::from_utf8(out.stdout).unwrap();
+    let tree = library_tree(true, "1");
     assert!(crate_names(&tree).contains(&"clap"), "{tree}");
 }

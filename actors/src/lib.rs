@@ -2,8 +2,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-// Modules in layer order, lowest first. A module imports only from its own layer or
-// an earlier one in this list (see "Module layers" in README.md).
+// Modules in layer order, lowest first: a module imports only from its own layer or an
+// earlier one. The order is ARCHITECTURE.md's `layers-actors` block, which
+// tests/layers.rs checks.
 
 // 1. Base: plain types, no tasks.
 mod catch_unwind;

@@ -8,7 +8,7 @@
 //! fresh instance, in order (the mailbox outlives the instance).
 //!
 //! The instance sits in the incarnation's lane ([`crate::actor::lane`]): while the actor
-//! is idle, `Host::ask` reserves a message there and its caller runs it under the lane's
+//! is idle, `Host::ask` places a direct call there and its caller runs it under the lane's
 //! lock; the actor takes the same lock in `before_message` for each queued message, running
 //! a waiting direct call first if its caller has not.
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 use airssys_wasm_actors::{Actor, ActorContext, ChildSpec, ErrorAction};
 use tokio::sync::Mutex;
 
-use crate::actor::lane::{InstanceSlot, Lane, LaneGuard, lock_after_reserved};
+use crate::actor::lane::{InstanceSlot, Lane, LaneGuard, lock_after_direct};
 use crate::engine::StopSignal;
 use crate::engine::executor::{ComponentInstance, Reply};
 use crate::engine::loader::LoadedComponent;
@@ -148,7 +148,7 @@ impl Actor for WasmComponentActor {
         let lane = Arc::new(Mutex::new(Lane {
             name: self.loaded.name.clone(),
             instance: Some(instance),
-            reserved: None,
+            direct: None,
             crashed: None,
             exit: ctx.exit_handle(),
             stop: stop.clone(),
@@ -163,10 +163,10 @@ impl Actor for WasmComponentActor {
         let Some((lane, _)) = &self.lane else {
             return Err(self.no_instance("no live instance"));
         };
-        // Waits for a message running on its caller's task. A message reserved while the
+        // Waits for a message running on its caller's task. A direct call placed in the lane while the
         // actor was idle came before this one: it runs first if its caller has not got
         // to it yet, and its outcome waits in the lane.
-        let (guard, crash) = lock_after_reserved(lane).await;
+        let (guard, crash) = lock_after_direct(lane).await;
         if let Some(crash) = crash {
             return Err(crash);
         }
@@ -207,11 +207,11 @@ impl Actor for WasmComponentActor {
         self.held = None;
         if let Some((lane, _)) = &self.lane {
             // A call running on its caller's task may finish, as a handler may, and a
-            // message reserved before the stop came is run: the runtime cancels this hook
+            // direct call placed before the stop came is run: the runtime cancels this hook
             // at the shutdown deadline, and then `Drop` raises the stop signal, which
             // abandons the call.
-            let (guard, _) = lock_after_reserved(lane).await;
-            // Raised under the lock: no message is reserved after the last one ran.
+            let (guard, _) = lock_after_direct(lane).await;
+            // Raised under the lock: no direct call is placed after the last one ran.
             guard.stop.raise();
         }
         self.retire();

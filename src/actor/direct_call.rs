@@ -1,4 +1,5 @@
-//! A message reserved by `Host::ask` while its component was idle, run on the caller's
+//! The direct call: a message placed in the lane by `Host::ask` while its component was
+//! idle, run on the caller's
 //! task when the future is first polled (see [`crate::actor::lane`]), and
 //! [`RunToEnd`], which keeps a started message going without its caller.
 
@@ -109,7 +110,7 @@ pub(crate) struct DirectCall {
 }
 
 enum State {
-    Reserved(Arc<Mutex<Lane>>),
+    InLane(Arc<Mutex<Lane>>),
     Running(RunToEnd<Result<Reply, Error>>),
     Taken,
 }
@@ -117,7 +118,7 @@ enum State {
 impl DirectCall {
     pub(crate) fn new(lane: Arc<Mutex<Lane>>, name: Arc<str>) -> DirectCall {
         DirectCall {
-            state: State::Reserved(lane),
+            state: State::InLane(lane),
             name,
         }
     }
@@ -127,8 +128,8 @@ impl Future for DirectCall {
     type Output = Result<Reply, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let State::Reserved(_) = self.state
-            && let State::Reserved(lane) = std::mem::replace(&mut self.state, State::Taken)
+        if let State::InLane(_) = self.state
+            && let State::InLane(lane) = std::mem::replace(&mut self.state, State::Taken)
         {
             self.state = State::Running(RunToEnd::new(run(lane)));
         }
@@ -149,9 +150,9 @@ impl Future for DirectCall {
 impl Drop for DirectCall {
     fn drop(&mut self) {
         // Never polled: the message still runs (a running one finishes by `RunToEnd`).
-        // Outside a runtime it stays reserved, and the actor runs it before its next
+        // Outside a runtime it stays in the lane, and the actor runs it before its next
         // message.
-        if let State::Reserved(lane) = std::mem::replace(&mut self.state, State::Taken) {
+        if let State::InLane(lane) = std::mem::replace(&mut self.state, State::Taken) {
             drop(RunToEnd::new(run(lane)));
         }
     }
@@ -169,17 +170,17 @@ async fn run(lane: Arc<Mutex<Lane>>) -> Result<Reply, Error> {
         Err(_) => lane.lock().await,
     };
     let lane = &mut *guard;
-    if let Some(Work::Done(_)) = &lane.reserved
-        && let Some(Work::Done(outcome)) = lane.reserved.take()
+    if let Some(Work::Done(_)) = &lane.direct
+        && let Some(Work::Done(outcome)) = lane.direct.take()
     {
         return outcome;
     }
     // Run in place: a call dropped midway (outside a runtime) leaves the instance marked
     // crashed; the actor then answers the message `stopped` and replaces the instance.
-    let Some(outcome) = lane.run_reserved().await else {
+    let Some(outcome) = lane.run_direct().await else {
         return Err(lane.stopped("its waiting direct call was lost"));
     };
-    lane.reserved = None;
+    lane.direct = None;
     if lane
         .instance
         .as_ref()

@@ -6,7 +6,7 @@
 //! [`ExitHandle`]. The component's [`InstanceSlot`] (one per child spec, shared by all its
 //! incarnations) points at the current lane. A message then takes one of two ways:
 //!
-//! - **reserved**: `Host::ask` finds the actor idle (no message queued or being handled,
+//! - **direct**: `Host::ask` finds the actor idle (no message queued or being handled,
 //!   [`ActorRef::is_idle`]) and the lane free and empty, and leaves the message in the
 //!   lane. Whoever takes the lane's lock next runs it: normally the
 //!   caller, on its own task when it first polls its future; or the
@@ -15,8 +15,8 @@
 //! - **queued**: otherwise the message goes to the mailbox, and the actor's task takes the
 //!   lane's lock in `before_message`.
 //!
-//! Order is kept: a reservation is refused while anything is pending or reserved, and the
-//! actor runs a waiting direct call before any message queued after it. A waiting direct call
+//! Order is kept: no direct call is placed while anything is pending or already in the
+//! lane, and the actor runs a waiting direct call before any message queued after it. A waiting direct call
 //! that crashes records the crash in the lane and, when it ran on the caller's task, sends
 //! the incarnation an exit signal: the supervisor restarts the component as for a crash in
 //! its own task, and a message the actor has already taken is kept for the fresh
@@ -38,9 +38,9 @@ use crate::engine::executor::{ComponentInstance, Reply};
 use crate::error::Error;
 use crate::imports::ComponentMessage;
 
-/// A message reserved by `Host::ask`, waiting in the lane to be run or collected. While it
-/// is there, no other message is reserved: later asks queue, and the actor runs it before
-/// any of them.
+/// A direct call's message, placed in the lane by `Host::ask`, waiting to be run or
+/// collected. While it is there, no other is placed: later asks queue, and the actor runs
+/// it before any of them.
 pub(crate) enum Work {
     /// Not run yet.
     Waiting(ComponentMessage),
@@ -56,7 +56,7 @@ pub(crate) struct Lane {
     /// (one abandoned midway stays, marked crashed).
     pub(crate) instance: Option<ComponentInstance>,
     /// At most one waiting direct call. It stays here while it runs, under the lane's lock.
-    pub(crate) reserved: Option<Work>,
+    pub(crate) direct: Option<Work>,
     /// The crash of a waiting direct call, until the supervisor has restarted the component.
     pub(crate) crashed: Option<Error>,
     pub(crate) exit: ExitHandle,
@@ -72,11 +72,11 @@ impl Lane {
         }
     }
 
-    /// Runs the waiting direct call if it is waiting, on the live instance; `None` when
+    /// Runs the direct call waiting in the lane, if any, on the live instance; `None` when
     /// none waits. The message stays in the lane while it runs (no copy into the caller's
     /// future), and whoever runs it then replaces it with its outcome or removes it.
-    pub(crate) async fn run_reserved(&mut self) -> Option<Result<Reply, Error>> {
-        let Some(Work::Waiting(message)) = &self.reserved else {
+    pub(crate) async fn run_direct(&mut self) -> Option<Result<Reply, Error>> {
+        let Some(Work::Waiting(message)) = &self.direct else {
             return None;
         };
         Some(match self.instance.as_mut() {
@@ -101,25 +101,25 @@ pub(crate) type LaneGuard = OwnedMutexGuard<Lane>;
 /// Once started, the message runs to its end even if the actor's hook is cancelled (a
 /// stop arriving meanwhile); the incarnation's stop signal abandons it past the shutdown
 /// deadline.
-pub(crate) async fn lock_after_reserved(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, Option<Error>) {
+pub(crate) async fn lock_after_direct(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, Option<Error>) {
     let guard = lane.clone().lock_owned().await;
-    if !matches!(guard.reserved, Some(Work::Waiting(_))) {
+    if !matches!(guard.direct, Some(Work::Waiting(_))) {
         return (guard, None);
     }
     let crash = RunToEnd::new(run_waiting(guard)).await.flatten();
     (lane.clone().lock_owned().await, crash)
 }
 
-/// Runs the waiting waiting direct call and leaves its outcome; returns its crash.
+/// Runs the waiting direct call and leaves its outcome; returns its crash.
 async fn run_waiting(mut guard: LaneGuard) -> Option<Error> {
     let lane = &mut *guard;
-    let outcome = lane.run_reserved().await?;
+    let outcome = lane.run_direct().await?;
     let crash = outcome
         .as_ref()
         .err()
         .filter(|e| e.kind().is_crash())
         .cloned();
-    lane.reserved = Some(Work::Done(outcome));
+    lane.direct = Some(Work::Done(outcome));
     crash
 }
 
@@ -149,7 +149,7 @@ impl InstanceSlot {
     /// Reserves `message` when it may run outside the mailbox: the actor is idle, the
     /// lane free and empty, its instance live and its incarnation not stopping. Otherwise
     /// the message comes back, for the mailbox.
-    pub(crate) fn try_reserve(
+    pub(crate) fn try_direct(
         &self,
         address: &ActorRef<WasmComponentActor>,
         message: ComponentMessage,
@@ -163,7 +163,7 @@ impl InstanceSlot {
         let Ok(mut guard) = lane.try_lock() else {
             return Err(message);
         };
-        let usable = guard.reserved.is_none()
+        let usable = guard.direct.is_none()
             && guard.crashed.is_none()
             && !guard.stop.is_raised()
             && guard
@@ -175,7 +175,7 @@ impl InstanceSlot {
         if !usable {
             return Err(message);
         }
-        guard.reserved = Some(Work::Waiting(message));
+        guard.direct = Some(Work::Waiting(message));
         let name = guard.name.clone();
         drop(guard);
         Ok(DirectCall::new(lane, name))

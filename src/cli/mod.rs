@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Validate, call, compile and inspect WebAssembly components for the airssys-wasm host.
+/// Validate, call, compile and inspect WebAssembly components, and serve a host from a
+/// host file.
 #[derive(Debug, Parser)]
 #[command(name = "airssys-wasm", version, about, long_about = None)]
 struct Cli {

@@ -59,6 +59,17 @@ impl Serve {
     }
 
     pub(crate) async fn run(self) -> i32 {
+        // Listening from the start: a signal while the components compile still ends the
+        // process as a stop does (exit 0), not by the signal's default action.
+        let (mut interrupt, mut terminate) = match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+            (Err(e), _) | (_, Err(e)) => {
+                return report::usage(format!("cannot listen for SIGINT/SIGTERM: {e}"));
+            }
+        };
         let file = match HostFile::from_file(&self.host_file) {
             Ok(file) => file,
             Err(errors) => return failed(&DeployError::from(errors)),
@@ -69,23 +80,18 @@ impl Serve {
             Ok(host) => host,
             Err(e) => return report::usage(format!("cannot start the host: {e}")),
         };
-        let deployment = match Deployment::load(&host, &file).await {
-            Ok(deployment) => deployment,
-            Err(e) => return failed(&e),
+        let deployment = tokio::select! {
+            loaded = Deployment::load(&host, &file) => match loaded {
+                Ok(deployment) => deployment,
+                Err(e) => return failed(&e),
+            },
+            _ = interrupt.recv() => return 0,
+            _ = terminate.recv() => return 0,
         };
         if self.check {
             report::write_stdout(deployment.tree().as_bytes());
             return 0;
         }
-        let (mut interrupt, mut terminate) = match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
-            (Err(e), _) | (_, Err(e)) => {
-                return report::usage(format!("cannot listen for SIGINT/SIGTERM: {e}"));
-            }
-        };
         let deployment = match deployment.start().await {
             Ok(deployment) => deployment,
             Err(e) => {

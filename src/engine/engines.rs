@@ -56,7 +56,7 @@ pub enum Allocation {
     },
 }
 
-/// Settings of a host. Build with [`EngineConfig::default`] and the setters.
+/// Settings of the engines. Build with [`EngineConfig::default`] and the setters.
 ///
 /// | setting | default |
 /// |---|---|

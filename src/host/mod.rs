@@ -195,21 +195,18 @@ impl Host {
                 component: name.clone(),
                 reason: format!("it could not be started: {e}"),
             })?;
-        self.inner
-            .registry
-            .insert(
-                &name,
-                Entry {
-                    address: address.clone(),
-                    loaded,
-                    slot,
-                    state: ComponentState::Running,
-                },
-            )
-            .map_err(|()| Error::Stopped {
-                component: name.clone(),
-                reason: "the registry is unavailable".into(),
-            })?;
+        let entry = Entry {
+            address: address.clone(),
+            loaded: loaded.clone(),
+            slot,
+            state: ComponentState::Running,
+        };
+        if self.inner.registry.insert(&name, entry).is_err() {
+            // Another component of the name started meanwhile: this one does not run
+            // unregistered.
+            let _ = supervisor.remove_child(&name).await;
+            return Err(name_taken(&loaded));
+        }
         Ok(address)
     }
 
@@ -217,9 +214,9 @@ impl Host {
     ///
     /// The message takes its place when `ask` is called, before the returned future is
     /// first polled: asks made one after another are handled in that order. When the
-    /// component is idle (nothing queued or running), `ask` reserves it and the call runs
+    /// component is idle (nothing queued or running), `ask` places a direct call in its lane and the call runs
     /// on the task that polls the future, without a hop through the actor's mailbox; if a
-    /// message sent later is ready first, the actor runs the reserved one before it.
+    /// message sent later is ready first, the actor runs the direct call before it.
     /// Otherwise the message is queued for the component actor. Either way the limits,
     /// the error kinds and the supervision are the same: a crash restarts the component
     /// and messages queued behind it go to the fresh instance. A dropped ask is still
@@ -299,7 +296,7 @@ impl Host {
                     sender: from.map(str::to_string),
                 };
                 let message = match from {
-                    None => match entry.slot.try_reserve(&entry.address, message) {
+                    None => match entry.slot.try_direct(&entry.address, message) {
                         Ok(call) => return Route::Direct(call),
                         Err(message) => message,
                     },
@@ -384,9 +381,9 @@ impl SpawnOptions {
         self
     }
 
-    /// How many messages may wait in the component's mailbox.
+    /// How many messages may wait in the component's mailbox (at least 1).
     pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
-        self.mailbox_capacity = Some(capacity);
+        self.mailbox_capacity = Some(capacity.max(1));
         self
     }
 }

@@ -5,7 +5,7 @@
 //! and [`linker`] wiring WASI 0.2 and the world's imports into one linker. The
 //! implementations work on the store's data ([`StoreData`]); bindgen's generated traits
 //! are called `Host`, a name that in this crate otherwise means the façade
-//! ([`crate::Host`]), so they are imported under their interface's name.
+//! (the `Host` of the host layer), so they are imported under their interface's name.
 
 mod config;
 mod logging;

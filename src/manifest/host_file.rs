@@ -109,6 +109,28 @@ pub enum RestartName {
     Temporary,
 }
 
+impl StrategyName {
+    /// The name as the host file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyName::OneForOne => "one-for-one",
+            StrategyName::OneForAll => "one-for-all",
+            StrategyName::RestForOne => "rest-for-one",
+        }
+    }
+}
+
+impl RestartName {
+    /// The name as the host file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartName::Permanent => "permanent",
+            RestartName::Transient => "transient",
+            RestartName::Temporary => "temporary",
+        }
+    }
+}
+
 impl HostFile {
     /// Reads and validates a host file.
     ///
@@ -167,6 +189,18 @@ impl HostFile {
 }
 
 fn key_doc(key: &str) -> Option<KeyDoc> {
+    // `supervisors.NAME.children` is documented as `supervisors.children`.
+    let generic;
+    let key = match key
+        .strip_prefix("supervisors.")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        Some((_, field)) => {
+            generic = format!("supervisors.{field}");
+            generic.as_str()
+        }
+        None => key,
+    };
     let expected = match key {
         "host" => "[host]: a table",
         "host.name" => NAME,
@@ -387,7 +421,13 @@ fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError
             }
         }
         for child in sup.restart.keys() {
-            if !sup.children.contains(child) {
+            if supervisor_names.contains(child.as_str()) && sup.children.contains(child) {
+                errors.push(invalid(
+                    format!("{key}.restart.{child}"),
+                    "a policy for a component child (a supervisor is restarted as its parent's strategy says)",
+                    format!("{child:?}, a supervisor"),
+                ));
+            } else if !sup.children.contains(child) {
                 errors.push(invalid(
                     format!("{key}.restart.{child}"),
                     "a policy for one of this supervisor's children",

@@ -19,7 +19,7 @@
 //! let system = ActorSystem::new(SystemConfig::default());
 //! let host = Host::start(&system, EngineConfig::default()).await?;
 //! let deployment = Deployment::load(&host, &file).await?.start().await?;
-//! let reply = host.ask("hello", "greet", b"hi").await?;
+//! let reply = host.ask("echo", "greet", b"hi").await?;
 //! println!("{}", deployment.tree());
 //! # Ok(()) }
 //! ```
@@ -36,7 +36,8 @@ use crate::host::{Host, SpawnOptions};
 use crate::manifest::host_file::{Caps, HostFile, RestartName, StrategyName, SupervisorDecl};
 use crate::manifest::{Manifest, ManifestError};
 
-/// A deployment that failed: every error found, in the host file's order.
+/// A deployment that failed: every error found (each manifest's, then each component's
+/// load).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", lines(.errors))]
 pub struct DeployError {
@@ -127,9 +128,9 @@ impl Deployment {
     ///
     /// # Errors
     ///
-    /// The first child that does not start (`stopped` naming it, or the kind of the crash
-    /// that stopped it); what started before it keeps running, for the caller to shut down
-    /// with its actor system.
+    /// `stopped` naming the first child that does not start (a component whose instance
+    /// fails at its start, a supervisor the runtime refuses); what started before it keeps
+    /// running, for the caller to shut down with its actor system.
     pub async fn start(mut self) -> Result<Deployment, DeployError> {
         let one = |error: Error| DeployError {
             errors: vec![error],
@@ -198,7 +199,7 @@ impl Deployment {
             text,
             "{indent}supervisor {} ({}, at most {} restarts in {} ms)",
             decl.name,
-            strategy_text(decl.strategy),
+            decl.strategy.as_str(),
             decl.restarts,
             decl.within_ms
         );
@@ -212,7 +213,7 @@ impl Deployment {
                     "{indent}  component {} {} ({}, {})",
                     child,
                     manifest.component.version,
-                    restart_text(*restart),
+                    restart.as_str(),
                     manifest.path.display()
                 );
             }
@@ -235,22 +236,6 @@ fn restart_policy(name: RestartName) -> RestartPolicy {
         RestartName::Permanent => RestartPolicy::Permanent,
         RestartName::Transient => RestartPolicy::Transient,
         RestartName::Temporary => RestartPolicy::Temporary,
-    }
-}
-
-fn strategy_text(strategy: StrategyName) -> &'static str {
-    match strategy {
-        StrategyName::OneForOne => "one-for-one",
-        StrategyName::OneForAll => "one-for-all",
-        StrategyName::RestForOne => "rest-for-one",
-    }
-}
-
-fn restart_text(restart: RestartName) -> &'static str {
-    match restart {
-        RestartName::Permanent => "permanent",
-        RestartName::Transient => "transient",
-        RestartName::Temporary => "temporary",
     }
 }
 
