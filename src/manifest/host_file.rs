@@ -1,8 +1,8 @@
 //! The host file (`serve HOSTFILE`, contract section 5): what one host process runs, its
 //! supervision tree and the caps it puts on what a manifest may ask for.
 //!
-//! Read like a `Component.toml` (through [`from_toml`]: serde with `deny_unknown_fields`,
-//! the dotted key of every error), then checked as a whole by [`validate`]: the tree's rules
+//! Read like a `Component.toml` (through `from_toml`: serde with `deny_unknown_fields`,
+//! the dotted key of every error), then checked as a whole by `validate`: the tree's rules
 //! need every section at once (a child named twice, an unknown name, a cycle, a supervisor
 //! with no children, a component in no supervisor), so they are hand-written, and every
 //! broken rule of a file is reported, not only the first.

@@ -6,10 +6,10 @@
 //!   ([`within`], [`poll_once`]). Never a bare sleep standing for "it has happened by now".
 //! - [`resources`]: the `[resources]` lines the tests' manifests repeat ([`SMALL`],
 //!   [`FAULTY`], [`limits`]).
-//! - [`text`]: payloads and outputs as text ([`text()`], [`stderr`], `reply_text`).
+//! - [`text`](mod@text): payloads and outputs as text ([`text()`], [`stderr`], `reply_text`).
 //! - [`files`]: the repository's example components, temporary folders and manifests, the
 //!   tests' compilation cache.
-//! - [`logs`]: the `tracing` output captured for the whole test binary, and the host's
+//! - [`logs`](mod@logs): the `tracing` output captured for the whole test binary, and the host's
 //!   calls seen starting in it.
 //! - [`actors`]: a scriptable test actor ([`Worker`]) and a top-level [`supervisor`].
 //! - `components` (feature `host`): hosts, components and the waits that need them
