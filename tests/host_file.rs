@@ -280,12 +280,7 @@ async fn every_manifest_error_comes_at_once_and_caps_name_the_manifest_the_key_a
 #[test]
 fn serve_check_prints_the_tree_indented_and_exits_0() {
     let (_dir, path) = setup(GOOD);
-    let out = airssys_wasm_command(BIN)
-        .arg("serve")
-        .arg(&path)
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = serve_check(&path);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let tree = String::from_utf8(out.stdout.clone()).unwrap();
     let indent = |needle: &str| {
@@ -324,12 +319,7 @@ fn serve_with_a_bad_host_file_or_component_exits_2_with_every_error() {
             )
             .replace("name = \"edge-1\"", "name = \"Bad Name\""),
     );
-    let out = airssys_wasm_command(BIN)
-        .arg("serve")
-        .arg(&path)
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = serve_check(&path);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     let lines: Vec<_> = err.lines().collect();
@@ -342,18 +332,23 @@ fn serve_with_a_bad_host_file_or_component_exits_2_with_every_error() {
     dir.write("junk.wasm", b"not wasm");
     dir.write("echo.toml", "[component]\nname = \"echo\"\nversion = \"1.0.0\"\nwasm = \"junk.wasm\"\n[resources]\nmax_memory = \"16MiB\"\nmax_stack = \"1MiB\"\n");
     let path = dir.write("host.toml", GOOD);
-    let out = airssys_wasm_command(BIN)
-        .arg("serve")
-        .arg(&path)
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = serve_check(&path);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).starts_with("error[component]: "),
         "{}",
         stderr(&out)
     );
+}
+
+/// `airssys-wasm serve PATH --check`, run to its end.
+fn serve_check(path: &std::path::Path) -> std::process::Output {
+    airssys_wasm_command(BIN)
+        .arg("serve")
+        .arg(path)
+        .arg("--check")
+        .output()
+        .unwrap()
 }
 
 /// Kills the child when dropped, so a failing test leaves no process behind.
