@@ -199,6 +199,7 @@ impl Host {
             address: address.clone(),
             loaded: loaded.clone(),
             slot,
+            supervisor: supervisor.clone(),
             state: ComponentState::Running,
         };
         if self.inner.registry.insert(&name, entry).is_err() {
@@ -265,6 +266,36 @@ impl Host {
     /// The names of the host's components (running or stopped).
     pub fn components(&self) -> Vec<String> {
         self.inner.registry.names()
+    }
+
+    /// What the host last heard of the component `name`: running, or stopped and why.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name.
+    pub fn state(&self, name: &str) -> Result<ComponentState, Error> {
+        Ok(self.entry(name)?.state)
+    }
+
+    /// Stops the component `name` for good and removes it from its supervisor: its
+    /// running message finishes (within its time limit), queued ones are answered
+    /// `stopped`, and so is every later message to the name, until a component is spawned
+    /// under it again.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name; `stopped` when it is not running (already removed,
+    /// or its supervisor gave up).
+    pub async fn remove_component(&self, name: &str) -> Result<(), Error> {
+        let entry = self.entry(name)?;
+        entry
+            .supervisor
+            .remove_child(name)
+            .await
+            .map_err(|e| Error::Stopped {
+                component: name.to_string(),
+                reason: format!("it cannot be removed: {e}"),
+            })
     }
 
     fn entry(&self, name: &str) -> Result<Entry, Error> {

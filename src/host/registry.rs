@@ -19,7 +19,9 @@ use std::sync::{Arc, RwLock};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use airssys_wasm_actors::{Actor, ActorContext, ActorError, ActorRef, ActorSystem, LifecycleEvent};
+use airssys_wasm_actors::{
+    Actor, ActorContext, ActorError, ActorRef, ActorSystem, LifecycleEvent, SupervisorRef,
+};
 use rustc_hash::FxBuildHasher;
 use tokio::sync::broadcast;
 
@@ -34,6 +36,8 @@ pub(crate) struct Entry {
     pub(crate) loaded: Arc<LoadedComponent>,
     /// Where the component's incarnations keep their instance (for direct calls).
     pub(crate) slot: Arc<InstanceSlot>,
+    /// The supervisor it is a child of.
+    pub(crate) supervisor: SupervisorRef,
     pub(crate) state: ComponentState,
 }
 
@@ -82,15 +86,16 @@ impl Registry {
         self.shard(name).read().ok()?.get(name).map(f)
     }
 
-    /// Registers `name`, failing if a running component whose actor is alive already has
-    /// it (a removed component's entry can be marked running by the `Started` event of the
-    /// new actor spawned under its name, before this insert replaces it).
+    /// Registers `name`, failing if another running, live actor already has it. The
+    /// `Started` event of the new actor may reach the registry first and point a removed
+    /// component's old entry at it: that entry is the new actor's, and is replaced.
     pub(crate) fn insert(&self, name: &str, entry: Entry) -> Result<(), ()> {
         let mut table = self.shard(name).write().map_err(|_| ())?;
-        if table
-            .get(name)
-            .is_some_and(|e| e.state == ComponentState::Running && e.address.is_alive())
-        {
+        if table.get(name).is_some_and(|e| {
+            e.state == ComponentState::Running
+                && e.address.is_alive()
+                && e.address.id() != entry.address.id()
+        }) {
             return Err(());
         }
         table.insert(name.to_string(), entry);
