@@ -170,16 +170,21 @@ impl<A: Actor> ActorRef<A> {
         self.tx
             .try_send(Envelope::Tell(msg))
             .map(|()| sending.sent())
-            .map_err(|err| match err {
-                mpsc::error::TrySendError::Full(env) => SendError::Overloaded {
-                    actor: self.info.label.clone(),
-                    message: env.into_message(),
-                },
-                mpsc::error::TrySendError::Closed(env) => SendError::Stopped {
-                    actor: self.info.label.clone(),
-                    message: env.into_message(),
-                },
-            })
+            .map_err(|err| self.refused(err))
+    }
+
+    /// A `try_send` that failed, as the [`SendError`] that gives its message back.
+    fn refused(&self, err: mpsc::error::TrySendError<Envelope<A>>) -> SendError<A::Message> {
+        match err {
+            mpsc::error::TrySendError::Full(envelope) => SendError::Overloaded {
+                actor: self.info.label.clone(),
+                message: envelope.into_message(),
+            },
+            mpsc::error::TrySendError::Closed(envelope) => SendError::Stopped {
+                actor: self.info.label.clone(),
+                message: envelope.into_message(),
+            },
+        }
     }
 
     /// Sends a message and waits for the handler's reply (waiting for room first if
@@ -216,7 +221,10 @@ impl<A: Actor> ActorRef<A> {
     /// [`SendError::Overloaded`] if the mailbox is full, [`SendError::Stopped`] if the
     /// actor has stopped; both give the message back. The future's errors are
     /// [`ask`](Self::ask)'s.
-    #[allow(clippy::type_complexity)]
+    #[expect(
+        clippy::type_complexity,
+        reason = "the future and the refusal, spelled out"
+    )]
     pub fn try_ask(
         &self,
         msg: A::Message,
@@ -226,21 +234,10 @@ impl<A: Actor> ActorRef<A> {
     > {
         let (reply_tx, reply_rx) = oneshot::channel();
         let sending = Sending::new(&self.info);
-        match self.tx.try_send(Envelope::Ask(msg, reply_tx)) {
-            Ok(()) => sending.sent(),
-            Err(mpsc::error::TrySendError::Full(envelope)) => {
-                return Err(SendError::Overloaded {
-                    actor: self.info.label.clone(),
-                    message: envelope.into_message(),
-                });
-            }
-            Err(mpsc::error::TrySendError::Closed(envelope)) => {
-                return Err(SendError::Stopped {
-                    actor: self.info.label.clone(),
-                    message: envelope.into_message(),
-                });
-            }
-        }
+        self.tx
+            .try_send(Envelope::Ask(msg, reply_tx))
+            .map_err(|err| self.refused(err))?;
+        sending.sent();
         let info = Arc::clone(&self.info);
         Ok(async move {
             reply_rx.await.unwrap_or_else(|_| {

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use super::toml_file::{KeyDoc, count, from_toml, optional_size};
-use super::{MAX_EXECUTION_TIME_MS, MAX_MEMORY_LIMIT, ManifestError, is_valid_name};
+use super::toml_file::{KeyDoc, from_toml, optional_count, optional_size};
+use super::{MAX_EXECUTION_TIME_MS, MAX_MEMORY_LIMIT, ManifestError, NAME, is_valid_name};
 
 /// `drain_timeout_ms` when the host file does not say: 5 s.
 pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 5_000;
@@ -27,8 +27,6 @@ pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 5_000;
 pub const DEFAULT_RESTARTS: u32 = 3;
 /// A supervisor's `within_ms` when the host file does not say: 60 s.
 pub const DEFAULT_WITHIN_MS: u64 = 60_000;
-
-const NAME: &str = "a name of 1-64 characters of [a-z0-9_-]";
 
 /// A validated host file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,12 +263,6 @@ struct RawSupervisor {
     children: Vec<String>,
     #[serde(default)]
     restart: BTreeMap<String, RestartName>,
-}
-
-fn optional_count<'de, D: Deserializer<'de>, const MAX: u64>(
-    d: D,
-) -> Result<Option<u64>, D::Error> {
-    count::<D, MAX>(d).map(Some)
 }
 
 /// A TOML table as its pairs, in file order (serde's maps would sort or hash them, and the

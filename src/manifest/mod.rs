@@ -25,6 +25,9 @@ pub use error::ManifestError;
 pub use host_file::HostFile;
 pub use size::{SizeError, parse_size};
 
+/// What a component, supervisor or host name must be, in the files' error messages.
+const NAME: &str = "a name of 1-64 characters of [a-z0-9_-]";
+
 /// Fuel per message when the manifest does not say: 1,000,000.
 pub const DEFAULT_FUEL_PER_EXECUTION: u64 = 1_000_000;
 /// Wall-clock time per message when the manifest does not say: 100 ms.

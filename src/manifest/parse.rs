@@ -31,7 +31,6 @@ const RESOURCES_EXAMPLE: &str = "\n\nEvery component must declare its memory and
     max_stack = \"2MB\"      # required: wasm stack limit\n\
     initial_memory = \"16MB\" # optional\n";
 
-const NAME: &str = "a name of 1-64 characters of [a-z0-9_-]";
 const VERSION: &str = "a semantic version such as \"1.0.0\"";
 const WASM: &str = "the path of a .wasm component or .cwasm file, relative to the manifest";
 const HOST: &str = "a host directory, relative to the manifest";

@@ -268,6 +268,13 @@ pub(crate) fn optional_size<'de, D: Deserializer<'de>, const MAX: u64>(
     size::<D, MAX>(d).map(Some)
 }
 
+/// [`count`] of an optional key (with `#[serde(default)]`).
+pub(crate) fn optional_count<'de, D: Deserializer<'de>, const MAX: u64>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    count::<D, MAX>(d).map(Some)
+}
+
 /// Reads a whole number from 1 to `MAX`. For `#[serde(deserialize_with = "count::<_, MAX>")]`.
 pub(crate) fn count<'de, D: Deserializer<'de>, const MAX: u64>(d: D) -> Result<u64, D::Error> {
     d.deserialize_any(CountVisitor::<MAX>)
