@@ -196,9 +196,58 @@ fn a_restart_policy_for_a_stranger_and_a_file_without_components_are_errors() {
 }
 
 #[test]
-fn sections_not_served_yet_are_refused_not_ignored() {
-    let e = errors(&format!("{GOOD}\n[http]\nlisten = \"127.0.0.1:0\"\n"));
-    has(&e, "http", "does not serve it yet");
+fn the_lattice_section_is_refused_not_ignored() {
+    let e = errors(&format!(
+        "{GOOD}\n[lattice]\nnats = \"nats://127.0.0.1:4222\"\n"
+    ));
+    has(&e, "lattice", "does not serve it yet");
+}
+
+#[test]
+fn http_and_metrics_sections_give_listeners_routes_and_defaults() {
+    let text = format!(
+        "{GOOD}\n[http]\nlisten = \"127.0.0.1:8080\"\n\n[[http.route]]\npath = \"/hello\"\ncomponent = \"echo\"\n\n[[http.route]]\npath = \"/api/...\"\ncomponent = \"counter\"\ntopic = \"count\"\n\n[metrics]\nlisten = \"127.0.0.1:9090\"\n"
+    );
+    let (_dir, path) = setup(&text);
+    let file = HostFile::from_file(&path).unwrap();
+    let http = file.http.unwrap();
+    assert_eq!(http.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(http.max_request_body, 1 << 20);
+    assert_eq!(http.max_connections, 1024);
+    assert_eq!(http.routes.len(), 2);
+    assert_eq!(http.routes[0].pattern(), ("/hello", false));
+    assert_eq!(http.routes[1].pattern(), ("/api", true));
+    assert_eq!(http.routes[1].topic.as_deref(), Some("count"));
+    assert_eq!(file.metrics.unwrap().listen.to_string(), "127.0.0.1:9090");
+}
+
+#[test]
+fn bad_http_and_metrics_keys_are_each_an_error_and_all_come_at_once() {
+    let text = format!("{GOOD}\n[http]\nlisten = \"localhost\"\nmax_request_body = \"1 parsec\"\n");
+    let e = errors(&text);
+    has(&e, "http.max_request_body", "size");
+    let text = format!(
+        "{GOOD}\n[http]\nlisten = \"localhost\"\n\n[[http.route]]\npath = \"hello\"\ncomponent = \"nobody\"\n\n[[http.route]]\npath = \"/a\"\ncomponent = \"echo\"\n\n[[http.route]]\npath = \"/a\"\ncomponent = \"echo\"\n\n[metrics]\nlisten = \"127.0.0.1:x\"\n"
+    );
+    let e = errors(&text);
+    has(&e, "http.listen", "IP address and port");
+    has(&e, "http.route[0].path", "\"/api/...\"");
+    has(&e, "http.route[0].component", "not in [components]");
+    has(
+        &e,
+        "http.route[2].path",
+        "already the path of an earlier route",
+    );
+    has(&e, "metrics.listen", "IP address and port");
+    assert_eq!(e.len(), 5, "{e:?}");
+    let e = errors(&format!(
+        "{GOOD}\n[http]\nlisten = \"127.0.0.1:1\"\nport = 8\n"
+    ));
+    assert!(e[0].to_string().contains("port"), "{e:?}");
+    let e = errors(&format!(
+        "{GOOD}\n[http]\nlisten = \"127.0.0.1:7000\"\n[metrics]\nlisten = \"127.0.0.1:7000\"\n"
+    ));
+    has(&e, "metrics.listen", "other than http.listen");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

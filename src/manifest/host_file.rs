@@ -7,12 +7,14 @@
 //! with no children, a component in no supervisor), so they are hand-written, and every
 //! broken rule of a file is reported, not only the first.
 //!
-//! `[http]`, `[metrics]` and `[lattice]` belong to the host file's format but are not served
-//! by this version; a host file that has them is refused with an error that says so, rather
-//! than served without them.
+//! `[http]` (its listener and `[[http.route]]`, contract section 6) and `[metrics]` (section
+//! 7) are read here too. `[lattice]` belongs to the host file's format but is not served by
+//! this version; a host file that has it is refused with an error that says so, rather than
+//! served without it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -23,6 +25,10 @@ use super::{MAX_EXECUTION_TIME_MS, MAX_MEMORY_LIMIT, ManifestError, NAME, is_val
 
 /// `drain_timeout_ms` when the host file does not say: 5 s.
 pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 5_000;
+/// `[http] max_request_body` when the host file does not say: 1 MiB.
+pub const DEFAULT_MAX_REQUEST_BODY: u64 = 1 << 20;
+/// `[http] max_connections` when the host file does not say.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 1024;
 /// A supervisor's `restarts` when the host file does not say.
 pub const DEFAULT_RESTARTS: u32 = 3;
 /// A supervisor's `within_ms` when the host file does not say: 60 s.
@@ -40,6 +46,51 @@ pub struct HostFile {
     pub components: Vec<(String, PathBuf)>,
     /// `[supervisors.NAME]`, in file order.
     pub supervisors: Vec<SupervisorDecl>,
+    /// `[http]`: HTTP is off without it.
+    pub http: Option<HttpSettings>,
+    /// `[metrics]`: the listener of `/metrics`, `/healthz` and `/readyz`; off without it.
+    pub metrics: Option<MetricsSettings>,
+}
+
+/// The `[http]` section (contract section 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The largest request body, in bytes; a larger one gets 413.
+    pub max_request_body: u64,
+    /// Connections served at once; past it, new connections wait.
+    pub max_connections: u64,
+    /// `[[http.route]]`, in file order.
+    pub routes: Vec<RouteDecl>,
+}
+
+/// One `[[http.route]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDecl {
+    /// `/hello` matches exactly that path; `/api/...` matches `/api` and everything under it.
+    pub path: String,
+    /// The component it reaches (one of `[components]`).
+    pub component: String,
+    /// The message's topic, for message components; `None`: the request path.
+    pub topic: Option<String>,
+}
+
+impl RouteDecl {
+    /// The path without its `/...` suffix, and whether it is a prefix route.
+    pub fn pattern(&self) -> (&str, bool) {
+        match self.path.strip_suffix("/...") {
+            Some(prefix) => (prefix, true),
+            None => (self.path.as_str(), false),
+        }
+    }
+}
+
+/// The `[metrics]` section (contract section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// The address of `/metrics`, `/healthz` and `/readyz`.
+    pub listen: SocketAddr,
 }
 
 /// The `[host]` section.
@@ -206,6 +257,11 @@ fn key_doc(key: &str) -> Option<KeyDoc> {
         "supervisors" => "[supervisors.NAME] tables",
         "supervisors.children" => "an array of component and supervisor names, in start order",
         "supervisors.restart" => "a table of child = \"permanent\" | \"transient\" | \"temporary\"",
+        "http" => "[http]: a table with listen = \"IP:PORT\" and [[http.route]] tables",
+        "http.route" => "[[http.route]] tables with path, component and an optional topic",
+        "http.max_connections" => "a whole number of connections, at least 1",
+        "http.max_request_body" => "a size such as \"1MB\", or a number of bytes",
+        "metrics" => "[metrics]: a table with listen = \"IP:PORT\"",
         _ => return None,
     };
     Some(KeyDoc {
@@ -223,9 +279,35 @@ struct RawHostFile {
     components: Vec<(String, String)>,
     #[serde(default, deserialize_with = "in_order")]
     supervisors: Vec<(String, RawSupervisor)>,
-    http: Option<toml::Table>,
-    metrics: Option<toml::Table>,
+    http: Option<RawHttp>,
+    metrics: Option<RawMetrics>,
     lattice: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: String,
+    #[serde(default, deserialize_with = "optional_size::<_, { u64::MAX }>")]
+    max_request_body: Option<u64>,
+    #[serde(default, deserialize_with = "optional_count::<_, 1_000_000>")]
+    max_connections: Option<u64>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    path: String,
+    component: String,
+    topic: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -311,6 +393,76 @@ pub fn default_host_name() -> String {
     if name.is_empty() { "host".into() } else { name }
 }
 
+/// An `IP:PORT` (port 0: any free port).
+fn listen_address(
+    key: &str,
+    text: &str,
+    errors: &mut Vec<ManifestError>,
+    invalid: &impl Fn(String, &str, String) -> ManifestError,
+) -> SocketAddr {
+    text.parse().unwrap_or_else(|_| {
+        errors.push(invalid(
+            key.into(),
+            "an IP address and port, such as \"127.0.0.1:8080\" or \"[::1]:8080\"",
+            format!("{text:?}"),
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    })
+}
+
+/// `[http]`: its listener, and routes whose paths are well formed and unique and whose
+/// components exist.
+fn validate_http(
+    raw: &RawHttp,
+    components: &BTreeSet<&str>,
+    errors: &mut Vec<ManifestError>,
+    invalid: &impl Fn(String, &str, String) -> ManifestError,
+) -> HttpSettings {
+    let listen = listen_address("http.listen", &raw.listen, errors, invalid);
+    let mut seen = BTreeSet::new();
+    let mut routes = Vec::new();
+    for (i, route) in raw.route.iter().enumerate() {
+        let key = format!("http.route[{i}]");
+        let exact = route.path.strip_suffix("/...").unwrap_or(&route.path);
+        let well_formed = route.path.starts_with('/')
+            && !exact.contains("...")
+            && !route
+                .path
+                .contains(|c: char| c == '?' || c == '#' || c.is_whitespace());
+        if !well_formed {
+            errors.push(invalid(
+                format!("{key}.path"),
+                "a path such as \"/hello\" (exact) or \"/api/...\" (it and everything under it), without a query",
+                format!("{:?}", route.path),
+            ));
+        } else if !seen.insert(route.path.as_str()) {
+            errors.push(invalid(
+                format!("{key}.path"),
+                "a path no other route has",
+                format!("{:?}, already the path of an earlier route", route.path),
+            ));
+        }
+        if !components.contains(route.component.as_str()) {
+            errors.push(invalid(
+                format!("{key}.component"),
+                "the name of one of [components]",
+                format!("{:?}, not in [components]", route.component),
+            ));
+        }
+        routes.push(RouteDecl {
+            path: route.path.clone(),
+            component: route.component.clone(),
+            topic: route.topic.clone(),
+        });
+    }
+    HttpSettings {
+        listen,
+        max_request_body: raw.max_request_body.unwrap_or(DEFAULT_MAX_REQUEST_BODY),
+        max_connections: raw.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        routes,
+    }
+}
+
 /// The rules over the whole file; every broken one is reported.
 fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError>> {
     let mut errors = Vec::new();
@@ -320,18 +472,12 @@ fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError
         expected: expected.to_string(),
         found,
     };
-    for (section, present) in [
-        ("http", raw.http.is_some()),
-        ("metrics", raw.metrics.is_some()),
-        ("lattice", raw.lattice.is_some()),
-    ] {
-        if present {
-            errors.push(invalid(
-                section.into(),
-                "no such section: this version of airssys-wasm does not serve it yet",
-                format!("[{section}]"),
-            ));
-        }
+    if raw.lattice.is_some() {
+        errors.push(invalid(
+            "lattice".into(),
+            "no such section: this version of airssys-wasm does not serve it yet",
+            "[lattice]".into(),
+        ));
     }
     let name = match raw.host.name {
         Some(name) if !is_valid_name(&name) => {
@@ -478,10 +624,29 @@ fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError
             at = parent;
         }
     }
+    let http = raw
+        .http
+        .as_ref()
+        .map(|http| validate_http(http, &component_names, &mut errors, &invalid));
+    let metrics = raw.metrics.as_ref().map(|metrics| MetricsSettings {
+        listen: listen_address("metrics.listen", &metrics.listen, &mut errors, &invalid),
+    });
+    if let (Some(http), Some(metrics)) = (&http, &metrics)
+        && http.listen == metrics.listen
+        && http.listen.port() != 0
+    {
+        errors.push(invalid(
+            "metrics.listen".into(),
+            "an address other than http.listen (metrics are served on a listener of their own)",
+            format!("{:?}, also http.listen", metrics.listen.to_string()),
+        ));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(HostFile {
+        http,
+        metrics,
         path: file.to_path_buf(),
         host: HostSettings {
             name,
