@@ -37,11 +37,14 @@ pub enum ErrorKind {
     Overloaded,
     /// The target was stopped, or its supervisor gave up.
     Stopped,
+    /// A message or reply is larger than the way it travels allows (an HTTP body limit, a
+    /// lattice's `max_payload`).
+    TooLarge,
 }
 
 impl ErrorKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Manifest,
         ErrorKind::Component,
         ErrorKind::Link,
@@ -54,6 +57,7 @@ impl ErrorKind {
         ErrorKind::NotFound,
         ErrorKind::Overloaded,
         ErrorKind::Stopped,
+        ErrorKind::TooLarge,
     ];
 
     /// The kind's stable name, as printed by the command line (`error[trap]: ...`).
@@ -71,6 +75,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not-found",
             ErrorKind::Overloaded => "overloaded",
             ErrorKind::Stopped => "stopped",
+            ErrorKind::TooLarge => "too-large",
         }
     }
 
@@ -87,6 +92,7 @@ impl ErrorKind {
             ErrorKind::Timeout => 4,
             ErrorKind::Fuel => 5,
             ErrorKind::Memory => 6,
+            ErrorKind::TooLarge => 7,
             ErrorKind::Overloaded | ErrorKind::Stopped => 8,
         }
     }
@@ -234,6 +240,21 @@ pub enum Error {
         /// Why, as far as the host knows.
         reason: String,
     },
+
+    /// A message or reply larger than the way it travels allows.
+    #[error("{what} for component `{component}` is {size} bytes, more than the {limit} bytes {by} allows")]
+    TooLarge {
+        /// The component it was for (or from).
+        component: String,
+        /// What was too large: `the request body`, `the reply`, ...
+        what: String,
+        /// Its size in bytes (at least this much, when it was cut off while read).
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+        /// What sets the limit: `http.max_request_body`, `lattice.max_payload`, ...
+        by: String,
+    },
 }
 
 impl Error {
@@ -261,6 +282,7 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Overloaded { .. } => ErrorKind::Overloaded,
             Error::Stopped { .. } => ErrorKind::Stopped,
+            Error::TooLarge { .. } => ErrorKind::TooLarge,
         }
     }
 }

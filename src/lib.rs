@@ -25,6 +25,10 @@ mod actor;
 
 mod host;
 
+pub mod telemetry;
+
+pub mod http;
+
 pub mod serve;
 
 pub use actor::{ComponentReply, WasmComponentActor};

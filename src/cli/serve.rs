@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use airssys_wasm::manifest::HostFile;
-use airssys_wasm::serve::{DeployError, Deployment};
+use airssys_wasm::serve::{DeployError, Deployment, Service};
 use airssys_wasm::{EngineConfig, Host};
 use airssys_wasm_actors::{ActorSystem, SystemConfig};
 use tokio::signal::unix::{SignalKind, signal};
@@ -80,29 +80,43 @@ impl Serve {
             Ok(host) => host,
             Err(e) => return report::usage(format!("cannot start the host: {e}")),
         };
-        let deployment = tokio::select! {
-            loaded = Deployment::load(&host, &file) => match loaded {
-                Ok(deployment) => deployment,
-                Err(e) => return failed(&e),
-            },
-            _ = interrupt.recv() => return 0,
-            _ = terminate.recv() => return 0,
-        };
         if self.check {
-            report::write_stdout(deployment.tree().as_bytes());
-            return 0;
+            let deployment = tokio::select! {
+                loaded = Deployment::load(&host, &file) => loaded,
+                _ = interrupt.recv() => return 0,
+                _ = terminate.recv() => return 0,
+            };
+            return match deployment {
+                Ok(deployment) => {
+                    report::write_stdout(deployment.tree().as_bytes());
+                    0
+                }
+                Err(e) => failed(&e),
+            };
         }
-        let deployment = match deployment.start().await {
-            Ok(deployment) => deployment,
-            Err(e) => {
+        let started = tokio::select! {
+            started = Service::start(&host, &file) => Some(started),
+            _ = interrupt.recv() => None,
+            _ = terminate.recv() => None,
+        };
+        let service = match started {
+            Some(Ok(service)) => service,
+            Some(Err(e)) => {
                 let _ = system.shutdown().await;
                 return failed(&e);
             }
+            None => {
+                let _ = system.shutdown().await;
+                return 0;
+            }
         };
+        let address = |a: Option<std::net::SocketAddr>| a.map_or_else(|| "off".to_string(), |a| a.to_string());
         tracing::info!(
             host = %file.host.name,
             components = file.components.len(),
-            supervisors = deployment.supervisors().len(),
+            supervisors = service.deployment().supervisors().len(),
+            http = %address(service.http_address()),
+            metrics = %address(service.metrics_address()),
             "ready"
         );
         let signal = tokio::select! {
@@ -112,9 +126,9 @@ impl Serve {
         tracing::info!(
             signal,
             drain_timeout_ms = file.host.drain_timeout_ms,
-            "stopping"
+            "draining"
         );
-        match system.shutdown().await {
+        match service.shutdown().await {
             Ok(()) => tracing::info!("stopped"),
             Err(e) => tracing::warn!(error = %e, "stopped at the drain timeout"),
         }

@@ -263,6 +263,21 @@ impl Host {
         Ok(self.entry(name)?.loaded.metrics().snapshot())
     }
 
+    /// How many messages wait in the mailbox of the component `name` (not counting the one
+    /// running).
+    ///
+    /// # Errors
+    ///
+    /// `not-found` for an unknown name.
+    pub fn mailbox_depth(&self, name: &str) -> Result<usize, Error> {
+        self.inner
+            .registry
+            .with(name, |entry| entry.address.mailbox_len())
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_string(),
+            })
+    }
+
     /// The names of the host's components (running or stopped).
     pub fn components(&self) -> Vec<String> {
         self.inner.registry.names()

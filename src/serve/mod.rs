@@ -36,6 +36,10 @@ use crate::host::{Host, SpawnOptions};
 use crate::manifest::host_file::{Caps, HostFile, RestartName, StrategyName, SupervisorDecl};
 use crate::manifest::{Manifest, ManifestError};
 
+pub use service::Service;
+
+mod service;
+
 /// A deployment that failed: every error found (each manifest's, then each component's
 /// load).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -171,6 +175,11 @@ impl Deployment {
             }
         }
         Ok(())
+    }
+
+    /// The host it is deployed in.
+    pub fn host(&self) -> &Host {
+        &self.host
     }
 
     /// The host file deployed.

@@ -21,7 +21,28 @@ pub struct Metrics {
     pub(crate) busy_nanos: AtomicU64,
     pub(crate) max_latency_nanos: AtomicU64,
     pub(crate) logs_dropped: AtomicU64,
+    /// Calls by duration: `latency_buckets[i]` counts calls of at most
+    /// `LATENCY_BUCKETS[i]` (and longer than the bound before); the last one, the rest.
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
 }
+
+/// The upper bounds of the latency histogram's buckets, in seconds: from 10 µs (a direct
+/// call) to 30 s (the longest time limit a manifest may usually ask for), about 2.5x apart.
+pub const LATENCY_BUCKETS: [f64; 17] = [
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+];
+
+/// [`LATENCY_BUCKETS`] in nanoseconds, for the comparison on every call.
+const LATENCY_BOUNDS_NANOS: [u64; 17] = {
+    let mut nanos = [0; 17];
+    let mut i = 0;
+    while i < nanos.len() {
+        nanos[i] = (LATENCY_BUCKETS[i] * 1e9) as u64;
+        i += 1;
+    }
+    nanos
+};
 
 /// A copy of a component's counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +73,9 @@ pub struct MetricsSnapshot {
     /// Log lines dropped because a message went past its budget
     /// ([`MAX_LOG_LINES_PER_MESSAGE`](crate::MAX_LOG_LINES_PER_MESSAGE)).
     pub logs_dropped: u64,
+    /// Calls by duration, per bucket of [`LATENCY_BUCKETS`] (not cumulative); the last
+    /// entry counts the calls longer than the largest bound.
+    pub latency_buckets: [u64; LATENCY_BUCKETS.len() + 1],
 }
 
 impl MetricsSnapshot {
@@ -96,6 +120,8 @@ impl Metrics {
         if nanos > self.max_latency_nanos.load(Ordering::Relaxed) {
             self.max_latency_nanos.fetch_max(nanos, Ordering::Relaxed);
         }
+        let bucket = LATENCY_BOUNDS_NANOS.partition_point(|&bound| bound < nanos);
+        self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A copy of the counters.
@@ -114,6 +140,26 @@ impl Metrics {
             busy: Duration::from_nanos(get(&self.busy_nanos)),
             max_latency: Duration::from_nanos(get(&self.max_latency_nanos)),
             logs_dropped: get(&self.logs_dropped),
+            latency_buckets: std::array::from_fn(|i| get(&self.latency_buckets[i])),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_call_lands_in_the_first_bucket_whose_bound_it_does_not_exceed() {
+        let metrics = Metrics::default();
+        for micros in [5, 10, 11, 40_000, 31_000_000] {
+            metrics.record(None, 0, Duration::from_micros(micros));
+        }
+        let buckets = metrics.snapshot().latency_buckets;
+        assert_eq!(buckets[0], 2, "5 µs and exactly 10 µs: {buckets:?}");
+        assert_eq!(buckets[1], 1, "11 µs: {buckets:?}");
+        assert_eq!(buckets[LATENCY_BUCKETS.iter().position(|&b| b == 0.05).unwrap()], 1);
+        assert_eq!(buckets[LATENCY_BUCKETS.len()], 1, "past 30 s: {buckets:?}");
+        assert_eq!(buckets.iter().sum::<u64>(), 5);
     }
 }

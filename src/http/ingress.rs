@@ -1,0 +1,205 @@
+//! The `[http]` listener: a request to a message component is one message (contract
+//! section 6).
+//!
+//! | outcome | status | `x-airssys-error` |
+//! |---|---|---|
+//! | reply | 200, the reply bytes (`application/octet-stream`) | - |
+//! | `handler` | 422, the component's own error string | `handler` |
+//! | `trap`, `fuel`, `memory` | 500 | the kind |
+//! | `timeout` | 504 | `timeout` |
+//! | `overloaded`, `stopped` | 503, `Retry-After: 1` | the kind |
+//! | `too-large`, a body over `max_request_body` | 413 | `too-large` |
+//! | `not-found` (the route's component is gone) | 404 | `not-found` |
+//! | no route | 404 | - |
+//! | draining | 503, `Retry-After: 1`, `Connection: close` | `stopped` |
+//!
+//! Bodies of failures carry the kind only, never trap or host details (those are logged).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Request, Response, StatusCode};
+use tracing::Instrument;
+
+use super::routes::Routes;
+use super::server::{Listener, Reply};
+use super::HttpError;
+use crate::error::{Error, ErrorKind};
+use crate::host::Host;
+use crate::manifest::{HttpSettings, RouteDecl};
+use crate::telemetry::Telemetry;
+
+/// The header naming a failure's kind.
+pub const ERROR_HEADER: &str = "x-airssys-error";
+
+/// The `[http]` listener of a host.
+#[derive(Debug)]
+pub struct HttpServer {
+    listener: Listener,
+    ingress: Arc<Ingress>,
+}
+
+#[derive(Debug)]
+struct Ingress {
+    host: Host,
+    telemetry: Arc<Telemetry>,
+    routes: RwLock<Arc<Routes>>,
+    max_request_body: u64,
+}
+
+impl HttpServer {
+    /// Listens on `settings.listen` and routes requests to `host`'s components, counting
+    /// them in `telemetry` (whose [`Health`](crate::telemetry::Health) says when to
+    /// refuse new requests).
+    ///
+    /// # Errors
+    ///
+    /// [`HttpError::Bind`] when the address cannot be listened on.
+    pub async fn start(
+        settings: &HttpSettings,
+        host: &Host,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<HttpServer, HttpError> {
+        let ingress = Arc::new(Ingress {
+            host: host.clone(),
+            telemetry,
+            routes: RwLock::new(Arc::new(Routes::new(&settings.routes))),
+            max_request_body: settings.max_request_body,
+        });
+        let handler = {
+            let ingress = ingress.clone();
+            move |request| ingress.clone().handle(request)
+        };
+        let max_connections = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
+        let listener = Listener::start("http.listen", settings.listen, max_connections, handler).await?;
+        Ok(HttpServer { listener, ingress })
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.listener.address()
+    }
+
+    /// Replaces the routes (a host file read again); requests already routed keep theirs.
+    pub fn set_routes(&self, routes: &[RouteDecl]) {
+        if let Ok(mut current) = self.ingress.routes.write() {
+            *current = Arc::new(Routes::new(routes));
+        }
+    }
+
+    /// Stops accepting and waits up to `within` for the requests being answered.
+    pub async fn stop(self, within: Duration) {
+        self.listener.stop(within).await;
+    }
+}
+
+impl Ingress {
+    async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Reply {
+        if self.telemetry.health().is_draining() {
+            let mut reply = failure(StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Stopped);
+            reply
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return reply;
+        }
+        let path = request.uri().path().to_string();
+        let route = self
+            .routes
+            .read()
+            .ok()
+            .and_then(|routes| routes.find(&path).cloned());
+        let Some(route) = route else {
+            return text(StatusCode::NOT_FOUND, format!("no route for {path}\n"));
+        };
+        let span = tracing::info_span!("request", component = %route.component, method = %request.method(), path = %path);
+        let reply = self.send(&route.component, route.topic.as_deref().unwrap_or(&path), request)
+            .instrument(span)
+            .await;
+        self.telemetry
+            .http_request(&route.component, reply.status().as_u16());
+        reply
+    }
+
+    async fn send(&self, component: &str, topic: &str, request: Request<Incoming>) -> Reply {
+        let too_large = || failure(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge);
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.max_request_body) {
+            return too_large();
+        }
+        let limit = usize::try_from(self.max_request_body).unwrap_or(usize::MAX);
+        let body = match Limited::new(request.into_body(), limit).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
+            Err(e) => {
+                tracing::debug!(error = %e, "the request body could not be read");
+                return text(StatusCode::BAD_REQUEST, "the request body could not be read\n".into());
+            }
+        };
+        match self.host.ask(component, topic, Vec::from(body)).await {
+            Ok(reply) => {
+                let mut response = Response::new(Full::new(Bytes::from(reply.payload)));
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                response
+            }
+            Err(error) => answer_error(&error),
+        }
+    }
+}
+
+/// The status and body of a failed message.
+fn answer_error(error: &Error) -> Reply {
+    let kind = error.kind();
+    if let Error::Handler { message, .. } = error {
+        let mut reply = text(StatusCode::UNPROCESSABLE_ENTITY, message.clone());
+        set_kind(&mut reply, kind);
+        return reply;
+    }
+    tracing::info!(%error, "request failed");
+    let status = match kind {
+        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::Overloaded | ErrorKind::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    failure(status, kind)
+}
+
+/// A failure: the status, the kind in the header and as the body (and `Retry-After: 1`
+/// where trying again can help).
+fn failure(status: StatusCode, kind: ErrorKind) -> Reply {
+    let mut reply = text(status, format!("{kind}\n"));
+    set_kind(&mut reply, kind);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        reply
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    reply
+}
+
+fn set_kind(reply: &mut Reply, kind: ErrorKind) {
+    reply
+        .headers_mut()
+        .insert(ERROR_HEADER, HeaderValue::from_static(kind.as_str()));
+}
+
+pub(crate) fn text(status: StatusCode, body: String) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    reply
+}

@@ -1,0 +1,127 @@
+//! [`Service`]: a deployment with its listeners, as `airssys-wasm serve` runs it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{DeployError, Deployment};
+use crate::error::Error;
+use crate::host::Host;
+use crate::http::{HttpError, HttpServer, MetricsServer};
+use crate::manifest::{HostFile, ManifestError};
+use crate::telemetry::Telemetry;
+
+/// How long the listeners wait, after the tree has stopped, for responses being written.
+const LISTENER_STOP: Duration = Duration::from_secs(1);
+
+/// A host file served: its tree started, then its `[http]` and `[metrics]` listeners.
+#[derive(Debug)]
+pub struct Service {
+    deployment: Deployment,
+    telemetry: Arc<Telemetry>,
+    http: Option<HttpServer>,
+    metrics: Option<MetricsServer>,
+}
+
+impl Service {
+    /// Loads every component of `file` in `host`, starts the tree, then listens.
+    ///
+    /// # Errors
+    ///
+    /// Every load error at once (as [`Deployment::load`]); the first start error (as
+    /// [`Deployment::start`]); `manifest` naming `http.listen` or `metrics.listen` when an
+    /// address cannot be listened on. What started before a failure keeps running, for the
+    /// caller to shut down with its actor system.
+    pub async fn start(host: &Host, file: &HostFile) -> Result<Service, DeployError> {
+        let deployment = Deployment::load(host, file).await?.start().await?;
+        let telemetry = Arc::new(Telemetry::new(host));
+        let listen_error = |e: HttpError| DeployError {
+            errors: vec![listen_error(file, e)],
+        };
+        let metrics = match &file.metrics {
+            Some(settings) => Some(
+                MetricsServer::start(settings.listen, telemetry.clone())
+                    .await
+                    .map_err(listen_error)?,
+            ),
+            None => None,
+        };
+        let http = match &file.http {
+            Some(settings) => Some(
+                HttpServer::start(settings, host, telemetry.clone())
+                    .await
+                    .map_err(listen_error)?,
+            ),
+            None => None,
+        };
+        telemetry
+            .health()
+            .set_started(deployment.supervisors().to_vec());
+        Ok(Service {
+            deployment,
+            telemetry,
+            http,
+            metrics,
+        })
+    }
+
+    /// The deployment served.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// Its metrics and health.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    /// The address of the `[http]` listener, if any (the port chosen, for port 0).
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(HttpServer::address)
+    }
+
+    /// The address of the `[metrics]` listener, if any.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::address)
+    }
+
+    /// Drains and stops: new requests get 503 (`stopped`) from now on, the actor system
+    /// shuts down (messages running finish within its shutdown timeout, which `serve`
+    /// sets to `drain_timeout_ms`; the rest are answered `stopped`; the tree stops in
+    /// reverse order), then the listeners close once the last responses are written.
+    ///
+    /// # Errors
+    ///
+    /// `stopped` when the shutdown reached its timeout and cut the calls still running
+    /// (they were answered `stopped`).
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.telemetry.health().set_draining();
+        let host = self.deployment.host().clone();
+        let outcome = host.system().shutdown().await.map_err(|e| Error::Stopped {
+            component: self.deployment.file().host.name.clone(),
+            reason: format!("the drain timeout cut what was still running: {e}"),
+        });
+        if let Some(http) = self.http {
+            http.stop(LISTENER_STOP).await;
+        }
+        if let Some(metrics) = self.metrics {
+            metrics.stop(LISTENER_STOP).await;
+        }
+        outcome
+    }
+}
+
+/// A listener that cannot start is the host file's error, at the key that gave its address.
+fn listen_error(file: &HostFile, error: HttpError) -> Error {
+    let HttpError::Bind {
+        key,
+        address,
+        source,
+    } = error;
+    Error::Manifest(ManifestError::Invalid {
+        file: file.path.clone(),
+        key: key.into(),
+        expected: "an address this host can listen on".into(),
+        found: format!("{address}: {source}"),
+    })
+}
