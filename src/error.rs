@@ -242,7 +242,9 @@ pub enum Error {
     },
 
     /// A message or reply larger than the way it travels allows.
-    #[error("{what} for component `{component}` is {size} bytes, more than the {limit} bytes {by} allows")]
+    #[error(
+        "{what} for component `{component}` is {size} bytes, more than the {limit} bytes {by} allows"
+    )]
     TooLarge {
         /// The component it was for (or from).
         component: String,

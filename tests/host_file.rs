@@ -3,9 +3,6 @@
 //! process (`--check`'s tree, `ready`, SIGTERM, exit codes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use airssys_wasm::ErrorKind;
@@ -13,7 +10,9 @@ use airssys_wasm::manifest::host_file::{RestartName, StrategyName};
 use airssys_wasm::manifest::{HostFile, ManifestError};
 use airssys_wasm::serve::Deployment;
 use airssys_wasm_actors::{ChildKind, RestartPolicy};
-use airssys_wasm_test_support::{SMALL, TempDir, airssys_wasm_command, host, manifest_for, stderr};
+use airssys_wasm_test_support::{
+    READY_WITHIN, SMALL, Served, TempDir, airssys_wasm_command, host, manifest_for, stderr,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
 
@@ -400,95 +399,18 @@ fn serve_check(path: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
-/// Kills the child when dropped, so a failing test leaves no process behind.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The child's stderr, line by line, read on a thread of its own so that a wait on it is
-/// bounded even when the child goes silent.
-fn lines_of(stderr: std::process::ChildStderr) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// The lines up to the first containing `needle`, which must come within `limit`.
-fn until_line(lines: &mpsc::Receiver<String>, needle: &str, limit: Duration) -> Vec<String> {
-    let deadline = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                let found = line.contains(needle);
-                seen.push(line);
-                if found {
-                    return seen;
-                }
-            }
-            Err(_) => panic!(
-                "no line with {needle:?} within {limit:?}:\n{}",
-                seen.join("\n")
-            ),
-        }
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn serve_logs_ready_and_a_sigterm_stops_it_with_exit_0_within_the_drain_timeout() {
     let (_dir, path) = setup(GOOD);
-    let mut served = Served(
-        airssys_wasm_command(BIN)
-            .arg("serve")
-            .arg(&path)
-            .args(["--log-format", "json"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr_lines = lines_of(served.0.stderr.take().unwrap());
-    let lines = until_line(&stderr_lines, "ready", Duration::from_secs(60));
-    let ready: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    let mut served = Served::start(BIN, &path);
+    let ready = served.until("ready", READY_WITHIN);
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
     assert_eq!(ready["fields"]["message"], "ready", "{ready}");
-    signal(&served.0, "TERM");
+    served.signal("TERM");
     let stopped = Instant::now();
-    let status = loop {
-        if let Some(status) = served.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(10),
-            "still running after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = served.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
     // Within the drain timeout (2 s), with a margin for the process to exit.
     assert!(stopped.elapsed() < Duration::from_secs(2) + Duration::from_millis(1500));
-    until_line(
-        &stderr_lines,
-        "\"message\":\"stopped\"",
-        Duration::from_secs(1),
-    );
+    served.until("\"message\":\"stopped\"", Duration::from_secs(1));
 }

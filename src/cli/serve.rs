@@ -43,6 +43,7 @@ impl Serve {
     /// what `RUST_LOG` asks for, so that its stdout and stderr stay plain).
     pub(crate) fn init_tracing(&self) {
         use tracing_subscriber::EnvFilter;
+        use tracing_subscriber::fmt::format::FmtSpan;
         let filter = match std::env::var("RUST_LOG") {
             Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
             _ if self.check => return,
@@ -51,7 +52,10 @@ impl Serve {
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr);
+            .with_writer(std::io::stderr)
+            // A line as each span opens: with `RUST_LOG=airssys_wasm::engine=debug`, one as
+            // each message starts (its component and topic).
+            .with_span_events(FmtSpan::NEW);
         match self.log_format {
             LogFormat::Text => builder.init(),
             LogFormat::Json => builder.json().with_current_span(true).init(),
@@ -110,7 +114,9 @@ impl Serve {
                 return 0;
             }
         };
-        let address = |a: Option<std::net::SocketAddr>| a.map_or_else(|| "off".to_string(), |a| a.to_string());
+        let address = |a: Option<std::net::SocketAddr>| {
+            a.map_or_else(|| "off".to_string(), |a| a.to_string())
+        };
         tracing::info!(
             host = %file.host.name,
             components = file.components.len(),
@@ -123,11 +129,7 @@ impl Serve {
             _ = interrupt.recv() => "SIGINT",
             _ = terminate.recv() => "SIGTERM",
         };
-        tracing::info!(
-            signal,
-            drain_timeout_ms = file.host.drain_timeout_ms,
-            "draining"
-        );
+        tracing::info!(signal, "stopping");
         match service.shutdown().await {
             Ok(()) => tracing::info!("stopped"),
             Err(e) => tracing::warn!(error = %e, "stopped at the drain timeout"),

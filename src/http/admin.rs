@@ -73,7 +73,10 @@ fn answer(telemetry: &Telemetry, request: &Request<Incoming>) -> Reply {
         "/healthz" => text(StatusCode::OK, "ok\n".into()),
         "/readyz" => match telemetry.health().readiness() {
             Ok(()) => text(StatusCode::OK, "ready\n".into()),
-            Err(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")),
+            Err(reason) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {reason}\n"),
+            ),
         },
         other => text(StatusCode::NOT_FOUND, format!("no such page: {other}\n")),
     }

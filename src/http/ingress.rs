@@ -25,9 +25,9 @@ use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY
 use hyper::{Request, Response, StatusCode};
 use tracing::Instrument;
 
+use super::HttpError;
 use super::routes::Routes;
 use super::server::{Listener, Reply};
-use super::HttpError;
 use crate::error::{Error, ErrorKind};
 use crate::host::Host;
 use crate::manifest::{HttpSettings, RouteDecl};
@@ -75,7 +75,8 @@ impl HttpServer {
             move |request| ingress.clone().handle(request)
         };
         let max_connections = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
-        let listener = Listener::start("http.listen", settings.listen, max_connections, handler).await?;
+        let listener =
+            Listener::start("http.listen", settings.listen, max_connections, handler).await?;
         Ok(HttpServer { listener, ingress })
     }
 
@@ -115,8 +116,13 @@ impl Ingress {
         let Some(route) = route else {
             return text(StatusCode::NOT_FOUND, format!("no route for {path}\n"));
         };
-        let span = tracing::info_span!("request", component = %route.component, method = %request.method(), path = %path);
-        let reply = self.send(&route.component, route.topic.as_deref().unwrap_or(&path), request)
+        let span = tracing::debug_span!("request", component = %route.component, method = %request.method(), path = %path);
+        let reply = self
+            .send(
+                &route.component,
+                route.topic.as_deref().unwrap_or(&path),
+                request,
+            )
             .instrument(span)
             .await;
         self.telemetry
@@ -139,7 +145,10 @@ impl Ingress {
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
             Err(e) => {
                 tracing::debug!(error = %e, "the request body could not be read");
-                return text(StatusCode::BAD_REQUEST, "the request body could not be read\n".into());
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read\n".into(),
+                );
             }
         };
         match self.host.ask(component, topic, Vec::from(body)).await {

@@ -89,8 +89,16 @@ mod tests {
         assert_eq!(found(&r, "/api/v2").as_deref(), Some("/api/v2/..."));
         assert_eq!(found(&r, "/api/v2/a/b").as_deref(), Some("/api/v2/..."));
         assert_eq!(found(&r, "/hello").as_deref(), Some("/hello"));
-        assert_eq!(found(&r, "/hello/x").as_deref(), Some("/..."), "an exact route is exact");
-        assert_eq!(found(&r, "/apix").as_deref(), Some("/..."), "a prefix ends at a /");
+        assert_eq!(
+            found(&r, "/hello/x").as_deref(),
+            Some("/..."),
+            "an exact route is exact"
+        );
+        assert_eq!(
+            found(&r, "/apix").as_deref(),
+            Some("/..."),
+            "a prefix ends at a /"
+        );
     }
 
     #[test]

@@ -96,6 +96,8 @@ impl Service {
     /// (they were answered `stopped`).
     pub async fn shutdown(self) -> Result<(), Error> {
         self.telemetry.health().set_draining();
+        // Logged once new requests are refused: a line a supervisor (or a test) can wait on.
+        tracing::info!(host = %self.deployment.file().host.name, drain_timeout_ms = self.deployment.file().host.drain_timeout_ms, "draining");
         let host = self.deployment.host().clone();
         let outcome = host.system().shutdown().await.map_err(|e| Error::Stopped {
             component: self.deployment.file().host.name.clone(),

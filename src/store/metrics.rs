@@ -29,8 +29,8 @@ pub struct Metrics {
 /// The upper bounds of the latency histogram's buckets, in seconds: from 10 µs (a direct
 /// call) to 30 s (the longest time limit a manifest may usually ask for), about 2.5x apart.
 pub const LATENCY_BUCKETS: [f64; 17] = [
-    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01,
-    0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
 ];
 
 /// [`LATENCY_BUCKETS`] in nanoseconds, for the comparison on every call.
@@ -158,7 +158,10 @@ mod tests {
         let buckets = metrics.snapshot().latency_buckets;
         assert_eq!(buckets[0], 2, "5 µs and exactly 10 µs: {buckets:?}");
         assert_eq!(buckets[1], 1, "11 µs: {buckets:?}");
-        assert_eq!(buckets[LATENCY_BUCKETS.iter().position(|&b| b == 0.05).unwrap()], 1);
+        assert_eq!(
+            buckets[LATENCY_BUCKETS.iter().position(|&b| b == 0.05).unwrap()],
+            1
+        );
         assert_eq!(buckets[LATENCY_BUCKETS.len()], 1, "past 30 s: {buckets:?}");
         assert_eq!(buckets.iter().sum::<u64>(), 5);
     }

@@ -69,7 +69,10 @@ impl Telemetry {
     /// Counts one HTTP request to `component` answered with `status`.
     pub fn http_request(&self, component: &str, status: u16) {
         self.http_requests
-            .get_or_create(&[("component", component.to_string()), ("status", status.to_string())])
+            .get_or_create(&[
+                ("component", component.to_string()),
+                ("status", status.to_string()),
+            ])
             .inc();
     }
 
@@ -194,13 +197,22 @@ impl Collector for HostCollector {
             }
         }
         let counters: [(&str, &str, fn(&MetricsSnapshot) -> u64); 3] = [
-            ("airssys_restarts", "Times a component was restarted", |m| m.restarts),
-            ("airssys_fuel_consumed", "Fuel consumed by a component's calls", |m| m.fuel_consumed),
-            ("airssys_denied", "Capabilities refused to a component", |m| m.denied),
+            ("airssys_restarts", "Times a component was restarted", |m| {
+                m.restarts
+            }),
+            (
+                "airssys_fuel_consumed",
+                "Fuel consumed by a component's calls",
+                |m| m.fuel_consumed,
+            ),
+            (
+                "airssys_denied",
+                "Capabilities refused to a component",
+                |m| m.denied,
+            ),
         ];
         for (metric, help, read) in counters {
-            let mut family =
-                encoder.encode_descriptor(metric, help, None, MetricType::Counter)?;
+            let mut family = encoder.encode_descriptor(metric, help, None, MetricType::Counter)?;
             for (name, snapshot, _) in &components {
                 let labels = [("component", name.as_str())];
                 ConstCounter::new(read(snapshot)).encode(family.encode_family(&labels)?)?;
@@ -215,16 +227,22 @@ impl Collector for HostCollector {
         for (name, snapshot, _) in &components {
             let labels = [("component", name.as_str())];
             let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len() + 1);
-            for (bound, count) in LATENCY_BUCKETS.iter().chain([&f64::MAX]).zip(snapshot.latency_buckets) {
+            for (bound, count) in LATENCY_BUCKETS
+                .iter()
+                .chain([&f64::MAX])
+                .zip(snapshot.latency_buckets)
+            {
                 buckets.push((*bound, count));
             }
             let count = snapshot.latency_buckets.iter().sum();
-            family.encode_family(&labels)?.encode_histogram::<HttpLabels>(
-                snapshot.busy.as_secs_f64(),
-                count,
-                &buckets,
-                None,
-            )?;
+            family
+                .encode_family(&labels)?
+                .encode_histogram::<HttpLabels>(
+                    snapshot.busy.as_secs_f64(),
+                    count,
+                    &buckets,
+                    None,
+                )?;
         }
         let mut family = encoder.encode_descriptor(
             "airssys_mailbox_depth",

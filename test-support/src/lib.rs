@@ -11,6 +11,10 @@
 //!   tests' compilation cache.
 //! - [`logs`](mod@logs): the `tracing` output captured for the whole test binary, and the host's
 //!   calls seen starting in it.
+//! - [`http`](mod@http): an HTTP/1 client over hyper for served hosts ([`request`], [`get`],
+//!   [`Connection`]) and [`sample`] to read a value of a Prometheus exposition.
+//! - `process` (feature `host`): `airssys-wasm serve` as a child process (`Served`: its
+//!   stderr lines, `ready` with its listeners, real signals, a bounded wait for the exit).
 //! - [`actors`]: a scriptable test actor ([`Worker`]) and a top-level [`supervisor`].
 //! - `components` (feature `host`): hosts, components and the waits that need them
 //!   (`host`, `host_in`, `faulty_with`, `until_call_started`, `airssys_wasm_command`).
@@ -24,7 +28,10 @@ pub mod actors;
 #[cfg(feature = "host")]
 pub mod components;
 pub mod files;
+pub mod http;
 pub mod logs;
+#[cfg(feature = "host")]
+pub mod process;
 pub mod resources;
 pub mod text;
 pub mod wait;
@@ -33,7 +40,10 @@ pub use actors::*;
 #[cfg(feature = "host")]
 pub use components::*;
 pub use files::*;
+pub use http::*;
 pub use logs::*;
+#[cfg(feature = "host")]
+pub use process::*;
 pub use resources::{FAULTY, Resources, SMALL, limits};
 pub use text::*;
 pub use wait::*;

@@ -1,0 +1,115 @@
+//! A small HTTP/1 client over hyper for the served hosts' listeners: one request per
+//! connection ([`request`]), or a kept-alive [`Connection`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{HeaderMap, Request};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// How long one request may take before the test fails.
+pub const HTTP_WITHIN: Duration = Duration::from_secs(30);
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    /// The header `name` as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A kept-alive HTTP/1 connection.
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    address: SocketAddr,
+}
+
+impl Connection {
+    /// Connects to `address`.
+    pub async fn open(address: SocketAddr) -> Connection {
+        let stream = tokio::time::timeout(HTTP_WITHIN, TcpStream::connect(address))
+            .await
+            .expect("connecting took too long")
+            .unwrap();
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        Connection { sender, address }
+    }
+
+    /// Sends `method path` with `body` and reads the whole response (within
+    /// [`HTTP_WITHIN`]).
+    pub async fn send(&mut self, method: &str, path: &str, body: impl Into<Bytes>) -> HttpReply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.address.to_string())
+            .body(Full::new(body.into()))
+            .unwrap();
+        let exchange = async {
+            let response = self.sender.send_request(request).await.unwrap();
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.unwrap().to_bytes().to_vec();
+            HttpReply {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            }
+        };
+        tokio::time::timeout(HTTP_WITHIN, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no response within {HTTP_WITHIN:?}"))
+    }
+
+    /// Whether the server closed the connection (after `Connection: close`, say).
+    pub async fn is_closed(&mut self) -> bool {
+        std::future::poll_fn(|cx| self.sender.poll_ready(cx))
+            .await
+            .is_err()
+    }
+}
+
+/// One request on a connection of its own.
+pub async fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    body: impl Into<Bytes>,
+) -> HttpReply {
+    Connection::open(address)
+        .await
+        .send(method, path, body)
+        .await
+}
+
+/// `GET path`.
+pub async fn get(address: SocketAddr, path: &str) -> HttpReply {
+    request(address, "GET", path, Bytes::new()).await
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text exposition (labels as the
+/// exposition writes them, e.g. `component="echo",outcome="ok"`); `None` when absent.
+pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
+    let prefix = format!("{name}{{{labels}}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+}
