@@ -102,7 +102,9 @@ impl WasmComponentActor {
             if started.swap(true, Ordering::Relaxed) {
                 loaded.metrics().restarts.fetch_add(1, Ordering::Relaxed);
             }
-            WasmComponentActor::in_slot(loaded.clone(), router.clone(), slot.clone())
+            // After an upgrade, the new version; otherwise the one the spec was made with.
+            let loaded = slot.version().unwrap_or_else(|| loaded.clone());
+            WasmComponentActor::in_slot(loaded, router.clone(), slot.clone())
         })
         .shutdown_timeout(shutdown)
     }
@@ -152,6 +154,7 @@ impl Actor for WasmComponentActor {
             crashed: None,
             exit: ctx.exit_handle(),
             stop: stop.clone(),
+            upgrade: self.slot.pending_upgrade(),
         }));
         self.slot.install(lane.clone());
         self.lane = Some((lane, stop));

@@ -26,6 +26,7 @@
 //! one is abandoned past the shutdown deadline (`stopped`), and so is a waiting one under
 //! `ShutdownPolicy::Immediate`, which skips `post_stop`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use airssys_wasm_actors::{ActorRef, ExitHandle};
@@ -35,6 +36,7 @@ use crate::actor::component_actor::WasmComponentActor;
 use crate::actor::direct_call::{DirectCall, RunToEnd};
 use crate::engine::StopSignal;
 use crate::engine::executor::{ComponentInstance, Reply};
+use crate::engine::loader::LoadedComponent;
 use crate::error::Error;
 use crate::imports::ComponentMessage;
 
@@ -61,6 +63,36 @@ pub(crate) struct Lane {
     pub(crate) crashed: Option<Error>,
     pub(crate) exit: ExitHandle,
     pub(crate) stop: Arc<StopSignal>,
+    /// A new version's instance waiting to replace `instance` (shared with the slot).
+    pub(crate) upgrade: Arc<PendingUpgrade>,
+}
+
+/// An upgrade's new instance, put by `InstanceSlot::upgrade` and installed by whoever
+/// takes the lane's lock next, before it runs anything: a message the actor took from its
+/// mailbox and waits with for the lock runs on the new version too.
+#[derive(Default)]
+pub(crate) struct PendingUpgrade {
+    /// Checked on every lock without taking the mutex (an upgrade is rare).
+    set: AtomicBool,
+    instance: StdMutex<Option<ComponentInstance>>,
+}
+
+impl PendingUpgrade {
+    fn put(&self, instance: ComponentInstance) {
+        if let Ok(mut pending) = self.instance.lock() {
+            *pending = Some(instance);
+            self.set.store(true, Ordering::Release);
+        }
+    }
+
+    fn take(&self) -> Option<ComponentInstance> {
+        if !self.set.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut pending = self.instance.lock().ok()?;
+        self.set.store(false, Ordering::Release);
+        pending.take()
+    }
 }
 
 impl Lane {
@@ -72,10 +104,25 @@ impl Lane {
         }
     }
 
+    /// Installs a pending upgrade's instance in place of a live one (a crashed instance
+    /// stays, for the restart, which starts from the new version anyway).
+    pub(crate) fn apply_upgrade(&mut self) {
+        if let Some(new) = self.upgrade.take()
+            && self.crashed.is_none()
+            && self.instance.as_ref().is_some_and(|old| !old.has_crashed())
+        {
+            self.instance = Some(new);
+        }
+    }
+
     /// Runs the direct call waiting in the lane, if any, on the live instance; `None` when
     /// none waits. The message stays in the lane while it runs (no copy into the caller's
     /// future), and whoever runs it then replaces it with its outcome or removes it.
     pub(crate) async fn run_direct(&mut self) -> Option<Result<Reply, Error>> {
+        if !matches!(&self.direct, Some(Work::Waiting(_))) {
+            return None;
+        }
+        self.apply_upgrade();
         let Some(Work::Waiting(message)) = &self.direct else {
             return None;
         };
@@ -102,12 +149,15 @@ pub(crate) type LaneGuard = OwnedMutexGuard<Lane>;
 /// stop arriving meanwhile); the incarnation's stop signal abandons it past the shutdown
 /// deadline.
 pub(crate) async fn lock_after_direct(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, Option<Error>) {
-    let guard = lane.clone().lock_owned().await;
+    let mut guard = lane.clone().lock_owned().await;
     if !matches!(guard.direct, Some(Work::Waiting(_))) {
+        guard.apply_upgrade();
         return (guard, None);
     }
     let crash = RunToEnd::new(run_waiting(guard)).await.flatten();
-    (lane.clone().lock_owned().await, crash)
+    let mut guard = lane.clone().lock_owned().await;
+    guard.apply_upgrade();
+    (guard, crash)
 }
 
 /// Runs the waiting direct call and leaves its outcome; returns its crash.
@@ -123,10 +173,13 @@ async fn run_waiting(mut guard: LaneGuard) -> Option<Error> {
     crash
 }
 
-/// A component's current lane (none while no incarnation runs).
+/// A component's current lane (none while no incarnation runs), and the version its
+/// next incarnations start from once it was upgraded.
 #[derive(Default)]
 pub(crate) struct InstanceSlot {
     current: StdMutex<Option<Arc<Mutex<Lane>>>>,
+    version: StdMutex<Option<Arc<LoadedComponent>>>,
+    upgrade: Arc<PendingUpgrade>,
 }
 
 impl InstanceSlot {
@@ -134,6 +187,32 @@ impl InstanceSlot {
     pub(crate) fn install(&self, lane: Arc<Mutex<Lane>>) {
         if let Ok(mut current) = self.current.lock() {
             *current = Some(lane);
+        }
+    }
+
+    /// The version an incarnation starts from after an upgrade; `None`: the child spec's own.
+    pub(crate) fn version(&self) -> Option<Arc<LoadedComponent>> {
+        self.version.lock().ok().and_then(|version| version.clone())
+    }
+
+    /// Where an upgrade leaves its instance, for the lanes of this slot.
+    pub(crate) fn pending_upgrade(&self) -> Arc<PendingUpgrade> {
+        self.upgrade.clone()
+    }
+
+    /// Upgrades in place: every incarnation from now on starts from `loaded`, and the
+    /// current one swaps its instance for `instance` (an instance of `loaded`) as soon as
+    /// the message it is running ends, before it runs any other, even one the actor has
+    /// already taken from its mailbox. Returns once the swap is done (or there was no live
+    /// instance to swap, when the next incarnation starts from `loaded` anyway).
+    pub(crate) async fn upgrade(&self, loaded: Arc<LoadedComponent>, instance: ComponentInstance) {
+        if let Ok(mut version) = self.version.lock() {
+            *version = Some(loaded);
+        }
+        self.upgrade.put(instance);
+        let lane = self.current.lock().ok().and_then(|current| current.clone());
+        if let Some(lane) = lane {
+            lane.lock().await.apply_upgrade();
         }
     }
 

@@ -68,6 +68,16 @@ impl LoadedComponent {
     /// component for this host (or lacks the `handler` export), `link` when it imports
     /// something the host does not provide.
     pub async fn load(engine: &Engines, manifest: Manifest) -> Result<Arc<LoadedComponent>, Error> {
+        LoadedComponent::load_counting(engine, manifest, Arc::default()).await
+    }
+
+    /// Loads as [`LoadedComponent::load`], counting into `metrics` (a new version of a
+    /// component keeps the counters of the old one).
+    pub(crate) async fn load_counting(
+        engine: &Engines,
+        manifest: Manifest,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<LoadedComponent>, Error> {
         let started = Instant::now();
         let name: Arc<str> = manifest.component.name.as_str().into();
         let span = tracing::info_span!("load", component = %name);
@@ -113,7 +123,7 @@ impl LoadedComponent {
             engine: wasm_engine,
             code,
             grants,
-            metrics: Arc::default(),
+            metrics,
             load_time,
         }))
     }

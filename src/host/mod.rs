@@ -313,6 +313,34 @@ impl Host {
             })
     }
 
+    /// Upgrades the running component named as `manifest` says to the version it
+    /// describes, in place: it keeps its name, its mailbox and its counters. The new
+    /// version is loaded, linked and instantiated once first; then the message running
+    /// finishes on the old version, and every queued and later message runs on the new one
+    /// (restarts too). Nothing is refused meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` when no component has the manifest's name; `manifest`, `component` or
+    /// `link` when the new version does not load, and its start error when it cannot be
+    /// instantiated. In every error case the old version keeps serving, unchanged.
+    pub async fn upgrade(&self, manifest: Manifest) -> Result<Arc<LoadedComponent>, Error> {
+        let name = manifest.component.name.clone();
+        let entry = self.entry(&name)?;
+        let loaded = LoadedComponent::load_counting(
+            &self.inner.engine,
+            manifest,
+            entry.loaded.metrics.clone(),
+        )
+        .await?;
+        let router: Arc<dyn Router> = self.inner.router.clone();
+        let instance = loaded.instantiate(Some(router)).await?;
+        self.inner.registry.set_loaded(&name, loaded.clone());
+        entry.slot.upgrade(loaded.clone(), instance).await;
+        tracing::info!(component = %name, version = %loaded.manifest().component.version, "component upgraded");
+        Ok(loaded)
+    }
+
     fn entry(&self, name: &str) -> Result<Entry, Error> {
         self.inner
             .registry

@@ -118,6 +118,11 @@ impl Registry {
         names
     }
 
+    /// Points the entry of `name` at a new version of its component.
+    pub(crate) fn set_loaded(&self, name: &str, loaded: Arc<LoadedComponent>) {
+        self.update(name, |entry| entry.loaded = loaded);
+    }
+
     /// Runs `f` on the entry of `name` under its shard's write lock; returns whether
     /// `name` is registered.
     fn update(&self, name: &str, f: impl FnOnce(&mut Entry)) -> bool {
