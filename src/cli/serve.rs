@@ -14,7 +14,9 @@ use super::report;
 /// Run a host from a host file until SIGINT or SIGTERM.
 ///
 /// Every manifest is loaded first (all errors at once, then exit 2); then the supervision
-/// tree starts in order and a line containing `ready` is logged. On SIGINT or SIGTERM the
+/// tree starts in order, the `[http]` and `[metrics]` listeners open, and a line
+/// containing `ready` is logged. SIGHUP reads the host file again: new components start,
+/// removed ones stop, changed ones are upgraded in place, routes are replaced. On SIGINT or SIGTERM the
 /// host stops: messages running finish within the host file's `drain_timeout_ms`, the rest
 /// are answered `stopped`, the tree stops in reverse order, and the exit status is 0.
 ///
@@ -65,13 +67,14 @@ impl Serve {
     pub(crate) async fn run(self) -> i32 {
         // Listening from the start: a signal while the components compile still ends the
         // process as a stop does (exit 0), not by the signal's default action.
-        let (mut interrupt, mut terminate) = match (
+        let (mut interrupt, mut terminate, mut hangup) = match (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
-            (Err(e), _) | (_, Err(e)) => {
-                return report::usage(format!("cannot listen for SIGINT/SIGTERM: {e}"));
+            (Ok(interrupt), Ok(terminate), Ok(hangup)) => (interrupt, terminate, hangup),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return report::usage(format!("cannot listen for SIGINT/SIGTERM/SIGHUP: {e}"));
             }
         };
         let file = match HostFile::from_file(&self.host_file) {
@@ -125,9 +128,13 @@ impl Serve {
             metrics = %address(service.metrics_address()),
             "ready"
         );
-        let signal = tokio::select! {
-            _ = interrupt.recv() => "SIGINT",
-            _ = terminate.recv() => "SIGTERM",
+        let mut service = service;
+        let signal = loop {
+            tokio::select! {
+                _ = interrupt.recv() => break "SIGINT",
+                _ = terminate.recv() => break "SIGTERM",
+                _ = hangup.recv() => reload(&mut service, &self.host_file).await,
+            }
         };
         tracing::info!(signal, "stopping");
         match service.shutdown().await {
@@ -135,6 +142,21 @@ impl Serve {
             Err(e) => tracing::warn!(error = %e, "stopped at the drain timeout"),
         }
         0
+    }
+}
+
+/// SIGHUP: the host file read again; an invalid one changes nothing.
+async fn reload(service: &mut Service, path: &std::path::Path) {
+    tracing::info!(file = %path.display(), "SIGHUP: reading the host file again");
+    match HostFile::from_file(path) {
+        Ok(file) => {
+            service.reload(&file).await;
+        }
+        Err(errors) => {
+            for error in &errors {
+                tracing::error!(kind = "manifest", %error, "reload: the host file is invalid; nothing changed");
+            }
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +37,10 @@ use crate::host::{Host, SpawnOptions};
 use crate::manifest::host_file::{Caps, HostFile, RestartName, StrategyName, SupervisorDecl};
 use crate::manifest::{Manifest, ManifestError};
 
+pub use reload::Reload;
 pub use service::Service;
 
+mod reload;
 mod service;
 
 /// A deployment that failed: every error found (each manifest's, then each component's
@@ -81,7 +84,32 @@ pub struct Deployment {
     host: Host,
     file: HostFile,
     loaded: Vec<Arc<LoadedComponent>>,
+    /// What each component was loaded from: its manifest and its wasm's digest (a change
+    /// of either is an upgrade on reload).
+    versions: BTreeMap<String, Version>,
     top: Vec<SupervisorRef>,
+    /// Every supervisor started, top-level and nested, by name.
+    supervisors: BTreeMap<String, SupervisorRef>,
+}
+
+/// A component's manifest and the SHA-256 of its wasm file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    manifest: Manifest,
+    wasm: Option<[u8; 32]>,
+}
+
+impl Version {
+    fn of(manifest: &Manifest) -> Version {
+        use sha2::Digest;
+        let wasm = std::fs::read(&manifest.component.wasm)
+            .ok()
+            .map(|bytes| sha2::Sha256::digest(bytes).into());
+        Version {
+            manifest: manifest.clone(),
+            wasm,
+        }
+    }
 }
 
 impl Deployment {
@@ -97,22 +125,19 @@ impl Deployment {
         let mut errors = Vec::new();
         let mut manifests = Vec::new();
         for (name, path) in &file.components {
-            match Manifest::from_file(path) {
-                Ok(manifest) => {
-                    let before = errors.len();
-                    check_name(file, name, &manifest, &mut errors);
-                    check_caps(&file.host.caps, &file.path, &manifest, &mut errors);
-                    if errors.len() == before {
-                        manifests.push(manifest);
-                    }
-                }
-                Err(e) => errors.push(e.into()),
+            if let Some(manifest) = read_manifest(file, name, path, &mut errors) {
+                manifests.push(manifest);
             }
         }
         let mut loaded = Vec::new();
+        let mut versions = BTreeMap::new();
         for manifest in manifests {
+            let version = Version::of(&manifest);
             match host.load(manifest).await {
-                Ok(component) => loaded.push(component),
+                Ok(component) => {
+                    versions.insert(component.name().to_string(), version);
+                    loaded.push(component);
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -123,7 +148,9 @@ impl Deployment {
             host: host.clone(),
             file: file.clone(),
             loaded,
+            versions,
             top: Vec::new(),
+            supervisors: BTreeMap::new(),
         })
     }
 
@@ -139,7 +166,8 @@ impl Deployment {
         let one = |error: Error| DeployError {
             errors: vec![error],
         };
-        for decl in self.file.top_level() {
+        let top: Vec<SupervisorDecl> = self.file.top_level().into_iter().cloned().collect();
+        for decl in &top {
             let supervisor = self
                 .host
                 .system()
@@ -148,6 +176,8 @@ impl Deployment {
                 .start()
                 .await
                 .map_err(|e| one(start_failed(&decl.name, &e)))?;
+            self.supervisors
+                .insert(decl.name.clone(), supervisor.clone());
             self.start_children(&supervisor, decl).await.map_err(one)?;
             self.top.push(supervisor);
         }
@@ -156,21 +186,21 @@ impl Deployment {
     }
 
     async fn start_children(
-        &self,
+        &mut self,
         supervisor: &SupervisorRef,
         decl: &SupervisorDecl,
     ) -> Result<(), Error> {
         for (child, restart) in &decl.children {
-            if let Some(nested) = self.file.supervisor(child) {
+            if let Some(nested) = self.file.supervisor(child).cloned() {
                 let nested_ref = supervisor
-                    .add_supervisor(child.clone(), supervisor_config(nested))
+                    .add_supervisor(child.clone(), supervisor_config(&nested))
                     .await
                     .map_err(|e| start_failed(child, &e))?;
-                Box::pin(self.start_children(&nested_ref, nested)).await?;
+                self.supervisors.insert(child.clone(), nested_ref.clone());
+                Box::pin(self.start_children(&nested_ref, &nested)).await?;
             } else if let Some(loaded) = self.loaded.iter().find(|l| l.name() == child) {
-                let options = SpawnOptions::default().restart_policy(restart_policy(*restart));
                 self.host
-                    .spawn_loaded_with(supervisor, loaded.clone(), options)
+                    .spawn_loaded_with(supervisor, loaded.clone(), spawn_options(*restart))
                     .await?;
             }
         }
@@ -240,11 +270,34 @@ fn supervisor_config(decl: &SupervisorDecl) -> SupervisorConfig {
         .restart_limit(decl.restarts, Duration::from_millis(decl.within_ms))
 }
 
-fn restart_policy(name: RestartName) -> RestartPolicy {
-    match name {
+fn spawn_options(name: RestartName) -> SpawnOptions {
+    let policy = match name {
         RestartName::Permanent => RestartPolicy::Permanent,
         RestartName::Transient => RestartPolicy::Transient,
         RestartName::Temporary => RestartPolicy::Temporary,
+    };
+    SpawnOptions::default().restart_policy(policy)
+}
+
+/// Reads the manifest of component `name` and checks it against the host file (its name,
+/// the caps); `None` after pushing its errors.
+fn read_manifest(
+    file: &HostFile,
+    name: &str,
+    path: &std::path::Path,
+    errors: &mut Vec<Error>,
+) -> Option<Manifest> {
+    match Manifest::from_file(path) {
+        Ok(manifest) => {
+            let before = errors.len();
+            check_name(file, name, &manifest, errors);
+            check_caps(&file.host.caps, &file.path, &manifest, errors);
+            (errors.len() == before).then_some(manifest)
+        }
+        Err(e) => {
+            errors.push(e.into());
+            None
+        }
     }
 }
 

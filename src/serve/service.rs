@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{DeployError, Deployment};
+use super::{DeployError, Deployment, Reload};
 use crate::error::Error;
 use crate::host::Host;
 use crate::http::{HttpError, HttpServer, MetricsServer};
@@ -83,6 +83,32 @@ impl Service {
     /// The address of the `[metrics]` listener, if any.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(MetricsServer::address)
+    }
+
+    /// Applies the host file read again (SIGHUP): `[components]` and `[supervisors]` as
+    /// [`Deployment::reload`] does, and `[[http.route]]`; each change is logged, each
+    /// failure with its kind, and each key that needs a restart as such.
+    pub async fn reload(&mut self, new: &HostFile) -> Reload {
+        let report = self.deployment.reload(new).await;
+        if let (Some(http), Some(settings)) = (&self.http, &new.http) {
+            http.set_routes(&settings.routes);
+        }
+        for error in &report.failed {
+            tracing::warn!(kind = %error.kind(), %error, "reload: not applied");
+        }
+        for key in &report.needs_restart {
+            tracing::warn!(key = %key, "reload: this change needs a restart of the host; not applied");
+        }
+        tracing::info!(
+            added = ?report.added,
+            removed = ?report.removed,
+            upgraded = ?report.upgraded,
+            supervisors_added = ?report.supervisors_added,
+            supervisors_removed = ?report.supervisors_removed,
+            failed = report.failed.len(),
+            "reloaded"
+        );
+        report
     }
 
     /// Drains and stops: new requests get 503 (`stopped`) from now on, the actor system

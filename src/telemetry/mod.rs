@@ -161,8 +161,11 @@ struct HostCollector {
     host: Host,
 }
 
+/// How to read one value from a component's counters.
+type Read = fn(&MetricsSnapshot) -> u64;
+
 /// `airssys_messages_total`'s outcomes and how to read each from a snapshot.
-const OUTCOMES: [(&str, fn(&MetricsSnapshot) -> u64); 6] = [
+const OUTCOMES: [(&str, Read); 6] = [
     ("ok", |m| m.handled - m.handler_errors),
     ("handler", |m| m.handler_errors),
     ("trap", |m| m.traps),
@@ -196,7 +199,7 @@ impl Collector for HostCollector {
                 ConstCounter::new(read(snapshot)).encode(family.encode_family(&labels)?)?;
             }
         }
-        let counters: [(&str, &str, fn(&MetricsSnapshot) -> u64); 3] = [
+        let counters: [(&str, &str, Read); 3] = [
             ("airssys_restarts", "Times a component was restarted", |m| {
                 m.restarts
             }),
