@@ -365,6 +365,7 @@ mod tests {
                 ("not-found", 2),
                 ("overloaded", 8),
                 ("stopped", 8),
+                ("too-large", 7),
             ]
         );
     }

@@ -35,7 +35,7 @@ pub use actor::{ComponentReply, WasmComponentActor};
 pub use engine::inspect;
 pub use engine::{Allocation, ComponentInstance, EngineConfig, Engines, LoadedComponent, Reply};
 pub use error::{Error, ErrorKind, Result};
-pub use host::{ComponentState, Host, SpawnOptions, Undelivered};
+pub use host::{ComponentEvent, ComponentState, Host, SpawnOptions, Undelivered};
 pub use imports::ComponentMessage;
 pub use manifest::Manifest;
 pub use store::Router;

@@ -227,7 +227,7 @@ async fn the_registry_routes_by_name_and_reports_not_found_and_overloaded() {
     let err = small.ask("slow", "ok", b"").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Overloaded, "{err}");
     assert_eq!(
-        small.tell("slow", "ok", b"").unwrap_err().kind(),
+        small.try_tell("slow", "ok", b"").unwrap_err().kind(),
         ErrorKind::Overloaded
     );
     assert_eq!(busy.await.unwrap().unwrap().payload, b"slept");

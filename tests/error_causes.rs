@@ -105,7 +105,7 @@ async fn a_refused_tell_gives_the_message_back() {
         .await
         .unwrap();
     let refused = host
-        .tell("nobody", "greet", b"payload".to_vec())
+        .try_tell("nobody", "greet", b"payload".to_vec())
         .unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::NotFound);
     assert!(refused.to_string().contains("nobody"), "{refused}");

@@ -21,7 +21,7 @@ use std::sync::{Arc, Weak};
 
 use airssys_wasm_actors::{
     ActorRef, ActorSystem, AskError, DEFAULT_MAILBOX_CAPACITY, RestartPolicy, SendError,
-    SupervisorRef,
+    ShutdownPolicy, SupervisorRef,
 };
 
 use crate::actor::component_actor::WasmComponentActor;
@@ -37,7 +37,7 @@ use crate::store::Router;
 use crate::store::metrics::MetricsSnapshot;
 use registry::{Entry, Registry};
 
-pub use registry::ComponentState;
+pub use registry::{ComponentEvent, ComponentState};
 
 mod registry;
 
@@ -188,6 +188,10 @@ impl Host {
                     .unwrap_or(self.inner.mailbox_capacity),
             )
             .restart_policy(options.restart_policy);
+        let spec = match options.shutdown_policy {
+            Some(policy) => spec.shutdown_policy(policy),
+            None => spec,
+        };
         let address = supervisor
             .add_child(spec)
             .await
@@ -201,6 +205,7 @@ impl Host {
             slot,
             supervisor: supervisor.clone(),
             state: ComponentState::Running,
+            crashes_seen: loaded.metrics().snapshot().crashes(),
         };
         if self.inner.registry.insert(&name, entry).is_err() {
             // Another component of the name started meanwhile: this one does not run
@@ -208,6 +213,9 @@ impl Host {
             let _ = supervisor.remove_child(&name).await;
             return Err(name_taken(&loaded));
         }
+        self.inner
+            .registry
+            .publish(ComponentEvent::Started { component: name });
         Ok(address)
     }
 
@@ -238,14 +246,73 @@ impl Host {
         self.ask_from(None, to, topic.to_string(), payload.into())
     }
 
-    /// Sends a message to the component `to` without waiting for a reply. The payload is
-    /// taken as by [`Host::ask`].
+    /// Sends a message to the component `to` and waits for its reply at most `limit`.
+    ///
+    /// Past the limit the caller gets `timeout`, and the message is still handled (to
+    /// its end, if it had started) with its reply discarded, as for a dropped [`Host::ask`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::ask`], and `timeout` when no reply came within `limit`.
+    pub async fn ask_timeout(
+        &self,
+        to: &str,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+        limit: std::time::Duration,
+    ) -> Result<Reply, Error> {
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(limit, self.ask(to, topic, payload)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Timeout {
+                component: to.to_string(),
+                limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                elapsed: started.elapsed(),
+            }),
+        }
+    }
+
+    /// Sends a message to the component `to` without waiting for a reply, waiting for room
+    /// in its mailbox when it is full. The payload is taken as by [`Host::ask`].
+    ///
+    /// # Errors
+    ///
+    /// `not-found` or `stopped` (also when it stops while this waits for room), with the
+    /// message that was not delivered ([`Undelivered::into_message`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future while it waits for room drops the message, undelivered.
+    pub async fn tell(
+        &self,
+        to: &str,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<(), Undelivered> {
+        let message = ComponentMessage {
+            topic: topic.to_string(),
+            payload: payload.into(),
+            sender: None,
+        };
+        let entry = match self.entry(to) {
+            Ok(entry) => entry,
+            Err(error) => return Err(Undelivered::new(error, message)),
+        };
+        entry
+            .address
+            .tell(message)
+            .await
+            .map_err(|e| refused(to, &entry, e))
+    }
+
+    /// Sends a message to the component `to` without waiting, neither for a reply nor for
+    /// room. The payload is taken as by [`Host::ask`].
     ///
     /// # Errors
     ///
     /// `not-found`, `overloaded` or `stopped`, with the message that was not delivered
     /// ([`Undelivered::into_message`]), so the caller can retry or store it.
-    pub fn tell(
+    pub fn try_tell(
         &self,
         to: &str,
         topic: &str,
@@ -276,6 +343,13 @@ impl Host {
             .ok_or_else(|| Error::NotFound {
                 name: name.to_string(),
             })
+    }
+
+    /// The components' lifecycle from now on: started, restarted (with the kind of the
+    /// crash that caused it), stopped. A subscriber that falls more than 1,024 events
+    /// behind gets `RecvError::Lagged` and skips ahead; publishing never waits.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<ComponentEvent> {
+        self.inner.registry.subscribe()
     }
 
     /// The names of the host's components (running or stopped).
@@ -424,15 +498,10 @@ impl Host {
             Ok(entry) => entry,
             Err(error) => return Err(Undelivered::new(error, message)),
         };
-        entry.address.try_tell(message).map_err(|e| match e {
-            SendError::Overloaded { message, .. } => Undelivered::new(
-                Error::Overloaded {
-                    component: to.to_string(),
-                },
-                message,
-            ),
-            SendError::Stopped { message, .. } => Undelivered::new(stopped(to, &entry), message),
-        })
+        entry
+            .address
+            .try_tell(message)
+            .map_err(|e| refused(to, &entry, e))
     }
 }
 
@@ -442,16 +511,25 @@ impl Host {
 /// |---|---|
 /// | [`restart_policy`](SpawnOptions::restart_policy) | [`RestartPolicy::Permanent`] |
 /// | [`mailbox_capacity`](SpawnOptions::mailbox_capacity) | the host's ([`Host::with_mailbox_capacity`]) |
+/// | [`shutdown_policy`](SpawnOptions::shutdown_policy) | graceful, for the component's `max_execution_time_ms` and 1 s more (at least 5 s) |
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpawnOptions {
     restart_policy: RestartPolicy,
     mailbox_capacity: Option<usize>,
+    shutdown_policy: Option<ShutdownPolicy>,
 }
 
 impl SpawnOptions {
     /// When the component is restarted: always, after a crash only, or never.
     pub fn restart_policy(mut self, policy: RestartPolicy) -> Self {
         self.restart_policy = policy;
+        self
+    }
+
+    /// How a stop treats the message running: let it finish (up to a duration, or as long
+    /// as it takes), or cut it at once (its caller gets `stopped`).
+    pub fn shutdown_policy(mut self, policy: ShutdownPolicy) -> Self {
+        self.shutdown_policy = Some(policy);
         self
     }
 
@@ -462,7 +540,7 @@ impl SpawnOptions {
     }
 }
 
-/// A [`Host::tell`] that was not delivered: why, and the message itself, given back.
+/// A [`Host::tell`] or [`Host::try_tell`] that was not delivered: why, and the message itself, given back.
 ///
 /// Boxed inside: a `Result<(), Undelivered>` stays one pointer wide on the way back.
 #[derive(Debug, Clone)]
@@ -540,6 +618,19 @@ fn name_taken(loaded: &LoadedComponent) -> Error {
         expected: "a name no other running component of this host has".into(),
         found: format!("{:?}, already running", loaded.name()),
     })
+}
+
+/// A message the mailbox of `to` refused, given back with why.
+fn refused(to: &str, entry: &Entry, e: SendError<ComponentMessage>) -> Undelivered {
+    match e {
+        SendError::Overloaded { message, .. } => Undelivered::new(
+            Error::Overloaded {
+                component: to.to_string(),
+            },
+            message,
+        ),
+        SendError::Stopped { message, .. } => Undelivered::new(stopped(to, entry), message),
+    }
 }
 
 fn stopped(name: &str, entry: &Entry) -> Error {

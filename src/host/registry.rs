@@ -28,6 +28,10 @@ use tokio::sync::broadcast;
 use crate::actor::component_actor::WasmComponentActor;
 use crate::actor::lane::InstanceSlot;
 use crate::engine::loader::LoadedComponent;
+use crate::error::ErrorKind;
+
+/// How many component events a slow subscriber may fall behind before it skips ahead.
+const EVENT_CAPACITY: usize = 1024;
 
 /// One registered component.
 #[derive(Clone)]
@@ -39,6 +43,40 @@ pub(crate) struct Entry {
     /// The supervisor it is a child of.
     pub(crate) supervisor: SupervisorRef,
     pub(crate) state: ComponentState,
+    /// The component's crash count when the registry last heard of it: a restart after
+    /// more crashes was caused by the last one, otherwise by a sibling's.
+    pub(crate) crashes_seen: u64,
+}
+
+/// Something that happened to one of the host's components, from [`Host::events`].
+///
+/// [`Host::events`]: crate::Host::events
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentEvent {
+    /// Its first incarnation started (also when a removed name is spawned again).
+    Started {
+        /// The component.
+        component: String,
+    },
+    /// A new incarnation started after the previous one ended.
+    Restarted {
+        /// The component.
+        component: String,
+        /// The kind of its crash (`trap`, `fuel`, `timeout`, `memory`); `None` when it
+        /// was restarted for a sibling's crash (one-for-all, rest-for-one).
+        crash: Option<ErrorKind>,
+        /// Why, as the runtime said it.
+        reason: String,
+    },
+    /// It stopped for good: removed, shut down, or its supervisor gave up.
+    Stopped {
+        /// The component.
+        component: String,
+        /// The kind of the crash that ended it, if a crash did.
+        crash: Option<ErrorKind>,
+        /// Why, as the runtime said it.
+        reason: String,
+    },
 }
 
 /// What the registry last heard of a component.
@@ -65,9 +103,19 @@ type Table = HashMap<String, Entry, FxBuildHasher>;
 /// faster and slightly slower in alternating runs of one session (`roundtrip_64b` 1.51-1.60x
 /// raw against 1.47-1.56x, `throughput_1000_actors` 1.63-1.69x against 1.55-1.70x; see
 /// docs/performance.md, "Registry"), for a dependency more.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Registry {
     shards: Arc<[RwLock<Table>; SHARDS]>,
+    events: broadcast::Sender<ComponentEvent>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            shards: Arc::default(),
+            events: broadcast::channel(EVENT_CAPACITY).0,
+        }
+    }
 }
 
 impl Registry {
@@ -169,25 +217,61 @@ impl Registry {
         Ok(())
     }
 
+    /// Publishes `event` to the subscribers (none is no error).
+    pub(crate) fn publish(&self, event: ComponentEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Subscribes to the components' events from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ComponentEvent> {
+        self.events.subscribe()
+    }
+
     fn apply(&self, event: &LifecycleEvent, system: &ActorSystem) {
-        match event {
+        let published = match event {
             LifecycleEvent::Started { actor } | LifecycleEvent::Restarted { actor, .. } => {
                 // A subtree restarted by its parent gets fresh actors: follow the name.
-                if let Some(address) = system.lookup::<WasmComponentActor>(actor) {
-                    self.update(actor, |entry| {
-                        entry.address = address;
-                        entry.state = ComponentState::Running;
-                    });
+                let Some(address) = system.lookup::<WasmComponentActor>(actor) else {
+                    return;
+                };
+                let mut crash = None;
+                let known = self.update(actor, |entry| {
+                    entry.address = address;
+                    entry.state = ComponentState::Running;
+                    crash = new_crash(entry);
+                });
+                // `Started` is published by the host once the component is registered (the
+                // runtime's event may come first).
+                match event {
+                    LifecycleEvent::Restarted { reason, .. } if known => {
+                        ComponentEvent::Restarted {
+                            component: actor.clone(),
+                            crash,
+                            reason: reason.clone(),
+                        }
+                    }
+                    _ => return,
                 }
             }
             LifecycleEvent::Stopped { actor, reason } => {
                 let state = ComponentState::Stopped(format!("{reason:?}"));
-                if self.update(actor, |entry| entry.state = state) {
-                    tracing::info!(component = %actor, ?reason, "component stopped");
+                let mut crash = None;
+                if !self.update(actor, |entry| {
+                    entry.state = state;
+                    crash = new_crash(entry).filter(|_| !reason.is_normal());
+                }) {
+                    return;
+                }
+                tracing::info!(component = %actor, ?reason, "component stopped");
+                ComponentEvent::Stopped {
+                    component: actor.clone(),
+                    crash,
+                    reason: reason.to_string(),
                 }
             }
-            _ => {}
-        }
+            _ => return,
+        };
+        self.publish(published);
     }
 
     /// After missed events: a component whose actor is gone is marked stopped.
@@ -203,6 +287,15 @@ impl Registry {
             }
         }
     }
+}
+
+/// The kind of the crash `entry` had since the registry last looked, if any.
+fn new_crash(entry: &mut Entry) -> Option<ErrorKind> {
+    let metrics = entry.loaded.metrics();
+    let crashes = metrics.snapshot().crashes();
+    let crashed = crashes > entry.crashes_seen;
+    entry.crashes_seen = crashes;
+    if crashed { metrics.last_crash() } else { None }
 }
 
 /// What the registry actor is told.

@@ -212,3 +212,61 @@ pub(crate) fn text(status: StatusCode, body: String) -> Reply {
     );
     reply
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_a_message_can_fail_with_has_its_status_and_header() {
+        let component = || "c".to_string();
+        let cases = [
+            (
+                Error::Overloaded {
+                    component: component(),
+                },
+                503,
+                "overloaded",
+            ),
+            (
+                Error::Stopped {
+                    component: component(),
+                    reason: "gone".into(),
+                },
+                503,
+                "stopped",
+            ),
+            (Error::NotFound { name: component() }, 404, "not-found"),
+            (
+                Error::TooLarge {
+                    component: component(),
+                    what: "the reply".into(),
+                    size: 2,
+                    limit: 1,
+                    by: "test".into(),
+                },
+                413,
+                "too-large",
+            ),
+            (
+                Error::Trap {
+                    component: component(),
+                    reason: "secret detail".into(),
+                    cause: None,
+                },
+                500,
+                "trap",
+            ),
+        ];
+        for (error, status, kind) in cases {
+            let reply = answer_error(&error);
+            assert_eq!(reply.status().as_u16(), status, "{error}");
+            assert_eq!(reply.headers()[ERROR_HEADER], kind, "{error}");
+            let retry = reply
+                .headers()
+                .get(RETRY_AFTER)
+                .map(|v| v.to_str().unwrap_or_default());
+            assert_eq!(retry, (status == 503).then_some("1"), "{error}");
+        }
+    }
+}

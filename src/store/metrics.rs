@@ -1,6 +1,6 @@
 //! Counters per component: what happened to its messages, read with [`Metrics::snapshot`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::ErrorKind;
@@ -24,6 +24,8 @@ pub struct Metrics {
     /// Calls by duration: `latency_buckets[i]` counts calls of at most
     /// `LATENCY_BUCKETS[i]` (and longer than the bound before); the last one, the rest.
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    /// The kind of the last crash, as its index in [`ErrorKind::ALL`] plus one (0: none).
+    last_crash: AtomicU8,
 }
 
 /// The upper bounds of the latency histogram's buckets, in seconds: from 10 µs (a direct
@@ -101,6 +103,11 @@ impl MetricsSnapshot {
 impl Metrics {
     /// Records one finished call.
     pub(crate) fn record(&self, outcome: Option<ErrorKind>, fuel: u64, elapsed: Duration) {
+        if let Some(kind) = outcome.filter(|kind| kind.is_crash())
+            && let Some(index) = ErrorKind::ALL.iter().position(|k| *k == kind)
+        {
+            self.last_crash.store(index as u8 + 1, Ordering::Relaxed);
+        }
         let counter = match outcome {
             None => &self.handled,
             Some(ErrorKind::Handler) => {
@@ -122,6 +129,14 @@ impl Metrics {
         }
         let bucket = LATENCY_BOUNDS_NANOS.partition_point(|&bound| bound < nanos);
         self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The kind of the component's last crash, if it ever crashed.
+    pub fn last_crash(&self) -> Option<ErrorKind> {
+        let code = self.last_crash.load(Ordering::Relaxed);
+        ErrorKind::ALL
+            .get(usize::from(code).checked_sub(1)?)
+            .copied()
     }
 
     /// A copy of the counters.
