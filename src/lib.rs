@@ -40,7 +40,7 @@ pub use imports::ComponentMessage;
 pub use manifest::Manifest;
 pub use store::Router;
 pub use store::log_budget::MAX_LOG_LINES_PER_MESSAGE;
-pub use store::metrics::{Metrics, MetricsSnapshot};
+pub use store::metrics::{LATENCY_BUCKETS, Metrics, MetricsSnapshot};
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

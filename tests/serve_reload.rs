@@ -66,9 +66,10 @@ async fn sighup_upgrades_a_changed_component_in_place_under_a_steady_http_load()
 
     let stop = Arc::new(AtomicBool::new(false));
     let new_seen = Arc::new(AtomicUsize::new(0));
+    let running = Arc::new(AtomicUsize::new(0));
     let load: Vec<_> = (0..4)
         .map(|_| {
-            let (stop, new_seen) = (stop.clone(), new_seen.clone());
+            let (stop, new_seen, running) = (stop.clone(), new_seen.clone(), running.clone());
             tokio::spawn(async move {
                 let mut connection = Connection::open(http).await;
                 let mut replies = Vec::new();
@@ -78,14 +79,17 @@ async fn sighup_upgrades_a_changed_component_in_place_under_a_steady_http_load()
                     if reply.text() == "v2" {
                         new_seen.fetch_add(1, Ordering::SeqCst);
                     }
+                    if replies.len() == 10 {
+                        running.fetch_add(1, Ordering::SeqCst);
+                    }
                     replies.push(reply.text());
                 }
                 replies
             })
         })
         .collect();
-    eventually("the load to run on v1", || async {
-        request(http, "POST", "/greet", "greeting").await.text() == "v1"
+    eventually("every connection to have 10 replies", || async {
+        running.load(Ordering::SeqCst) == 4
     })
     .await;
 
@@ -104,7 +108,7 @@ async fn sighup_upgrades_a_changed_component_in_place_under_a_steady_http_load()
             .iter()
             .position(|r| r == "v2")
             .expect("replies switch");
-        assert!(first_new > 0, "the load began on v1");
+        assert!(first_new > 10, "the load began on v1");
         assert!(
             replies[..first_new].iter().all(|r| r == "v1")
                 && replies[first_new..].iter().all(|r| r == "v2"),

@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use airssys_wasm::{ErrorKind, Manifest};
 use airssys_wasm_actors::Strategy;
@@ -78,9 +77,10 @@ async fn under_a_steady_load_of_asks_every_ask_is_answered_and_replies_switch_to
         .await
         .unwrap();
     let upgraded = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicUsize::new(0));
     let load: Vec<_> = (0..4)
         .map(|_| {
-            let (host, upgraded) = (host.clone(), upgraded.clone());
+            let (host, upgraded, running) = (host.clone(), upgraded.clone(), running.clone());
             tokio::spawn(async move {
                 let mut replies = Vec::new();
                 // Until well after the upgrade returned: 200 asks past it.
@@ -88,6 +88,9 @@ async fn under_a_steady_load_of_asks_every_ask_is_answered_and_replies_switch_to
                 while after < 200 {
                     let reply = host.ask("greeter", "config", "greeting").await;
                     let reply = reply.unwrap_or_else(|e| panic!("an ask failed: {e}"));
+                    if replies.len() == 10 {
+                        running.fetch_add(1, Ordering::SeqCst);
+                    }
                     replies.push(String::from_utf8(reply.payload).unwrap());
                     if upgraded.load(Ordering::SeqCst) {
                         after += 1;
@@ -97,14 +100,8 @@ async fn under_a_steady_load_of_asks_every_ask_is_answered_and_replies_switch_to
             })
         })
         .collect();
-    // Some load on the old version first.
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while host.metrics("greeter").unwrap().handled < 200 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .unwrap();
+    // Every task has asked the old version first.
+    wait_until(WAIT, || running.load(Ordering::SeqCst) == 4).await;
     let dir2 = TempDir::new();
     host.upgrade(version(&dir2, "v2")).await.unwrap();
     upgraded.store(true, Ordering::SeqCst);
@@ -114,7 +111,7 @@ async fn under_a_steady_load_of_asks_every_ask_is_answered_and_replies_switch_to
             .iter()
             .position(|r| r == "v2")
             .expect("replies switch to v2");
-        assert!(first_new > 0, "the load began on v1");
+        assert!(first_new > 10, "the load began on v1");
         assert!(
             replies[first_new..].iter().all(|r| r == "v2"),
             "no v1 reply after the first v2 one: {:?}",

@@ -75,7 +75,7 @@ pub struct MetricsSnapshot {
     /// Log lines dropped because a message went past its budget
     /// ([`MAX_LOG_LINES_PER_MESSAGE`](crate::MAX_LOG_LINES_PER_MESSAGE)).
     pub logs_dropped: u64,
-    /// Calls by duration, per bucket of [`LATENCY_BUCKETS`] (not cumulative); the last
+    /// Calls by duration, per bucket of [`LATENCY_BUCKETS`](crate::LATENCY_BUCKETS) (not cumulative); the last
     /// entry counts the calls longer than the largest bound.
     pub latency_buckets: [u64; LATENCY_BUCKETS.len() + 1],
 }
