@@ -33,7 +33,10 @@ pub mod serve;
 
 pub use actor::{ComponentReply, WasmComponentActor};
 pub use engine::inspect;
-pub use engine::{Allocation, ComponentInstance, EngineConfig, Engines, LoadedComponent, Reply};
+pub use engine::{
+    Allocation, BodyCut, ComponentInstance, EngineConfig, Engines, LoadedComponent, ProxyResponse,
+    Reply, ResponseBody,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use host::{ComponentEvent, ComponentState, Host, SpawnOptions, Undelivered};
 pub use imports::ComponentMessage;

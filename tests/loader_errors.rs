@@ -63,7 +63,7 @@ async fn a_component_without_the_handler_export_is_a_component_error() {
     assert_eq!(err.kind(), ErrorKind::Component);
     assert!(
         err.to_string()
-            .contains("does not export `airssys:component/handler@0.1.0`"),
+            .contains("exports neither `airssys:component/handler@0.1.0`"),
         "{err}"
     );
 }

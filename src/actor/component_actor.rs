@@ -145,6 +145,10 @@ impl Actor for WasmComponentActor {
     type Error = Error;
 
     async fn pre_start(&mut self, ctx: &mut ActorContext<Self>) -> Result<(), Error> {
+        if !self.loaded.serves_messages() {
+            // A `wasi:http` component only: each request gets its own instance.
+            return Ok(());
+        }
         let instance = self.loaded.instantiate(self.router.clone()).await?;
         let stop = Arc::new(StopSignal::default());
         let lane = Arc::new(Mutex::new(Lane {
@@ -163,6 +167,9 @@ impl Actor for WasmComponentActor {
     }
 
     async fn before_message(&mut self, _ctx: &mut ActorContext<Self>) -> Result<(), Error> {
+        if !self.loaded.serves_messages() {
+            return Ok(());
+        }
         let Some((lane, _)) = &self.lane else {
             return Err(self.no_instance("no live instance"));
         };
@@ -192,6 +199,10 @@ impl Actor for WasmComponentActor {
         msg: ComponentMessage,
         _ctx: &mut ActorContext<Self>,
     ) -> Result<ComponentReply, Error> {
+        if !self.loaded.serves_messages() {
+            // A reply, not a crash: the component is fine, the message had the wrong way in.
+            return Ok(Err(self.loaded.http_only()));
+        }
         // `before_message` took the lane (after running any waiting direct call) for this one.
         let Some(mut guard) = self.held.take() else {
             return Err(self.no_instance("no live instance"));

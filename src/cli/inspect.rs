@@ -30,6 +30,9 @@ impl Inspect {
         print_items("imports", &inspection.imports);
         print_items("exports", &inspection.exports);
         match &inspection.fits {
+            Ok(()) if !inspection.serves_messages => report::say!(
+                "fits the host's world: yes, as a wasi:http/proxy component (it serves HTTP, not messages: route to it from a host file)"
+            ),
             Ok(()) => report::say!("fits the host's world: yes"),
             Err(e) => report::say!("fits the host's world: no: error[{}]: {e}", e.kind()),
         }

@@ -32,7 +32,10 @@ impl Validate {
                 Err(e) => Err(e.into()),
             };
             match result {
-                Ok(loaded) => print_resolved(loaded.manifest()),
+                Ok(loaded) => {
+                    print_resolved(loaded.manifest());
+                    report::say!("  serves                  {}", serves(&loaded));
+                }
                 Err(e) => {
                     let code = report::failure(&e);
                     if first_failure == 0 {
@@ -42,6 +45,19 @@ impl Validate {
             }
         }
         first_failure
+    }
+}
+
+/// What the component takes: messages, HTTP requests, or both.
+fn serves(loaded: &LoadedComponent) -> &'static str {
+    match (loaded.serves_messages(), loaded.serves_http()) {
+        (true, true) => {
+            "messages (airssys:component/handler) and HTTP (wasi:http/incoming-handler)"
+        }
+        (false, true) => {
+            "HTTP only (wasi:http/incoming-handler): serve it with a host file's [[http.route]]"
+        }
+        _ => "messages (airssys:component/handler)",
     }
 }
 
@@ -77,6 +93,9 @@ fn print_resolved(m: &Manifest) {
     }
     for key in caps.env.keys() {
         granted.push(format!("env {key}"));
+    }
+    for origin in &caps.http {
+        granted.push(format!("http {origin}"));
     }
     for endpoint in &caps.network {
         granted.push(format!(

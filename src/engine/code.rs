@@ -12,10 +12,13 @@ use std::time::SystemTime;
 use crate::engine::cache::Digest;
 use crate::imports::bindings::ComponentPre;
 use crate::store::StoreData;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-/// Compiled and linked code, shared by every load of the same component.
+/// Compiled and linked code, shared by every load of the same component: its message
+/// world (`handler`), its `wasi:http/proxy` world (`wasi:http/incoming-handler`), or both.
 pub(crate) struct Code {
-    pub(crate) pre: ComponentPre<StoreData>,
+    pub(crate) pre: Option<ComponentPre<StoreData>>,
+    pub(crate) proxy: Option<ProxyPre<StoreData>>,
     /// Whether it came precompiled (a cache hit or a `.cwasm`).
     pub(crate) precompiled: bool,
 }

@@ -70,6 +70,61 @@ impl LoadedComponent {
         self: &Arc<Self>,
         router: Option<Arc<dyn Router>>,
     ) -> Result<ComponentInstance, Error> {
+        let Some(pre) = &self.code.pre else {
+            return Err(self.http_only());
+        };
+        let mut store = self.new_store(router)?;
+        let started = arm(self, &mut store);
+        let deadline = store.data().deadline;
+        let result = {
+            let _in_flight = self.engines.enter_call();
+            with_deadline(pre.instantiate_async(&mut store), deadline, None).await
+        };
+        match result {
+            Waited::Done(Ok(bindings)) => Ok(ComponentInstance {
+                loaded: self.clone(),
+                store,
+                bindings,
+                crashed: false,
+            }),
+            Waited::Done(Err(e)) => Err(self.start_error(&mut store, e, started.elapsed())),
+            Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
+        }
+    }
+
+    /// The `component` error of a message to a component that only serves HTTP.
+    pub(crate) fn http_only(&self) -> Error {
+        Error::Component {
+            component: self.name.to_string(),
+            path: self.manifest.component.wasm.clone(),
+            reason: "it exports only `wasi:http/incoming-handler`, not `airssys:component/handler`: serve it over HTTP (a [[http.route]] of a host file) instead of sending it messages".into(),
+            cause: None,
+        }
+    }
+
+    /// The error of an instantiation that failed.
+    pub(crate) fn start_error(
+        &self,
+        store: &mut Store<StoreData>,
+        e: wasmtime::Error,
+        elapsed: Duration,
+    ) -> Error {
+        classify(self, store, e, elapsed)
+            // Not the guest's own failure: the host could not give it a store (a full
+            // pool, no memory for its slot).
+            .unwrap_or_else(|e| Error::Component {
+                component: self.name.to_string(),
+                path: self.manifest.component.wasm.clone(),
+                reason: "cannot instantiate it".into(),
+                cause: Some(e.into()),
+            })
+    }
+
+    /// A fresh store with the manifest's limits and grants.
+    pub(crate) fn new_store(
+        self: &Arc<Self>,
+        router: Option<Arc<dyn Router>>,
+    ) -> Result<Store<StoreData>, Error> {
         let resources = &self.manifest.resources;
         let log_budget = LogBudget::new(self.name.clone(), self.metrics.clone());
         let wasi = self
@@ -95,6 +150,13 @@ impl LoadedComponent {
             metrics: self.metrics.clone(),
             log_budget,
             network: self.grants.network_use(),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            http_hooks: crate::store::http::HttpHooks {
+                name: self.name.clone(),
+                allowed: self.http_allowed.clone(),
+                metrics: self.metrics.clone(),
+                deadline: Instant::now(),
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -105,41 +167,20 @@ impl LoadedComponent {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        let started = arm(self, &mut store);
-        let deadline = store.data().deadline;
-        let result = {
-            let _in_flight = self.engines.enter_call();
-            with_deadline(self.code.pre.instantiate_async(&mut store), deadline, None).await
-        };
-        match result {
-            Waited::Done(Ok(bindings)) => Ok(ComponentInstance {
-                loaded: self.clone(),
-                store,
-                bindings,
-                crashed: false,
-            }),
-            Waited::Done(Err(e)) => Err(classify(self, &mut store, e, started.elapsed())
-                // Not the guest's own failure: the host could not give it a store (a full
-                // pool, no memory for its slot).
-                .unwrap_or_else(|e| Error::Component {
-                    component: self.name.to_string(),
-                    path: self.manifest.component.wasm.clone(),
-                    reason: "cannot instantiate it".into(),
-                    cause: Some(e.into()),
-                })),
-            Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
-        }
+        Ok(store)
     }
 }
 
 /// Refills fuel and sets the deadline for one call; returns when it started.
-fn arm(loaded: &LoadedComponent, store: &mut Store<StoreData>) -> Instant {
+pub(crate) fn arm(loaded: &LoadedComponent, store: &mut Store<StoreData>) -> Instant {
     let resources = &loaded.manifest.resources;
     // Fuel metering and epochs are always on in the host's engines, so these cannot fail.
     let _ = store.set_fuel(resources.max_fuel_per_execution);
     store.set_epoch_deadline(1);
     let now = Instant::now();
-    store.data_mut().deadline = now + Duration::from_millis(resources.max_execution_time_ms);
+    store
+        .data_mut()
+        .set_deadline(now + Duration::from_millis(resources.max_execution_time_ms));
     let _ = store.data_mut().limiter.take_refusal();
     store.data().log_budget.refill();
     now
@@ -259,7 +300,7 @@ impl ComponentInstance {
     }
 }
 
-fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
+pub(crate) fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
     Error::Timeout {
         component: loaded.name.to_string(),
         limit_ms: loaded.manifest.resources.max_execution_time_ms,
@@ -269,7 +310,7 @@ fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
 
 /// Maps a wasmtime failure of the guest to its error kind: a timeout, refused memory
 /// growth, fuel or a trap. Any other failure comes back as it is, for the caller to name.
-fn classify(
+pub(crate) fn classify(
     loaded: &LoadedComponent,
     store: &mut Store<StoreData>,
     e: wasmtime::Error,
@@ -302,7 +343,7 @@ fn classify(
 }
 
 /// How waiting for a call ended.
-enum Waited<T> {
+pub(crate) enum Waited<T> {
     Done(T),
     TimedOut,
     Stopped,
@@ -311,7 +352,7 @@ enum Waited<T> {
 /// Runs `fut` to completion unless `deadline` passes first or `stop` is raised. The timer
 /// and the stop signal are armed only if the future actually waits, so calls that complete
 /// at once pay nothing for them.
-async fn with_deadline<F: Future>(
+pub(crate) async fn with_deadline<F: Future>(
     fut: F,
     deadline: Instant,
     stop: Option<&StopSignal>,

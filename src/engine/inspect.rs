@@ -29,9 +29,14 @@ pub struct Inspection {
     pub imports: Vec<Item>,
     /// What it exports.
     pub exports: Vec<Item>,
-    /// `Ok` when the host can run it: every import provided and the `handler` exported;
-    /// otherwise the `link` or `component` error loading it would give.
+    /// `Ok` when the host can run it: every import provided and `handler` or
+    /// `wasi:http/incoming-handler` exported; otherwise the `link` or `component` error
+    /// loading it would give.
     pub fits: Result<(), Error>,
+    /// Whether it takes messages (exports `airssys:component/handler`).
+    pub serves_messages: bool,
+    /// Whether it serves HTTP (exports `wasi:http/incoming-handler@0.2.x`).
+    pub serves_http: bool,
 }
 
 /// Reads a `.wasm` or `.cwasm` component and describes it.
@@ -59,12 +64,18 @@ pub fn inspect(engine: &Engines, path: &Path) -> Result<Inspection, Error> {
         .exports(&wasm_engine)
         .map(|(n, item)| describe(&wasm_engine, n, &item.ty))
         .collect();
-    let fits = link(&linker, &component, &name, path).map(|_| ());
+    let linked = link(&linker, &component, &name, path);
+    let (serves_messages, serves_http) = match &linked {
+        Ok((pre, proxy)) => (pre.is_some(), proxy.is_some()),
+        Err(_) => (false, false),
+    };
     Ok(Inspection {
         path: path.to_path_buf(),
         imports,
         exports,
-        fits,
+        fits: linked.map(|_| ()),
+        serves_messages,
+        serves_http,
     })
 }
 

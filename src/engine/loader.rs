@@ -28,6 +28,7 @@ use crate::manifest::Manifest;
 use crate::store::StoreData;
 use crate::store::capabilities::Grants;
 use crate::store::metrics::Metrics;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// A component compiled, linked and checked, ready to instantiate. Share it with `Arc`.
 pub struct LoadedComponent {
@@ -39,6 +40,8 @@ pub struct LoadedComponent {
     pub(crate) grants: Grants,
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// `[capabilities] http`, shared by every store.
+    pub(crate) http_allowed: Arc<[crate::manifest::HttpOrigin]>,
     load_time: Duration,
 }
 
@@ -117,6 +120,7 @@ impl LoadedComponent {
         tracing::debug!(?load_time, from_cache = cached, "component loaded");
         Ok(Arc::new(LoadedComponent {
             config: Arc::new(manifest.config.clone()),
+            http_allowed: manifest.capabilities.http.clone().into(),
             manifest,
             name,
             engines: engine.clone(),
@@ -153,6 +157,16 @@ impl LoadedComponent {
         &self.metrics
     }
 
+    /// Whether it exports the message world's `handler` (it takes `ask` and `tell`).
+    pub fn serves_messages(&self) -> bool {
+        self.code.pre.is_some()
+    }
+
+    /// Whether it exports `wasi:http/incoming-handler` (it serves HTTP requests).
+    pub fn serves_http(&self) -> bool {
+        self.code.proxy.is_some()
+    }
+
     /// The wasmtime engine it was compiled for.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -177,33 +191,45 @@ fn code_for(
     }
     let (component, precompiled) =
         compile_source(engines, engine, max_stack, path, &key, source).map_err(component_error)?;
-    let pre = link(linker, &component, name, path)?;
-    let code = Arc::new(Code { pre, precompiled });
+    let (pre, proxy) = link(linker, &component, name, path)?;
+    let code = Arc::new(Code {
+        pre,
+        proxy,
+        precompiled,
+    });
     engines.code().share(key, &code);
     Ok(code)
 }
 
-/// Links `component` against the host's imports and finds its `handler` export.
+/// The code's two ways in: the message world's `handler` and the proxy world's
+/// `wasi:http/incoming-handler`.
+type Exports = (Option<ComponentPre<StoreData>>, Option<ProxyPre<StoreData>>);
+
+/// Links `component` against the host's imports and finds its exports: `handler`,
+/// `wasi:http/incoming-handler@0.2.x`, or both.
 ///
 /// # Errors
 ///
-/// `link` naming a missing import, or `component` when `handler` is not exported.
+/// `link` naming a missing import, or `component` when it exports neither.
 pub(crate) fn link(
     linker: &wasmtime::component::Linker<StoreData>,
     component: &Component,
     name: &str,
     path: &Path,
-) -> Result<ComponentPre<StoreData>, Error> {
+) -> Result<Exports, Error> {
     let instance_pre = linker
         .instantiate_pre(component)
         .map_err(|e| link_error(name, e))?;
-    ComponentPre::new(instance_pre).map_err(|e| {
-        Refusal::wasmtime(
-            "it does not export `airssys:component/handler@0.1.0` with `handle: func(msg: message) -> result<list<u8>, string>`",
+    let proxy = ProxyPre::new(instance_pre.clone()).ok();
+    match ComponentPre::new(instance_pre) {
+        Ok(pre) => Ok((Some(pre), proxy)),
+        Err(_) if proxy.is_some() => Ok((None, proxy)),
+        Err(e) => Err(Refusal::wasmtime(
+            "it exports neither `airssys:component/handler@0.1.0` (with `handle: func(msg: message) -> result<list<u8>, string>`) nor `wasi:http/incoming-handler@0.2.x`",
             e,
         )
-        .into_error(name, path)
-    })
+        .into_error(name, path)),
+    }
 }
 
 /// Reads and compiles (or deserializes) the component at `path`, without sharing. Returns

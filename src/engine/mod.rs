@@ -12,10 +12,12 @@ mod engines;
 pub(crate) mod executor;
 pub mod inspect;
 pub(crate) mod loader;
+pub mod proxy;
 mod stop;
 pub(crate) mod ticker;
 
 pub use engines::{Allocation, EngineConfig, Engines};
 pub use executor::{ComponentInstance, Reply};
 pub use loader::LoadedComponent;
+pub use proxy::{BodyCut, ProxyResponse, ResponseBody};
 pub(crate) use stop::StopSignal;

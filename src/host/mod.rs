@@ -35,7 +35,7 @@ use crate::imports::ComponentMessage;
 use crate::manifest::{Manifest, ManifestError};
 use crate::store::Router;
 use crate::store::metrics::MetricsSnapshot;
-use registry::{Entry, Registry};
+use registry::{Entry, HttpGate, Registry};
 
 pub use registry::{ComponentEvent, ComponentState};
 
@@ -199,10 +199,22 @@ impl Host {
                 component: name.clone(),
                 reason: format!("it could not be started: {e}"),
             })?;
+        let http = loaded.manifest().http.unwrap_or_default();
+        if loaded.manifest().http.is_some() && !loaded.serves_http() {
+            tracing::info!(component = %name, "its manifest's [http] table is ignored: it does not export wasi:http/incoming-handler");
+        }
+        let gate = Arc::new(HttpGate {
+            running: Arc::new(tokio::sync::Semaphore::new(http.concurrency.max(1) as usize)),
+            waiting: Default::default(),
+            max_waiting: options
+                .mailbox_capacity
+                .unwrap_or(self.inner.mailbox_capacity) as u64,
+        });
         let entry = Entry {
             address: address.clone(),
             loaded: loaded.clone(),
             slot,
+            gate,
             supervisor: supervisor.clone(),
             state: ComponentState::Running,
             crashes_seen: loaded.metrics().snapshot().crashes(),
@@ -295,6 +307,9 @@ impl Host {
             sender: None,
         };
         let entry = match self.entry(to) {
+            Ok(entry) if !entry.loaded.serves_messages() => {
+                return Err(Undelivered::new(entry.loaded.http_only(), message));
+            }
             Ok(entry) => entry,
             Err(error) => return Err(Undelivered::new(error, message)),
         };
@@ -328,6 +343,73 @@ impl Host {
     /// `not-found` for an unknown name.
     pub fn metrics(&self, name: &str) -> Result<MetricsSnapshot, Error> {
         Ok(self.entry(name)?.loaded.metrics().snapshot())
+    }
+
+    /// Whether the component `name` serves HTTP requests (exports
+    /// `wasi:http/incoming-handler`); `None` for an unknown name.
+    pub fn serves_http(&self, name: &str) -> Option<bool> {
+        self.inner
+            .registry
+            .with(name, |entry| entry.loaded.serves_http())
+    }
+
+    /// Serves `request` with the `wasi:http` component `name`: a fresh instance with the
+    /// manifest's limits for this request. At most `[http] concurrency` requests of a
+    /// component run at once; up to its mailbox capacity more wait their turn.
+    ///
+    /// # Errors
+    ///
+    /// `not-found`; `stopped` when it is not running; `overloaded` when as many requests
+    /// wait as its mailbox holds; `component` when it does not serve HTTP; and the
+    /// request's own failure before the response head (`trap`, `fuel`, `timeout`,
+    /// `memory`, or `handler` when it set no response).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while it waits for its turn, the request is not served; dropped later, its
+    /// instance runs to its end (within its limits), and the response is discarded.
+    pub async fn serve_http<B>(
+        &self,
+        name: &str,
+        request: hyper::Request<B>,
+    ) -> Result<crate::engine::ProxyResponse, Error>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let entry = self.entry(name)?;
+        if entry.state != ComponentState::Running || !entry.address.is_alive() {
+            return Err(stopped(name, &entry));
+        }
+        let gate = &entry.gate;
+        let permit = match gate.running.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if gate
+                    .waiting
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+                    >= gate.max_waiting
+                {
+                    gate.waiting
+                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                    return Err(Error::Overloaded {
+                        component: name.to_string(),
+                    });
+                }
+                let permit = gate.running.clone().acquire_owned().await;
+                gate.waiting
+                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                permit.map_err(|_| Error::Stopped {
+                    component: name.to_string(),
+                    reason: "its requests are no longer served".into(),
+                })?
+            }
+        };
+        let router: Arc<dyn Router> = self.inner.router.clone();
+        entry
+            .loaded
+            .serve_request(request, Some(router), permit)
+            .await
     }
 
     /// How many messages wait in the mailbox of the component `name` (not counting the one
@@ -438,6 +520,9 @@ impl Host {
             .inner
             .registry
             .with(to, |entry| {
+                if !entry.loaded.serves_messages() {
+                    return Route::Refused(Box::new(entry.loaded.http_only()));
+                }
                 let message = ComponentMessage {
                     topic,
                     payload,
@@ -495,6 +580,9 @@ impl Host {
             sender: from.map(str::to_string),
         };
         let entry = match self.entry(to) {
+            Ok(entry) if !entry.loaded.serves_messages() => {
+                return Err(Undelivered::new(entry.loaded.http_only(), message));
+            }
             Ok(entry) => entry,
             Err(error) => return Err(Undelivered::new(error, message)),
         };

@@ -43,9 +43,19 @@ pub(crate) struct Entry {
     /// The supervisor it is a child of.
     pub(crate) supervisor: SupervisorRef,
     pub(crate) state: ComponentState,
+    /// How many HTTP requests a `wasi:http` component serves at once, and how many wait.
+    pub(crate) gate: Arc<HttpGate>,
     /// The component's crash count when the registry last heard of it: a restart after
     /// more crashes was caused by the last one, otherwise by a sibling's.
     pub(crate) crashes_seen: u64,
+}
+
+/// The concurrency limit of a `wasi:http` component: `[http] concurrency` requests served
+/// at once; up to the mailbox capacity more wait; past that, `overloaded`.
+pub(crate) struct HttpGate {
+    pub(crate) running: Arc<tokio::sync::Semaphore>,
+    pub(crate) waiting: AtomicU64,
+    pub(crate) max_waiting: u64,
 }
 
 /// Something that happened to one of the host's components, from [`Host::events`].

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -62,7 +62,7 @@ fn answer(telemetry: &Telemetry, request: &Request<Incoming>) -> Reply {
     match request.uri().path() {
         "/metrics" => match telemetry.encode() {
             Ok(body) => {
-                let mut reply = Response::new(Full::new(Bytes::from(body)));
+                let mut reply = Response::new(Either::Left(Full::new(Bytes::from(body))));
                 reply
                     .headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_TYPE));

@@ -19,9 +19,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -116,6 +116,13 @@ impl Ingress {
         let Some(route) = route else {
             return text(StatusCode::NOT_FOUND, format!("no route for {path}\n"));
         };
+        if self.host.serves_http(&route.component) == Some(true) {
+            let span = tracing::debug_span!("request", component = %route.component, method = %request.method(), path = %path);
+            let reply = self.proxy(&route.component, request).instrument(span).await;
+            self.telemetry
+                .http_request(&route.component, reply.status().as_u16());
+            return reply;
+        }
         let span = tracing::debug_span!("request", component = %route.component, method = %request.method(), path = %path);
         let reply = self
             .send(
@@ -130,13 +137,36 @@ impl Ingress {
         reply
     }
 
+    /// A request to a `wasi:http` component: the request itself, its body limited.
+    async fn proxy(&self, component: &str, request: Request<Incoming>) -> Reply {
+        if declared_length(&request).is_some_and(|length| length > self.max_request_body) {
+            return failure(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge);
+        }
+        if request.uri().authority().is_none() && !request.headers().contains_key(HOST) {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "a request needs a Host header\n".into(),
+            );
+        }
+        let limit = self.max_request_body;
+        let request = request.map(|body| {
+            Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+                .map_err(move |_| wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit)))
+        });
+        match self.host.serve_http(component, request).await {
+            Ok(response) => response.map(Either::Right),
+            // No response from the guest is a failure of the request, not a reply.
+            Err(error @ Error::Handler { .. }) => {
+                tracing::info!(%error, "request failed");
+                failure(StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Handler)
+            }
+            Err(error) => answer_error(&error),
+        }
+    }
+
     async fn send(&self, component: &str, topic: &str, request: Request<Incoming>) -> Reply {
         let too_large = || failure(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge);
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > self.max_request_body) {
+        if declared_length(&request).is_some_and(|length| length > self.max_request_body) {
             return too_large();
         }
         let limit = usize::try_from(self.max_request_body).unwrap_or(usize::MAX);
@@ -153,7 +183,8 @@ impl Ingress {
         };
         match self.host.ask(component, topic, Vec::from(body)).await {
             Ok(reply) => {
-                let mut response = Response::new(Full::new(Bytes::from(reply.payload)));
+                let mut response =
+                    Response::new(Either::Left(Full::new(Bytes::from(reply.payload))));
                 response.headers_mut().insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("application/octet-stream"),
@@ -163,6 +194,14 @@ impl Ingress {
             Err(error) => answer_error(&error),
         }
     }
+}
+
+/// The body length a request declares in `Content-Length`.
+fn declared_length(request: &Request<Incoming>) -> Option<u64> {
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
 }
 
 /// The status and body of a failed message.
@@ -204,7 +243,7 @@ fn set_kind(reply: &mut Reply, kind: ErrorKind) {
 }
 
 pub(crate) fn text(status: StatusCode, body: String) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    let mut reply = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *reply.status_mut() = status;
     reply.headers_mut().insert(
         CONTENT_TYPE,

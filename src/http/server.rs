@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -18,9 +18,11 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::HttpError;
+use crate::engine::ResponseBody;
 
-/// A response of the host's servers: the whole body in memory.
-pub(crate) type Reply = Response<Full<Bytes>>;
+/// A response of the host's servers: a body in memory, or a proxy component's as it
+/// writes it.
+pub(crate) type Reply = Response<Either<Full<Bytes>, ResponseBody>>;
 
 /// How long a client may take to send a request's head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

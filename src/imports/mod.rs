@@ -37,6 +37,9 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreData>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasi_guard::add_to_linker(&mut linker)?;
+    // Outgoing `wasi:http` (the proxy world's imports, for any component); the hooks in
+    // the store apply `[capabilities] http`.
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     bindings::Component::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |state| {
         state
     })?;

@@ -52,6 +52,41 @@ pub struct Manifest {
     pub capabilities: Capabilities,
     /// `[config]`: string pairs the component reads through the `config` import.
     pub config: BTreeMap<String, String>,
+    /// `[http]`: how a `wasi:http` component serves requests; `None` when the manifest has
+    /// no `[http]` table (the defaults apply).
+    pub http: Option<HttpOptions>,
+}
+
+/// The `[http]` section of a `wasi:http/proxy` component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// A fresh instance per request, or instances that serve request after request.
+    pub instance: InstanceMode,
+    /// Requests served at once (with `reuse`: up to this many instances).
+    pub concurrency: u32,
+}
+
+/// `[http] concurrency` when the manifest does not say.
+pub const DEFAULT_HTTP_CONCURRENCY: u32 = 16;
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            instance: InstanceMode::PerRequest,
+            concurrency: DEFAULT_HTTP_CONCURRENCY,
+        }
+    }
+}
+
+/// `[http] instance`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceMode {
+    /// A fresh instance for every request (the default).
+    #[default]
+    PerRequest,
+    /// Instances serve request after request, one at a time each.
+    Reuse,
 }
 
 /// The `[component]` section.
@@ -91,6 +126,25 @@ pub struct Capabilities {
     pub network: Vec<Endpoint>,
     /// Components this one may `send`/`request` to.
     pub messaging: MessagingGrant,
+    /// Origins (scheme, host and port) outgoing `wasi:http` requests may go to.
+    pub http: Vec<HttpOrigin>,
+}
+
+/// An origin an outgoing `wasi:http` request may go to: scheme, host and port must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOrigin {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The host name or IP address, lowercased.
+    pub host: String,
+    /// The port (the scheme's default when the grant leaves it out).
+    pub port: u16,
+}
+
+impl std::fmt::Display for HttpOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
 }
 
 /// One `filesystem` grant.

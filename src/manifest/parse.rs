@@ -22,7 +22,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::toml_file::{KeyDoc, count, from_toml, optional_size, size};
+use super::toml_file::{KeyDoc, count, from_toml, optional_count, optional_size, size};
 use super::*;
 
 const RESOURCES_EXAMPLE: &str = "\n\nEvery component must declare its memory and stack limits, for example:\n\n\
@@ -79,6 +79,19 @@ struct RawManifest {
     capabilities: RawCapabilities,
     #[serde(default)]
     config: BTreeMap<String, String>,
+    http: Option<RawHttp>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table with instance and concurrency"
+)]
+struct RawHttp {
+    #[serde(default)]
+    instance: InstanceMode,
+    #[serde(default, deserialize_with = "optional_count::<_, 65_536>")]
+    concurrency: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +145,8 @@ struct RawCapabilities {
     network: RawNetwork,
     #[serde(default)]
     messaging: Vec<String>,
+    #[serde(default)]
+    http: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +288,18 @@ fn validate(raw: RawManifest, file: &Path) -> Result<Manifest, ManifestError> {
         MessagingGrant::Only(names)
     };
 
+    let mut http = Vec::with_capacity(caps.http.len());
+    for (i, text) in caps.http.iter().enumerate() {
+        let origin = parse_origin(text).ok_or_else(|| {
+            invalid(
+                &format!("capabilities.http[{i}]"),
+                "an origin \"http://host[:port]\" or \"https://host[:port]\", without a path",
+                format!("{text:?}"),
+            )
+        })?;
+        http.push(origin);
+    }
+
     Ok(Manifest {
         path: file.to_path_buf(),
         component: ComponentInfo {
@@ -292,8 +319,42 @@ fn validate(raw: RawManifest, file: &Path) -> Result<Manifest, ManifestError> {
             env: caps.env,
             network,
             messaging,
+            http,
         },
         config: raw.config,
+        http: raw.http.map(|h| HttpOptions {
+            instance: h.instance,
+            concurrency: h.concurrency.map_or(DEFAULT_HTTP_CONCURRENCY, |n| {
+                u32::try_from(n).unwrap_or(u32::MAX)
+            }),
+        }),
+    })
+}
+
+/// `scheme://host[:port]`, with an empty path or `/` only.
+fn parse_origin(text: &str) -> Option<HttpOrigin> {
+    let uri: hyper::Uri = text.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    let bare = !authority.as_str().contains('@')
+        && uri.query().is_none()
+        && matches!(uri.path(), "" | "/");
+    if !bare || authority.port_u16() == Some(0) {
+        return None;
+    }
+    Some(HttpOrigin {
+        scheme,
+        host: authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase(),
+        port: authority.port_u16().unwrap_or(default_port),
     })
 }
 

@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::manifest::MessagingGrant;
 use crate::store::Router;
 use crate::store::capabilities::NetworkUse;
+use crate::store::http::HttpHooks;
 use crate::store::limits::MemoryLimiter;
 use crate::store::log_budget::LogBudget;
 use crate::store::metrics::Metrics;
@@ -43,11 +45,34 @@ pub(crate) struct StoreData {
     pub(crate) log_budget: LogBudget,
     /// What the network grants allow (the WASI context enforces them; this is for logging).
     pub(crate) network: NetworkUse,
+    /// `wasi:http`: the context, and the hooks that apply `[capabilities] http`.
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) http_hooks: HttpHooks,
 }
 
 impl StoreData {
     pub(crate) fn count_denied(&self) {
         self.metrics.denied.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl StoreData {
+    /// Sets when the current message (or request) must be done, for the epoch callback
+    /// and for outgoing HTTP requests.
+    pub(crate) fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.http_hooks.deadline = deadline;
+    }
+}
+
+/// `wasi:http` shares the WASI resource table: bodies are `wasi:io` streams.
+impl WasiHttpView for StoreData {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
     }
 }
 

@@ -1,0 +1,193 @@
+//! Serving one HTTP request with a `wasi:http/proxy` component: a fresh instance (from the
+//! pooling allocator) per request, the manifest's fuel and deadline per request.
+//!
+//! The guest's `handle` runs on a task of its own: it sets the response head (a oneshot
+//! the caller awaits) and may go on writing the body after that. The body handed to hyper
+//! ([`ResponseBody`]) ends only once that task has ended: if the guest crashed after the
+//! head, the body fails instead of ending, so hyper aborts the connection and the client
+//! never takes a cut body for a whole one (a dropped store alone would end it cleanly).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame};
+use tokio::sync::oneshot;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::engine::executor::{Waited, arm, classify, timeout, with_deadline};
+use crate::engine::loader::LoadedComponent;
+use crate::error::{Error, ErrorKind};
+use crate::store::Router;
+
+/// A proxy component's response: its head, and its body as the guest writes it.
+pub type ProxyResponse = hyper::Response<ResponseBody>;
+
+/// How a request to a proxy component ended, for the body and the metrics.
+type Outcome = Result<(), Error>;
+
+impl LoadedComponent {
+    /// Serves `request` with a fresh instance of this `wasi:http/proxy` component.
+    ///
+    /// The request must have an authority or a `Host` header. Returns once the guest has
+    /// set the response head; its body follows as the guest writes it.
+    ///
+    /// # Errors
+    ///
+    /// `component` when it does not export `wasi:http/incoming-handler`; `trap`, `fuel`,
+    /// `timeout`, `memory` when the request crashed its instance before the head;
+    /// `handler` when the guest returned without setting a response, or set an error.
+    ///
+    /// `hold` is kept until the request's instance is done (its body written or cut): a
+    /// permit of the caller's concurrency limit, say.
+    pub async fn serve_request<B>(
+        self: &Arc<Self>,
+        request: hyper::Request<B>,
+        router: Option<Arc<dyn Router>>,
+        hold: impl Send + 'static,
+    ) -> Result<ProxyResponse, Error>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let Some(pre) = &self.code.proxy else {
+            return Err(Error::Component {
+                component: self.name.to_string(),
+                path: self.manifest.component.wasm.clone(),
+                reason: "it does not export `wasi:http/incoming-handler`: route to it as a message component".into(),
+                cause: None,
+            });
+        };
+        let mut store = self.new_store(router)?;
+        let started = arm(self, &mut store);
+        let deadline = store.data().deadline;
+        let (head_tx, head_rx) = oneshot::channel();
+        let host_error = |e: wasmtime::Error| Error::Component {
+            component: self.name.to_string(),
+            path: self.manifest.component.wasm.clone(),
+            reason: "cannot hand it the request".into(),
+            cause: Some(e.into()),
+        };
+        let mut http = store.data_mut().http();
+        let incoming = http
+            .new_incoming_request(Scheme::Http, request)
+            .map_err(host_error)?;
+        let outparam = http.new_response_outparam(head_tx).map_err(host_error)?;
+        let (done_tx, done_rx) = oneshot::channel::<Outcome>();
+        let loaded = self.clone();
+        let pre = pre.clone();
+        tokio::spawn(async move {
+            let _in_flight = loaded.engines.enter_call();
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            };
+            let waited = with_deadline(run, deadline, None).await;
+            let elapsed = started.elapsed();
+            let limit = loaded.manifest.resources.max_fuel_per_execution;
+            let fuel = limit.saturating_sub(store.get_fuel().unwrap_or(0));
+            let outcome = match waited {
+                Waited::Done(Ok(())) => Ok(()),
+                Waited::Done(Err(e)) => Err(classify(&loaded, &mut store, e, elapsed)
+                    .unwrap_or_else(|e| Error::Trap {
+                        component: loaded.name.to_string(),
+                        reason: format!("{e:#}"),
+                        cause: Some(e.into()),
+                    })),
+                Waited::TimedOut | Waited::Stopped => Err(timeout(&loaded, elapsed)),
+            };
+            let kind = outcome.as_ref().err().map(Error::kind);
+            loaded.metrics.record(kind, fuel, elapsed);
+            if let Err(error) = &outcome {
+                tracing::debug!(component = %loaded.name, %error, "request failed");
+            }
+            // The store (and the body's sender inside it) goes before the outcome is told.
+            drop(store);
+            drop(hold);
+            let _ = done_tx.send(outcome);
+        });
+        match head_rx.await {
+            Ok(Ok(response)) => Ok(response.map(|body| ResponseBody {
+                inner: body,
+                done: Some(done_rx),
+            })),
+            Ok(Err(code)) => Err(Error::Handler {
+                component: self.name.to_string(),
+                message: format!("it answered with the error {code:?}"),
+            }),
+            // No head: the guest ended without setting one, or crashed first.
+            Err(_) => match done_rx.await {
+                Ok(Err(crash)) => Err(crash),
+                _ => Err(Error::Handler {
+                    component: self.name.to_string(),
+                    message: "it returned without setting a response".into(),
+                }),
+            },
+        }
+    }
+}
+
+/// The body of a proxy component's response: the guest's, failing instead of ending when
+/// the request crashed its instance after the head.
+pub struct ResponseBody {
+    inner: HyperOutgoingBody,
+    done: Option<oneshot::Receiver<Outcome>>,
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody").finish_non_exhaustive()
+    }
+}
+
+/// Why a response body was cut: the kind of the crash.
+#[derive(Debug, thiserror::Error)]
+#[error("the component crashed after the response head ({kind}): {reason}")]
+pub struct BodyCut {
+    /// The crash's kind.
+    pub kind: ErrorKind,
+    /// The crash, in words.
+    pub reason: String,
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BodyCut;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyCut>>> {
+        let this = &mut *self;
+        if let Some(frame) = ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            return Poll::Ready(Some(frame.map_err(|e| BodyCut {
+                kind: ErrorKind::Trap,
+                reason: e.to_string(),
+            })));
+        }
+        // The guest's body ended: whole only if its call ended well.
+        let Some(done) = this.done.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let outcome = ready!(Pin::new(done).poll(cx));
+        this.done = None;
+        match outcome {
+            Ok(Ok(())) => Poll::Ready(None),
+            Ok(Err(error)) => Poll::Ready(Some(Err(BodyCut {
+                kind: error.kind(),
+                reason: error.to_string(),
+            }))),
+            Err(_) => Poll::Ready(Some(Err(BodyCut {
+                kind: ErrorKind::Stopped,
+                reason: "the request's task ended without an outcome".into(),
+            }))),
+        }
+    }
+}
