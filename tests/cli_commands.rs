@@ -404,3 +404,27 @@ fn call_with_exits_once_its_reply_is_known_without_waiting_for_the_others() {
         "call took {took:?}: it waited for the sleeper"
     );
 }
+
+#[test]
+fn an_http_only_component_is_a_component_error_for_call_and_validate_and_inspect_say_it_serves_http()
+ {
+    let err = call_fails(&["call", &manifest("http-hello")], 2, "component");
+    assert!(err.contains("serve it over HTTP"), "{err}");
+    let out = airssys(&["validate", &manifest("http-hello")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("HTTP only (wasi:http/incoming-handler)"),
+        "{text}"
+    );
+    assert!(text.contains("http http://127.0.0.1:8081"), "{text}");
+    let wasm = manifest_path("http-hello").with_file_name("http-hello.wasm");
+    let out = airssys(&["inspect", &wasm.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("wasi:http/incoming-handler@0.2"), "{text}");
+    assert!(
+        text.contains("fits the host's world: yes, as a wasi:http/proxy component"),
+        "{text}"
+    );
+}

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use airssys_wasm::manifest::{
-    Access, DEFAULT_EXECUTION_TIME_MS, DEFAULT_FUEL_PER_EXECUTION, Manifest, ManifestError,
-    MessagingGrant,
+    Access, DEFAULT_EXECUTION_TIME_MS, DEFAULT_FUEL_PER_EXECUTION, InstanceMode, Manifest,
+    ManifestError, MessagingGrant,
 };
 use airssys_wasm_test_support::{TempDir, root};
 
@@ -379,4 +379,58 @@ mod property {
             }
         }
     }
+}
+
+#[test]
+fn http_options_and_outgoing_http_origins_resolve_with_their_defaults() {
+    let resources = "[resources]\nmax_memory = \"16MiB\"\nmax_stack = \"1MiB\"\n";
+    let m = parse(&format!("{GOOD_COMPONENT}\n{resources}")).unwrap();
+    assert_eq!(m.http, None);
+    assert!(m.capabilities.http.is_empty());
+    let m = parse(&format!(
+        "{GOOD_COMPONENT}\n{resources}\n[http]\ninstance = \"reuse\"\nconcurrency = 4\n\n\
+         [capabilities]\nhttp = [\"https://API.example.com\", \"http://127.0.0.1:8081\", \"http://[::1]:9000/\"]\n"
+    ))
+    .unwrap();
+    let http = m.http.unwrap();
+    assert_eq!((http.instance, http.concurrency), (InstanceMode::Reuse, 4));
+    let origins: Vec<String> = m.capabilities.http.iter().map(|o| o.to_string()).collect();
+    assert_eq!(
+        origins,
+        [
+            "https://api.example.com:443",
+            "http://127.0.0.1:8081",
+            "http://::1:9000"
+        ]
+    );
+    let m = parse(&format!("{GOOD_COMPONENT}\n{resources}\n[http]\n")).unwrap();
+    assert_eq!(m.http.unwrap().concurrency, 16);
+}
+
+#[test]
+fn bad_http_options_and_origins_name_their_key() {
+    let resources = "[resources]\nmax_memory = \"16MiB\"\nmax_stack = \"1MiB\"\n";
+    for origin in [
+        "ftp://x.org",
+        "https://x.org/path",
+        "x.org:80",
+        "http://user@x.org",
+        "http://x.org?q=1",
+    ] {
+        rejects(
+            &format!("{GOOD_COMPONENT}\n{resources}\n[capabilities]\nhttp = [\"{origin}\"]\n"),
+            Some("capabilities.http[0]"),
+            &["without a path", origin],
+        );
+    }
+    rejects(
+        &format!("{GOOD_COMPONENT}\n{resources}\n[http]\ninstance = \"pooled\"\n"),
+        Some("http.instance"),
+        &["pooled"],
+    );
+    rejects(
+        &format!("{GOOD_COMPONENT}\n{resources}\n[http]\nconcurrency = 0\n"),
+        Some("http.concurrency"),
+        &["0"],
+    );
 }

@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -76,7 +77,17 @@ impl LoadedComponent {
         let incoming = http
             .new_incoming_request(Scheme::Http, request)
             .map_err(host_error)?;
-        let outparam = http.new_response_outparam(head_tx).map_err(host_error)?;
+        // Whether the guest set a response at all (a `handle` that returns without one is
+        // the request's failure, counted as `handler`).
+        let answered = Arc::new(AtomicBool::new(false));
+        let outparam = {
+            let answered = answered.clone();
+            http.new_response_outparam_from_callback(move |head| {
+                answered.store(true, Ordering::Release);
+                let _ = head_tx.send(head);
+            })
+        }
+        .map_err(host_error)?;
         let (done_tx, done_rx) = oneshot::channel::<Outcome>();
         let loaded = self.clone();
         let pre = pre.clone();
@@ -94,6 +105,9 @@ impl LoadedComponent {
             let limit = loaded.manifest.resources.max_fuel_per_execution;
             let fuel = limit.saturating_sub(store.get_fuel().unwrap_or(0));
             let outcome = match waited {
+                Waited::Done(Ok(())) if !answered.load(Ordering::Acquire) => {
+                    Err(no_response(&loaded))
+                }
                 Waited::Done(Ok(())) => Ok(()),
                 Waited::Done(Err(e)) => Err(classify(&loaded, &mut store, e, elapsed)
                     .unwrap_or_else(|e| Error::Trap {
@@ -124,13 +138,17 @@ impl LoadedComponent {
             }),
             // No head: the guest ended without setting one, or crashed first.
             Err(_) => match done_rx.await {
-                Ok(Err(crash)) => Err(crash),
-                _ => Err(Error::Handler {
-                    component: self.name.to_string(),
-                    message: "it returned without setting a response".into(),
-                }),
+                Ok(Err(error)) => Err(error),
+                _ => Err(no_response(self)),
             },
         }
+    }
+}
+
+fn no_response(loaded: &LoadedComponent) -> Error {
+    Error::Handler {
+        component: loaded.name.to_string(),
+        message: "it returned without setting a response".into(),
     }
 }
 

@@ -113,3 +113,65 @@ pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(prefix.as_str()))
         .and_then(|value| value.split_whitespace().next()?.parse().ok())
 }
+
+impl Connection {
+    /// As [`Connection::send`], giving back the error of a response that broke off (a
+    /// connection aborted midway) instead of failing the test.
+    pub async fn try_send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<HttpReply, String> {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.address.to_string())
+            .body(Full::new(body.into()))
+            .unwrap();
+        let exchange = async {
+            let response = self
+                .sender
+                .send_request(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes()
+                .to_vec();
+            Ok(HttpReply {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(HTTP_WITHIN, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no response within {HTTP_WITHIN:?}"))
+    }
+}
+
+/// A server on a free loopback port that answers every request `200` with `body`, until
+/// the returned handle is dropped or aborted (an outgoing request's destination).
+pub async fn fixed_server(body: &'static str) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_request| async move {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(body.as_bytes()),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (address, task)
+}

@@ -1,0 +1,175 @@
+//! `wasi:http/proxy` components under `airssys-wasm serve` (a child process, real HTTP on
+//! loopback): the example `http-hello` guest, the same `.wasm` `wasmtime serve` runs,
+//! served per request with its manifest's limits beside a message route; failures mapped
+//! to statuses and `x-airssys-error`; a crash after the response head aborts the
+//! connection; outgoing requests only to `[capabilities] http`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use airssys_wasm_test_support::{
+    Connection, SMALL, Served, TempDir, fixed_server, get, limits, manifest_for, request, sample,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
+
+/// A host serving `web` (the http-hello guest, with `[http]` and `capabilities` lines as
+/// given) on `/...` and `echo` (a message component) on `/msg`.
+fn host(web_extra: &str) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new();
+    manifest_for(
+        &dir,
+        "http-hello",
+        "web",
+        limits("32MiB", "1MiB").fuel(1 << 40).time_ms(300),
+        web_extra,
+    );
+    manifest_for(&dir, "echo", "echo", SMALL, "");
+    let file = dir.write(
+        "host.toml",
+        r#"
+[host]
+name = "proxy"
+
+[components]
+web = "web.toml"
+echo = "echo.toml"
+
+[supervisors.app]
+children = ["web", "echo"]
+
+[http]
+listen = "127.0.0.1:0"
+max_request_body = "4KiB"
+
+[[http.route]]
+path = "/..."
+component = "web"
+
+[[http.route]]
+path = "/msg"
+component = "echo"
+
+[metrics]
+listen = "127.0.0.1:0"
+"#,
+    );
+    (dir, file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_failures_have_their_kinds()
+ {
+    let (_dir, file) = host("");
+    let mut served = Served::start(BIN, &file);
+    let ready = served.ready();
+    let (http, metrics) = (ready.http.unwrap(), ready.metrics.unwrap());
+
+    let hello = get(http, "/hello").await;
+    assert_eq!(
+        (hello.status, hello.text().as_str()),
+        (200, "hello from wasi:http\n")
+    );
+    assert_eq!(hello.header("x-airssys-error"), None);
+    let echo = request(http, "POST", "/echo", "a body for the guest").await;
+    assert_eq!(echo.text(), "a body for the guest");
+    // Its own 418 is its answer, not a failure.
+    let teapot = get(http, "/status/418").await;
+    assert_eq!(
+        (teapot.status, teapot.header("x-airssys-error")),
+        (418, None)
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            get(http, "/count").await.text(),
+            "count=1\n",
+            "a fresh instance each time"
+        );
+    }
+    for (path, status, kind) in [
+        ("/trap", 500, "trap"),
+        ("/no-response", 500, "handler"),
+        ("/spin", 504, "timeout"),
+    ] {
+        let reply = get(http, path).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.text());
+        assert_eq!(reply.header("x-airssys-error"), Some(kind), "{path}");
+        assert_eq!(reply.text(), format!("{kind}\n"), "{path}: no details");
+    }
+    let too_large = request(http, "POST", "/echo", vec![b'x'; 4097]).await;
+    assert_eq!(
+        (too_large.status, too_large.header("x-airssys-error")),
+        (413, Some("too-large"))
+    );
+    // A message component beside it, on its own route.
+    let msg = request(http, "POST", "/msg", "a message").await;
+    assert_eq!((msg.status, msg.text().as_str()), (200, "a message"));
+
+    // A crash after the head: the connection is aborted, never a clean end of a cut body.
+    let mut connection = Connection::open(http).await;
+    let cut = connection.try_send("GET", "/trap-after-head", "").await;
+    assert!(cut.is_err(), "a cut body read as whole: {cut:?}");
+    // The component still serves.
+    assert_eq!(get(http, "/hello").await.status, 200);
+
+    let page = get(metrics, "/metrics").await.text();
+    let value = |name: &str, labels: &str| {
+        sample(&page, name, labels).unwrap_or_else(|| panic!("no {name}{{{labels}}} in:\n{page}"))
+    };
+    let messages = "airssys_messages_total";
+    // hello x2, echo, 418, count x2 (the 413 never reached it).
+    assert_eq!(value(messages, r#"component="web",outcome="ok""#), 6.0);
+    assert_eq!(
+        value(messages, r#"component="web",outcome="trap""#),
+        2.0,
+        "/trap and after the head"
+    );
+    assert_eq!(value(messages, r#"component="web",outcome="timeout""#), 1.0);
+    assert_eq!(
+        value(messages, r#"component="web",outcome="handler""#),
+        1.0,
+        "/no-response"
+    );
+    assert_eq!(
+        value("airssys_restarts_total", r#"component="web""#),
+        0.0,
+        "a failed request ends its own instance, not a restart"
+    );
+    let requests = "airssys_http_requests_total";
+    assert_eq!(value(requests, r#"component="web",status="418""#), 1.0);
+    assert_eq!(value(requests, r#"component="web",status="500""#), 2.0);
+    assert_eq!(value(requests, r#"component="echo",status="200""#), 1.0);
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_requests_reach_granted_origins_only_and_a_denial_is_counted() {
+    let (allowed, _allowed_server) = fixed_server("from the allowed origin").await;
+    let (other, _other_server) = fixed_server("never reached").await;
+    let (_dir, file) = host(&format!("[capabilities]\nhttp = [\"http://{allowed}\"]\n"));
+    let mut served = Served::start(BIN, &file);
+    let ready = served.ready();
+    let (http, metrics) = (ready.http.unwrap(), ready.metrics.unwrap());
+
+    let granted = get(http, &format!("/fetch/{allowed}/x")).await;
+    assert_eq!(
+        (granted.status, granted.text().as_str()),
+        (200, "200 from the allowed origin")
+    );
+    let denied = get(http, &format!("/fetch/{other}/x")).await;
+    assert_eq!(denied.status, 502, "{}", denied.text());
+    assert!(
+        denied.text().contains("HttpRequestDenied"),
+        "{}",
+        denied.text()
+    );
+    let page = get(metrics, "/metrics").await.text();
+    assert_eq!(
+        sample(&page, "airssys_denied_total", r#"component="web""#),
+        Some(1.0)
+    );
+    served.until("denied: an outgoing HTTP request", Duration::from_secs(10));
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
+}
