@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use airssys_wasm_test_support::{
-    Connection, SMALL, Served, TempDir, fixed_server, get, limits, manifest_for, request, sample,
+    Connection, SMALL, Served, TempDir, eventually, fixed_server, get, limits, manifest_for,
+    request, sample,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
@@ -16,6 +17,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
 /// A host serving `web` (the http-hello guest, with `[http]` and `capabilities` lines as
 /// given) on `/...` and `echo` (a message component) on `/msg`.
 fn host(web_extra: &str) -> (TempDir, std::path::PathBuf) {
+    host_with(web_extra, "")
+}
+
+/// As [`host`], with more lines for supervisor `app`.
+fn host_with(web_extra: &str, app_extra: &str) -> (TempDir, std::path::PathBuf) {
     let dir = TempDir::new();
     manifest_for(
         &dir,
@@ -27,7 +33,8 @@ fn host(web_extra: &str) -> (TempDir, std::path::PathBuf) {
     manifest_for(&dir, "echo", "echo", SMALL, "");
     let file = dir.write(
         "host.toml",
-        r#"
+        format!(
+            r#"
 [host]
 name = "proxy"
 
@@ -37,6 +44,7 @@ echo = "echo.toml"
 
 [supervisors.app]
 children = ["web", "echo"]
+{app_extra}
 
 [http]
 listen = "127.0.0.1:0"
@@ -52,7 +60,8 @@ component = "echo"
 
 [metrics]
 listen = "127.0.0.1:0"
-"#,
+"#
+        ),
     );
     (dir, file)
 }
@@ -170,6 +179,54 @@ async fn outgoing_requests_reach_granted_origins_only_and_a_denial_is_counted() 
         Some(1.0)
     );
     served.until("denied: an outgoing HTTP request", Duration::from_secs(10));
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reused_instances_keep_their_state_and_a_crash_is_a_restart_under_the_supervisors_intensity()
+ {
+    let (_dir, file) = host_with(
+        "[http]\ninstance = \"reuse\"\nconcurrency = 1\n",
+        "restarts = 1\n",
+    );
+    let mut served = Served::start(BIN, &file);
+    let ready = served.ready();
+    let (http, metrics) = (ready.http.unwrap(), ready.metrics.unwrap());
+    assert_eq!(get(http, "/count").await.text(), "count=1\n");
+    assert_eq!(
+        get(http, "/count").await.text(),
+        "count=2\n",
+        "the same instance again"
+    );
+    assert_eq!(
+        get(http, "/trap").await.header("x-airssys-error"),
+        Some("trap")
+    );
+    let restarts = || async {
+        let page = get(metrics, "/metrics").await.text();
+        sample(&page, "airssys_restarts_total", r#"component="web""#)
+    };
+    eventually("the crash to count as a restart", || async {
+        restarts().await == Some(1.0)
+    })
+    .await;
+    assert_eq!(
+        get(http, "/count").await.text(),
+        "count=1\n",
+        "a fresh instance replaced it"
+    );
+    // A second crash is past the intensity (1 restart): the supervisor gives up.
+    assert_eq!(get(http, "/trap").await.status, 500);
+    eventually("/readyz to answer 503", || async {
+        get(metrics, "/readyz").await.status == 503
+    })
+    .await;
+    let gone = get(http, "/hello").await;
+    assert_eq!(
+        (gone.status, gone.header("x-airssys-error")),
+        (503, Some("stopped"))
+    );
     served.signal("TERM");
     assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
 }

@@ -145,6 +145,7 @@ impl Actor for WasmComponentActor {
     type Error = Error;
 
     async fn pre_start(&mut self, ctx: &mut ActorContext<Self>) -> Result<(), Error> {
+        self.slot.set_exit(ctx.exit_handle());
         if !self.loaded.serves_messages() {
             // A `wasi:http` component only: each request gets its own instance.
             return Ok(());

@@ -180,9 +180,27 @@ pub(crate) struct InstanceSlot {
     current: StdMutex<Option<Arc<Mutex<Lane>>>>,
     version: StdMutex<Option<Arc<LoadedComponent>>>,
     upgrade: Arc<PendingUpgrade>,
+    /// The current incarnation's exit signal (for a crash outside its lane: a reused
+    /// `wasi:http` instance).
+    exit: StdMutex<Option<ExitHandle>>,
 }
 
 impl InstanceSlot {
+    /// Keeps the current incarnation's exit signal.
+    pub(crate) fn set_exit(&self, exit: ExitHandle) {
+        if let Ok(mut current) = self.exit.lock() {
+            *current = Some(exit);
+        }
+    }
+
+    /// Tells the current incarnation that it crashed: its supervisor restarts it, under
+    /// its intensity, as for a crash of its own.
+    pub(crate) fn crashed(&self, reason: &str) {
+        if let Some(exit) = self.exit.lock().ok().and_then(|e| e.clone()) {
+            exit.exit(reason.to_string());
+        }
+    }
+
     /// Makes `lane` the current one.
     pub(crate) fn install(&self, lane: Arc<Mutex<Lane>>) {
         if let Ok(mut current) = self.current.lock() {

@@ -1,5 +1,8 @@
-//! Serving one HTTP request with a `wasi:http/proxy` component: a fresh instance (from the
-//! pooling allocator) per request, the manifest's fuel and deadline per request.
+//! Serving one HTTP request with a `wasi:http/proxy` component, the manifest's fuel and
+//! deadline per request: on a fresh instance (from the pooling allocator) per request, or,
+//! with `[http] instance = "reuse"`, on an idle instance of a [`ProxyPool`] (a new one
+//! while fewer than `concurrency` exist). A reused instance that crashes is dropped, and
+//! the pool's owner is told, to count it as a restart.
 //!
 //! The guest's `handle` runs on a task of its own: it sets the response head (a oneshot
 //! the caller awaits) and may go on writing the body after that. The body handed to hyper
@@ -16,20 +19,57 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use hyper::body::{Body, Frame};
 use tokio::sync::oneshot;
+use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::Proxy;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::engine::executor::{Waited, arm, classify, timeout, with_deadline};
 use crate::engine::loader::LoadedComponent;
 use crate::error::{Error, ErrorKind};
-use crate::store::Router;
+use crate::store::{Router, StoreData};
 
 /// A proxy component's response: its head, and its body as the guest writes it.
 pub type ProxyResponse = hyper::Response<ResponseBody>;
 
 /// How a request to a proxy component ended, for the body and the metrics.
 type Outcome = Result<(), Error>;
+
+/// The idle instances of a `reuse` proxy component.
+pub(crate) struct ProxyPool {
+    idle: std::sync::Mutex<Vec<(Store<StoreData>, Proxy)>>,
+    /// Told of a reused instance's crash (the component's actor restarts, under its
+    /// supervisor's intensity).
+    on_crash: Box<dyn Fn(&Error) + Send + Sync>,
+}
+
+impl ProxyPool {
+    /// An empty pool; `on_crash` is told of each crash of one of its instances.
+    pub(crate) fn new(on_crash: impl Fn(&Error) + Send + Sync + 'static) -> ProxyPool {
+        ProxyPool {
+            idle: std::sync::Mutex::default(),
+            on_crash: Box::new(on_crash),
+        }
+    }
+
+    /// Drops every idle instance (a new version came).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+
+    fn take(&self) -> Option<(Store<StoreData>, Proxy)> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    fn put(&self, store: Store<StoreData>, proxy: Proxy) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push((store, proxy));
+        }
+    }
+}
 
 impl LoadedComponent {
     /// Serves `request` with a fresh instance of this `wasi:http/proxy` component.
@@ -45,10 +85,11 @@ impl LoadedComponent {
     ///
     /// `hold` is kept until the request's instance is done (its body written or cut): a
     /// permit of the caller's concurrency limit, say.
-    pub async fn serve_request<B>(
+    pub(crate) async fn serve_request<B>(
         self: &Arc<Self>,
         request: hyper::Request<B>,
         router: Option<Arc<dyn Router>>,
+        pool: Option<Arc<ProxyPool>>,
         hold: impl Send + 'static,
     ) -> Result<ProxyResponse, Error>
     where
@@ -63,7 +104,10 @@ impl LoadedComponent {
                 cause: None,
             });
         };
-        let mut store = self.new_store(router)?;
+        let (mut store, reused) = match pool.as_ref().and_then(|pool| pool.take()) {
+            Some((store, proxy)) => (store, Some(proxy)),
+            None => (self.new_store(router)?, None),
+        };
         let started = arm(self, &mut store);
         let deadline = store.data().deadline;
         let (head_tx, head_rx) = oneshot::channel();
@@ -94,21 +138,30 @@ impl LoadedComponent {
         tokio::spawn(async move {
             let _in_flight = loaded.engines.enter_call();
             let run = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
+                let proxy = match reused {
+                    Some(proxy) => proxy,
+                    None => pre.instantiate_async(&mut store).await?,
+                };
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
                     .await
+                    .map(|()| proxy)
             };
             let waited = with_deadline(run, deadline, None).await;
             let elapsed = started.elapsed();
             let limit = loaded.manifest.resources.max_fuel_per_execution;
             let fuel = limit.saturating_sub(store.get_fuel().unwrap_or(0));
+            let mut kept = None;
             let outcome = match waited {
-                Waited::Done(Ok(())) if !answered.load(Ordering::Acquire) => {
-                    Err(no_response(&loaded))
+                Waited::Done(Ok(proxy)) => {
+                    kept = Some(proxy);
+                    if answered.load(Ordering::Acquire) {
+                        Ok(())
+                    } else {
+                        Err(no_response(&loaded))
+                    }
                 }
-                Waited::Done(Ok(())) => Ok(()),
                 Waited::Done(Err(e)) => Err(classify(&loaded, &mut store, e, elapsed)
                     .unwrap_or_else(|e| Error::Trap {
                         component: loaded.name.to_string(),
@@ -122,8 +175,19 @@ impl LoadedComponent {
             if let Err(error) = &outcome {
                 tracing::debug!(component = %loaded.name, %error, "request failed");
             }
-            // The store (and the body's sender inside it) goes before the outcome is told.
-            drop(store);
+            // The store (and the body's sender inside it) goes, or back to the pool, before
+            // the outcome is told.
+            match (&pool, kept) {
+                // A reused instance that served (even without a response) serves again.
+                (Some(pool), Some(proxy)) => pool.put(store, proxy),
+                (Some(pool), None) => {
+                    if let Err(error) = &outcome {
+                        (pool.on_crash)(error);
+                    }
+                    drop(store);
+                }
+                (None, _) => drop(store),
+            }
             drop(hold);
             let _ = done_tx.send(outcome);
         });

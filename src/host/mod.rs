@@ -29,9 +29,11 @@ use crate::actor::direct_call::DirectCall;
 use crate::actor::lane::InstanceSlot;
 use crate::engine::executor::Reply;
 use crate::engine::loader::LoadedComponent;
+use crate::engine::proxy::ProxyPool;
 use crate::engine::{EngineConfig, Engines};
 use crate::error::Error;
 use crate::imports::ComponentMessage;
+use crate::manifest::InstanceMode;
 use crate::manifest::{Manifest, ManifestError};
 use crate::store::Router;
 use crate::store::metrics::MetricsSnapshot;
@@ -210,11 +212,18 @@ impl Host {
                 .mailbox_capacity
                 .unwrap_or(self.inner.mailbox_capacity) as u64,
         });
+        let pool = (loaded.serves_http() && http.instance == InstanceMode::Reuse).then(|| {
+            let slot = slot.clone();
+            Arc::new(ProxyPool::new(move |crash: &Error| {
+                slot.crashed(&crash.to_string())
+            }))
+        });
         let entry = Entry {
             address: address.clone(),
             loaded: loaded.clone(),
             slot,
             gate,
+            pool,
             supervisor: supervisor.clone(),
             state: ComponentState::Running,
             crashes_seen: loaded.metrics().snapshot().crashes(),
@@ -408,7 +417,7 @@ impl Host {
         let router: Arc<dyn Router> = self.inner.router.clone();
         entry
             .loaded
-            .serve_request(request, Some(router), permit)
+            .serve_request(request, Some(router), entry.pool.clone(), permit)
             .await
     }
 
@@ -493,6 +502,9 @@ impl Host {
         let instance = loaded.instantiate(Some(router)).await?;
         self.inner.registry.set_loaded(&name, loaded.clone());
         entry.slot.upgrade(loaded.clone(), instance).await;
+        if let Some(pool) = &entry.pool {
+            pool.clear();
+        }
         tracing::info!(component = %name, version = %loaded.manifest().component.version, "component upgraded");
         Ok(loaded)
     }

@@ -45,6 +45,8 @@ pub(crate) struct Entry {
     pub(crate) state: ComponentState,
     /// How many HTTP requests a `wasi:http` component serves at once, and how many wait.
     pub(crate) gate: Arc<HttpGate>,
+    /// The idle instances of a `wasi:http` component with `[http] instance = "reuse"`.
+    pub(crate) pool: Option<Arc<crate::engine::proxy::ProxyPool>>,
     /// The component's crash count when the registry last heard of it: a restart after
     /// more crashes was caused by the last one, otherwise by a sibling's.
     pub(crate) crashes_seen: u64,
