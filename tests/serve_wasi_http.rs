@@ -230,3 +230,33 @@ async fn reused_instances_keep_their_state_and_a_crash_is_a_restart_under_the_su
     served.signal("TERM");
     assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_exporting_both_worlds_answers_ask_and_http_in_one_host() {
+    let dir = TempDir::new();
+    manifest_for(&dir, "both", "both", SMALL, "");
+    let file = dir.write(
+        "host.toml",
+        "[components]\nboth = \"both.toml\"\n\n[supervisors.app]\nchildren = [\"both\"]\n\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"both\"\n",
+    );
+    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let (_system, host) = airssys_wasm_test_support::host().await;
+    let service = airssys_wasm::serve::Service::start(&host, &file)
+        .await
+        .unwrap();
+    let http = service.http_address().unwrap();
+
+    let total = host.ask("both", "increment", "5").await.unwrap();
+    assert_eq!(total.payload, b"5");
+    let reply = get(http, "/x?y").await;
+    // HTTP gets an instance of its own: the message instance's state is not in it.
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "http /x?y total=0\n")
+    );
+    let total = host.ask("both", "increment", "2").await.unwrap();
+    assert_eq!(total.payload, b"7", "the message instance kept its state");
+    assert_eq!(host.metrics("both").unwrap().handled, 3);
+    service.shutdown().await.unwrap();
+}
