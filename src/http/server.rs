@@ -27,6 +27,49 @@ pub(crate) type Reply = Response<Either<Full<Bytes>, ResponseBody>>;
 /// How long a client may take to send a request's head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The largest request head (and read buffer) of a connection; a larger head gets 431.
+const MAX_BUF_SIZE: usize = 64 * 1024;
+
+/// The connections that have not sent a whole request head yet, oldest first, each with
+/// the signal that drops it. When every slot is taken, the oldest of them is dropped for
+/// the new connection: a client that opens connections and sends nothing (or trickles
+/// its head) cannot keep a well-behaved one out, while a kept-alive connection that has
+/// been served keeps its slot, and new connections wait for it as `max_connections` says.
+#[derive(Default)]
+struct Unserved {
+    next: std::sync::atomic::AtomicU64,
+    waiting: std::sync::Mutex<std::collections::BTreeMap<u64, Arc<tokio::sync::Notify>>>,
+}
+
+impl Unserved {
+    fn add(&self) -> (u64, Arc<tokio::sync::Notify>) {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let drop_it = Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.insert(id, drop_it.clone());
+        }
+        (id, drop_it)
+    }
+
+    fn served(&self, id: u64) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.remove(&id);
+        }
+    }
+
+    /// Drops the oldest connection that has not been served; whether there was one.
+    fn drop_oldest(&self) -> bool {
+        let oldest = self.waiting.lock().ok().and_then(|mut w| w.pop_first());
+        match oldest {
+            Some((_, drop_it)) => {
+                drop_it.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// A listener serving connections on a task of its own until [`Listener::stop`].
 #[derive(Debug)]
 pub(crate) struct Listener {
@@ -96,16 +139,9 @@ async fn accept<H, F>(
     F: Future<Output = Reply> + Send + 'static,
 {
     let room = Arc::new(Semaphore::new(max_connections));
+    let unserved = Arc::new(Unserved::default());
     let mut connections = JoinSet::new();
     loop {
-        // Past `max_connections`, new connections wait in the kernel's listen queue.
-        let permit = tokio::select! {
-            permit = room.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = stop_sent(&mut stopped) => break,
-        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = stop_sent(&mut stopped) => break,
@@ -120,29 +156,66 @@ async fn accept<H, F>(
                 continue;
             }
         };
+        // Past `max_connections`, this connection waits (and the next ones in the kernel's
+        // listen queue) for a slot, which a connection never served gives up first.
+        let permit = match room.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if unserved.drop_oldest() {
+                    tracing::debug!("all connections taken: dropped the oldest one not yet served");
+                }
+                tokio::select! {
+                    permit = room.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    () = stop_sent(&mut stopped) => break,
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         let mut stopped = stopped.clone();
+        let unserved = unserved.clone();
+        let (id, drop_it) = unserved.add();
         connections.spawn(async move {
-            let service = service_fn(move |request| {
-                let reply = handler(request);
-                async move { Ok::<_, Infallible>(reply.await) }
-            });
+            let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let service = {
+                let (unserved, started) = (unserved.clone(), started.clone());
+                service_fn(move |request| {
+                    started.store(true, std::sync::atomic::Ordering::Relaxed);
+                    unserved.served(id);
+                    let reply = handler(request);
+                    async move { Ok::<_, Infallible>(reply.await) }
+                })
+            };
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_BUF_SIZE)
                 .serve_connection(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
-            let outcome = tokio::select! {
-                outcome = connection.as_mut() => outcome,
-                () = stop_sent(&mut stopped) => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+            let never_served = || !started.load(std::sync::atomic::Ordering::Relaxed);
+            let outcome = loop {
+                tokio::select! {
+                    outcome = connection.as_mut() => break outcome,
+                    () = stop_sent(&mut stopped) => {
+                        connection.as_mut().graceful_shutdown();
+                        break connection.await;
+                    }
+                    // Never served, and its slot wanted: dropped. The check runs on this
+                    // task, which also starts requests, so no request is ever cut.
+                    () = drop_it.notified(), if never_served() => {
+                        if never_served() {
+                            break Ok(());
+                        }
+                    }
                 }
             };
             if let Err(e) = outcome {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            unserved.served(id);
             drop(permit);
         });
         while connections.try_join_next().is_some() {}
