@@ -412,3 +412,55 @@ fn the_cli_calls_the_python_guest() {
 fn the_cli_calls_the_javascript_guest() {
     cli_call_of_each_guest(JS);
 }
+
+/// Serves the `wasi:http/proxy` guest `name` from its own manifest through a host file's
+/// route (in this process, over loopback) and checks what it answers.
+async fn serves_http_unchanged(name: &str, greeting: &str) {
+    let (system, host, _sup) = setup().await;
+    let dir = TempDir::new();
+    let manifest = polyglot_manifest(name);
+    let file = dir.write(
+        "host.toml",
+        format!(
+            "[components]\n{name} = {:?}\n\n[supervisors.web]\nchildren = [\"{name}\"]\n\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"{name}\"\n",
+            manifest.display().to_string()
+        ),
+    );
+    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let service = {
+        let _one_at_a_time = LOADING.lock().await;
+        airssys_wasm::serve::Service::start(&host, &file)
+            .await
+            .unwrap()
+    };
+    let http = service.http_address().unwrap();
+    for _ in 0..2 {
+        let hello = airssys_wasm_test_support::get(http, "/hello").await;
+        assert_eq!(
+            (hello.status, hello.text().as_str()),
+            (200, greeting),
+            "{name}"
+        );
+    }
+    let missing = airssys_wasm_test_support::get(http, "/nothing?x=1").await;
+    assert_eq!(missing.status, 404, "{name}: {}", missing.text());
+    assert!(
+        missing.text().contains("/nothing"),
+        "{name}: {}",
+        missing.text()
+    );
+    assert_eq!(host.metrics(name).unwrap().handled, 3);
+    service.shutdown().await.unwrap();
+    drop(system);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_proxy_component_serves_http_unchanged() {
+    serves_http_unchanged("py-http", "hello from python\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_javascript_fetch_event_component_serves_http_unchanged() {
+    serves_http_unchanged("js-http", "hello from js\n").await;
+}

@@ -98,6 +98,7 @@ async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_fail
     for (path, status, kind) in [
         ("/trap", 500, "trap"),
         ("/no-response", 500, "handler"),
+        ("/error-code", 500, "handler"),
         ("/spin", 504, "timeout"),
     ] {
         let reply = get(http, path).await;
@@ -136,8 +137,8 @@ async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_fail
     assert_eq!(value(messages, r#"component="web",outcome="timeout""#), 1.0);
     assert_eq!(
         value(messages, r#"component="web",outcome="handler""#),
-        1.0,
-        "/no-response"
+        2.0,
+        "no response, and an error code"
     );
     assert_eq!(
         value("airssys_restarts_total", r#"component="web""#),
@@ -146,7 +147,7 @@ async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_fail
     );
     let requests = "airssys_http_requests_total";
     assert_eq!(value(requests, r#"component="web",status="418""#), 1.0);
-    assert_eq!(value(requests, r#"component="web",status="500""#), 2.0);
+    assert_eq!(value(requests, r#"component="web",status="500""#), 3.0);
     assert_eq!(value(requests, r#"component="echo",status="200""#), 1.0);
     served.signal("TERM");
     assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
@@ -258,5 +259,46 @@ async fn a_component_exporting_both_worlds_answers_ask_and_http_in_one_host() {
     let total = host.ask("both", "increment", "2").await.unwrap();
     assert_eq!(total.payload, b"7", "the message instance kept its state");
     assert_eq!(host.metrics("both").unwrap().handled, 3);
+    service.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_only_component_is_upgraded_in_place_and_a_broken_version_leaves_it_serving() {
+    let dir = TempDir::new();
+    manifest_for(&dir, "http-hello", "web", SMALL, "");
+    let file = dir.write(
+        "host.toml",
+        "[components]\nweb = \"web.toml\"\n\n[supervisors.app]\nchildren = [\"web\"]\n\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"web\"\n",
+    );
+    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let (_system, host) = airssys_wasm_test_support::host().await;
+    let service = airssys_wasm::serve::Service::start(&host, &file)
+        .await
+        .unwrap();
+    let http = service.http_address().unwrap();
+    assert_eq!(get(http, "/hello").await.text(), "hello from wasi:http\n");
+
+    // The new version is another proxy: the `both` guest, under the same name.
+    let next = manifest_for(&dir, "both", "web", SMALL, "");
+    host.upgrade(airssys_wasm::Manifest::from_file(next).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(get(http, "/hello").await.text(), "http /hello total=0\n");
+
+    let broken = dir.write("web.toml", format!(
+        "[component]\nname = \"web\"\nversion = \"3.0.0\"\nwasm = \"{}\"\n[resources]\nmax_memory = \"16MiB\"\nmax_stack = \"1MiB\"\n",
+        airssys_wasm_test_support::wasm_path("no-handler").display()
+    ));
+    let error = host
+        .upgrade(airssys_wasm::Manifest::from_file(broken).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), airssys_wasm::ErrorKind::Component, "{error}");
+    assert_eq!(
+        get(http, "/hello").await.text(),
+        "http /hello total=0\n",
+        "still the last good one"
+    );
     service.shutdown().await.unwrap();
 }

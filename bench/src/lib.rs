@@ -10,6 +10,7 @@ pub mod guests;
 pub mod measure;
 pub mod native;
 pub mod raw;
+pub mod raw_http;
 pub mod setup;
 
 /// The error type of the bench: anything printable.

@@ -49,7 +49,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: airssys-wasm-bench [--quick] [--json FILE] [--only native,roundtrip,load,spawn,restart,timeout,throughput,rss]"
+                    "usage: airssys-wasm-bench [--quick] [--json FILE] [--only native,roundtrip,load,spawn,restart,timeout,throughput,rss,http]"
                 );
                 std::process::exit(0);
             }
@@ -63,6 +63,9 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().map(String::as_str) == Some(rows::rss::CHILD) {
         return rows::rss::child(args.skip(1));
+    }
+    if args.peek().map(String::as_str) == Some(rows::http::CHILD) {
+        return rows::http::child();
     }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,6 +122,13 @@ fn run(args: impl Iterator<Item = String>) -> Result<()> {
         eprintln!("running rss...");
         report.merge(rows::rss::run(plan)?);
         eprintln!("  rss: {:.1} s", family_started.elapsed().as_secs_f64());
+    }
+    if wanted("http") {
+        // Measured against a child process of this binary, with wrk.
+        let family_started = Instant::now();
+        eprintln!("running http...");
+        report.merge(rows::http::run(plan)?);
+        eprintln!("  http: {:.1} s", family_started.elapsed().as_secs_f64());
     }
 
     println!("{}", report.markdown());

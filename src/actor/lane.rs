@@ -223,10 +223,18 @@ impl InstanceSlot {
     /// the message it is running ends, before it runs any other, even one the actor has
     /// already taken from its mailbox. Returns once the swap is done (or there was no live
     /// instance to swap, when the next incarnation starts from `loaded` anyway).
-    pub(crate) async fn upgrade(&self, loaded: Arc<LoadedComponent>, instance: ComponentInstance) {
+    pub(crate) async fn upgrade(
+        &self,
+        loaded: Arc<LoadedComponent>,
+        instance: Option<ComponentInstance>,
+    ) {
         if let Ok(mut version) = self.version.lock() {
             *version = Some(loaded);
         }
+        // A component without a message instance (wasi:http only) has no lane to swap.
+        let Some(instance) = instance else {
+            return;
+        };
         self.upgrade.put(instance);
         let lane = self.current.lock().ok().and_then(|current| current.clone());
         if let Some(lane) = lane {

@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -121,13 +121,14 @@ impl LoadedComponent {
         let incoming = http
             .new_incoming_request(Scheme::Http, request)
             .map_err(host_error)?;
-        // Whether the guest set a response at all (a `handle` that returns without one is
-        // the request's failure, counted as `handler`).
-        let answered = Arc::new(AtomicBool::new(false));
+        // Whether the guest set a response, and whether it was one (a `handle` that returns
+        // without one, or sets an error code instead, failed: counted as `handler`).
+        let answered = Arc::new(AtomicU8::new(NOT_ANSWERED));
         let outparam = {
             let answered = answered.clone();
             http.new_response_outparam_from_callback(move |head| {
-                answered.store(true, Ordering::Release);
+                let how = if head.is_ok() { RESPONDED } else { ERROR_CODE };
+                answered.store(how, Ordering::Release);
                 let _ = head_tx.send(head);
             })
         }
@@ -156,10 +157,13 @@ impl LoadedComponent {
             let outcome = match waited {
                 Waited::Done(Ok(proxy)) => {
                     kept = Some(proxy);
-                    if answered.load(Ordering::Acquire) {
-                        Ok(())
-                    } else {
-                        Err(no_response(&loaded))
+                    match answered.load(Ordering::Acquire) {
+                        RESPONDED => Ok(()),
+                        ERROR_CODE => Err(Error::Handler {
+                            component: loaded.name.to_string(),
+                            message: "it answered with an error code instead of a response".into(),
+                        }),
+                        _ => Err(no_response(&loaded)),
                     }
                 }
                 Waited::Done(Err(e)) => Err(classify(&loaded, &mut store, e, elapsed)
@@ -205,6 +209,36 @@ impl LoadedComponent {
                 Ok(Err(error)) => Err(error),
                 _ => Err(no_response(self)),
             },
+        }
+    }
+}
+
+/// How a guest answered: not yet, with a response, or with an error code.
+const NOT_ANSWERED: u8 = 0;
+const RESPONDED: u8 = 1;
+const ERROR_CODE: u8 = 2;
+
+impl LoadedComponent {
+    /// Instantiates the proxy world once and drops the instance: the check an upgrade
+    /// makes before a new version serves.
+    ///
+    /// # Errors
+    ///
+    /// The instantiation's failure (`trap`, `fuel`, `timeout`, `memory`, `component`).
+    pub(crate) async fn check_proxy(
+        self: &Arc<Self>,
+        router: Option<Arc<dyn Router>>,
+    ) -> Result<(), Error> {
+        let Some(pre) = &self.code.proxy else {
+            return Ok(());
+        };
+        let mut store = self.new_store(router)?;
+        let started = arm(self, &mut store);
+        let deadline = store.data().deadline;
+        match with_deadline(pre.instantiate_async(&mut store), deadline, None).await {
+            Waited::Done(Ok(_)) => Ok(()),
+            Waited::Done(Err(e)) => Err(self.start_error(&mut store, e, started.elapsed())),
+            Waited::TimedOut | Waited::Stopped => Err(timeout(self, started.elapsed())),
         }
     }
 }

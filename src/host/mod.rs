@@ -499,7 +499,16 @@ impl Host {
         )
         .await?;
         let router: Arc<dyn Router> = self.inner.router.clone();
-        let instance = loaded.instantiate(Some(router)).await?;
+        // Instantiated once before it takes any work: its message instance (which then
+        // serves), and for a wasi:http component a first proxy instance (then dropped).
+        let instance = if loaded.serves_messages() {
+            Some(loaded.instantiate(Some(router.clone())).await?)
+        } else {
+            None
+        };
+        if loaded.serves_http() {
+            loaded.check_proxy(Some(router)).await?;
+        }
         self.inner.registry.set_loaded(&name, loaded.clone());
         entry.slot.upgrade(loaded.clone(), instance).await;
         if let Some(pool) = &entry.pool {

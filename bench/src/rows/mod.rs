@@ -2,6 +2,7 @@
 //! interleaved (ours first in even batches, the baseline first in odd ones) and reports
 //! the medians of the batches.
 
+pub mod http;
 pub mod load;
 pub mod native;
 pub mod restart;

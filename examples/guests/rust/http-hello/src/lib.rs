@@ -10,6 +10,7 @@
 //! | `/trap` | traps before any response |
 //! | `/trap-after-head` | sends the head and part of a chunked body, then traps |
 //! | `/no-response` | returns without setting a response |
+//! | `/error-code` | sets an error code instead of a response |
 //! | `/spin` | spins until its fuel or deadline ends it |
 //! | `/fetch/AUTHORITY/PATH` | GET `http://AUTHORITY/PATH`: 200 `STATUS BODY`, or 502 `error: CODE` |
 //! | anything else | 404 |
@@ -22,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use exports::wasi::http::incoming_handler::Guest;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest,
+    ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest,
     OutgoingResponse, ResponseOutparam, Scheme,
 };
 use wasi::io::streams::StreamError;
@@ -53,6 +54,10 @@ impl Guest for Hello {
                 core::arch::wasm32::unreachable()
             }
             "/no-response" => drop(out),
+            "/error-code" => ResponseOutparam::set(
+                out,
+                Err(ErrorCode::InternalError(Some("on purpose".into()))),
+            ),
             "/spin" => {
                 let mut i = 0u64;
                 loop {
