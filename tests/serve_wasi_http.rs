@@ -302,3 +302,35 @@ async fn an_http_only_component_is_upgraded_in_place_and_a_broken_version_leaves
     );
     service.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout() {
+    let dir = TempDir::new();
+    manifest_for(
+        &dir,
+        "http-hello",
+        "web",
+        limits("32MiB", "1MiB").time_ms(10_000),
+        "",
+    );
+    let file = dir.write(
+        "host.toml",
+        "[host]\ndrain_timeout_ms = 5000\n\n[components]\nweb = \"web.toml\"\n\n\
+         [supervisors.app]\nchildren = [\"web\"]\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n\
+         [[http.route]]\npath = \"/...\"\ncomponent = \"web\"\n",
+    );
+    let mut served = Served::start_logging(BIN, &file, "info,airssys_wasm::http=debug");
+    let http = served.ready().http.unwrap();
+    let slow = tokio::spawn(get(http, "/sleep/2000"));
+    served.until("\"name\":\"request\"", Duration::from_secs(30));
+    served.signal("TERM");
+    let signalled = std::time::Instant::now();
+    let reply = slow.await.unwrap();
+    assert_eq!((reply.status, reply.text().as_str()), (200, "slept"));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
+    assert!(
+        signalled.elapsed() < Duration::from_millis(5000 + 1500),
+        "{:?}",
+        signalled.elapsed()
+    );
+}

@@ -49,6 +49,24 @@ struct Ingress {
     telemetry: Arc<Telemetry>,
     routes: RwLock<Arc<Routes>>,
     max_request_body: u64,
+    /// Requests being answered (a drain waits for them).
+    in_flight: tokio::sync::watch::Sender<usize>,
+}
+
+/// Counts a request in flight while it lives (also when its future is dropped).
+struct InFlight<'a>(&'a tokio::sync::watch::Sender<usize>);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a tokio::sync::watch::Sender<usize>) -> Self {
+        count.send_modify(|n| *n += 1);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl HttpServer {
@@ -69,6 +87,7 @@ impl HttpServer {
             telemetry,
             routes: RwLock::new(Arc::new(Routes::new(&settings.routes))),
             max_request_body: settings.max_request_body,
+            in_flight: tokio::sync::watch::Sender::new(0),
         });
         let handler = {
             let ingress = ingress.clone();
@@ -92,6 +111,15 @@ impl HttpServer {
         }
     }
 
+    /// Waits until no request is being answered, at most `limit` (a drain: new requests
+    /// are refused meanwhile); whether it got there.
+    pub async fn until_idle(&self, limit: Duration) -> bool {
+        let mut count = self.ingress.in_flight.subscribe();
+        tokio::time::timeout(limit, count.wait_for(|n| *n == 0))
+            .await
+            .is_ok()
+    }
+
     /// Stops accepting and waits up to `within` for the requests being answered.
     pub async fn stop(self, within: Duration) {
         self.listener.stop(within).await;
@@ -100,6 +128,7 @@ impl HttpServer {
 
 impl Ingress {
     async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Reply {
+        let _in_flight = InFlight::new(&self.in_flight);
         if self.telemetry.health().is_draining() {
             let mut reply = failure(StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Stopped);
             reply

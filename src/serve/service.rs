@@ -125,7 +125,18 @@ impl Service {
         // Logged once new requests are refused: a line a supervisor (or a test) can wait on.
         tracing::info!(host = %self.deployment.file().host.name, drain_timeout_ms = self.deployment.file().host.drain_timeout_ms, "draining");
         let host = self.deployment.host().clone();
-        let outcome = host.system().shutdown().await.map_err(|e| Error::Stopped {
+        let drain = Duration::from_millis(self.deployment.file().host.drain_timeout_ms);
+        // Requests of wasi:http components run on instances of their own, outside the
+        // tree: they are waited for beside it, within the same drain timeout.
+        let requests = async {
+            if let Some(http) = &self.http {
+                if !http.until_idle(drain).await {
+                    tracing::warn!("HTTP requests still running at the drain timeout");
+                }
+            }
+        };
+        let (outcome, ()) = tokio::join!(host.system().shutdown(), requests);
+        let outcome = outcome.map_err(|e| Error::Stopped {
             component: self.deployment.file().host.name.clone(),
             reason: format!("the drain timeout cut what was still running: {e}"),
         });

@@ -12,6 +12,7 @@
 //! | `/no-response` | returns without setting a response |
 //! | `/error-code` | sets an error code instead of a response |
 //! | `/spin` | spins until its fuel or deadline ends it |
+//! | `/sleep/MS` | waits MS milliseconds (a WASI clock), then 200 `slept` |
 //! | `/fetch/AUTHORITY/PATH` | GET `http://AUTHORITY/PATH`: 200 `STATUS BODY`, or 502 `error: CODE` |
 //! | anything else | 404 |
 
@@ -65,7 +66,11 @@ impl Guest for Hello {
                 }
             }
             other => {
-                if let Some(code) = other.strip_prefix("/status/") {
+                if let Some(ms) = other.strip_prefix("/sleep/") {
+                    let ms: u64 = ms.parse().unwrap_or(0);
+                    wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
+                    respond(out, 200, b"slept");
+                } else if let Some(code) = other.strip_prefix("/status/") {
                     let status = code.parse().unwrap_or(500);
                     respond(out, status, format!("status {status}\n").as_bytes());
                 } else if let Some(target) = other.strip_prefix("/fetch/") {
