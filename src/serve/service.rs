@@ -129,10 +129,10 @@ impl Service {
         // Requests of wasi:http components run on instances of their own, outside the
         // tree: they are waited for beside it, within the same drain timeout.
         let requests = async {
-            if let Some(http) = &self.http {
-                if !http.until_idle(drain).await {
-                    tracing::warn!("HTTP requests still running at the drain timeout");
-                }
+            if let Some(http) = &self.http
+                && !http.until_idle(drain).await
+            {
+                tracing::warn!("HTTP requests still running at the drain timeout");
             }
         };
         let (outcome, ()) = tokio::join!(host.system().shutdown(), requests);
