@@ -334,3 +334,47 @@ async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout(
         signalled.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_concurrency_requests_wait_in_the_mailbox_and_past_that_get_503_overloaded() {
+    let dir = TempDir::new();
+    manifest_for(
+        &dir,
+        "http-hello",
+        "web",
+        limits("32MiB", "1MiB").time_ms(10_000),
+        "[http]\nconcurrency = 1\n",
+    );
+    let file = dir.write(
+        "host.toml",
+        "[components]\nweb = \"web.toml\"\n\n[supervisors.app]\nchildren = [\"web\"]\n\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"web\"\n",
+    );
+    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let (_system, host) = airssys_wasm_test_support::host().await;
+    // One request at a time, two more may wait: the mailbox holds two.
+    let host = host.with_mailbox_capacity(2);
+    let service = airssys_wasm::serve::Service::start(&host, &file)
+        .await
+        .unwrap();
+    let http = service.http_address().unwrap();
+    let requests: Vec<_> = (0..6)
+        .map(|_| tokio::spawn(get(http, "/sleep/1500")))
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        let reply = request.await.unwrap();
+        if reply.status == 503 {
+            assert_eq!(reply.header("x-airssys-error"), Some("overloaded"));
+            assert_eq!(reply.header("retry-after"), Some("1"));
+        }
+        statuses.push(reply.status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 503, 503, 503],
+        "one runs, two wait, three are refused"
+    );
+    service.shutdown().await.unwrap();
+}
