@@ -419,14 +419,7 @@ async fn serves_http_unchanged(name: &str, greeting: &str) {
     let (system, host, _sup) = setup().await;
     let dir = TempDir::new();
     let manifest = polyglot_manifest(name);
-    let file = dir.write(
-        "host.toml",
-        format!(
-            "[components]\n{name} = {:?}\n\n[supervisors.web]\nchildren = [\"{name}\"]\n\n\
-             [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"{name}\"\n",
-            manifest.display().to_string()
-        ),
-    );
+    let file = airssys_wasm_test_support::http_host_file(&dir, name, &manifest, "");
     let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
     let service = {
         let _one_at_a_time = LOADING.lock().await;

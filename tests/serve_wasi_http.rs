@@ -8,11 +8,24 @@
 use std::time::Duration;
 
 use airssys_wasm_test_support::{
-    Connection, SMALL, Served, TempDir, eventually, fixed_server, get, limits, manifest_for,
-    request, sample,
+    Connection, SMALL, Served, TempDir, eventually, fixed_server, get, http_host_file, limits,
+    manifest_for, request, sample,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
+
+/// Serves the host file `file` in this process, in `host`; its service and HTTP address.
+async fn serve_here(
+    host: &airssys_wasm::Host,
+    file: &std::path::Path,
+) -> (airssys_wasm::serve::Service, std::net::SocketAddr) {
+    let file = airssys_wasm::manifest::HostFile::from_file(file).unwrap();
+    let service = airssys_wasm::serve::Service::start(host, &file)
+        .await
+        .unwrap();
+    let http = service.http_address().unwrap();
+    (service, http)
+}
 
 /// A host serving `web` (the http-hello guest, with `[http]` and `capabilities` lines as
 /// given) on `/...` and `echo` (a message component) on `/msg`.
@@ -236,17 +249,9 @@ async fn reused_instances_keep_their_state_and_a_crash_is_a_restart_under_the_su
 async fn a_component_exporting_both_worlds_answers_ask_and_http_in_one_host() {
     let dir = TempDir::new();
     manifest_for(&dir, "both", "both", SMALL, "");
-    let file = dir.write(
-        "host.toml",
-        "[components]\nboth = \"both.toml\"\n\n[supervisors.app]\nchildren = [\"both\"]\n\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"both\"\n",
-    );
-    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let file = http_host_file(&dir, "both", &dir.path().join("both.toml"), "");
     let (_system, host) = airssys_wasm_test_support::host().await;
-    let service = airssys_wasm::serve::Service::start(&host, &file)
-        .await
-        .unwrap();
-    let http = service.http_address().unwrap();
+    let (service, http) = serve_here(&host, &file).await;
 
     let total = host.ask("both", "increment", "5").await.unwrap();
     assert_eq!(total.payload, b"5");
@@ -266,17 +271,9 @@ async fn a_component_exporting_both_worlds_answers_ask_and_http_in_one_host() {
 async fn an_http_only_component_is_upgraded_in_place_and_a_broken_version_leaves_it_serving() {
     let dir = TempDir::new();
     manifest_for(&dir, "http-hello", "web", SMALL, "");
-    let file = dir.write(
-        "host.toml",
-        "[components]\nweb = \"web.toml\"\n\n[supervisors.app]\nchildren = [\"web\"]\n\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"web\"\n",
-    );
-    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let file = http_host_file(&dir, "web", &dir.path().join("web.toml"), "");
     let (_system, host) = airssys_wasm_test_support::host().await;
-    let service = airssys_wasm::serve::Service::start(&host, &file)
-        .await
-        .unwrap();
-    let http = service.http_address().unwrap();
+    let (service, http) = serve_here(&host, &file).await;
     assert_eq!(get(http, "/hello").await.text(), "hello from wasi:http\n");
 
     // The new version is another proxy: the `both` guest, under the same name.
@@ -313,11 +310,11 @@ async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout(
         limits("32MiB", "1MiB").time_ms(10_000),
         "",
     );
-    let file = dir.write(
-        "host.toml",
-        "[host]\ndrain_timeout_ms = 5000\n\n[components]\nweb = \"web.toml\"\n\n\
-         [supervisors.app]\nchildren = [\"web\"]\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n\
-         [[http.route]]\npath = \"/...\"\ncomponent = \"web\"\n",
+    let file = http_host_file(
+        &dir,
+        "web",
+        &dir.path().join("web.toml"),
+        "drain_timeout_ms = 5000",
     );
     let mut served = Served::start_logging(BIN, &file, "info,airssys_wasm::http=debug");
     let http = served.ready().http.unwrap();
@@ -345,19 +342,11 @@ async fn past_its_concurrency_requests_wait_in_the_mailbox_and_past_that_get_503
         limits("32MiB", "1MiB").time_ms(10_000),
         "[http]\nconcurrency = 1\n",
     );
-    let file = dir.write(
-        "host.toml",
-        "[components]\nweb = \"web.toml\"\n\n[supervisors.app]\nchildren = [\"web\"]\n\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"web\"\n",
-    );
-    let file = airssys_wasm::manifest::HostFile::from_file(&file).unwrap();
+    let file = http_host_file(&dir, "web", &dir.path().join("web.toml"), "");
     let (_system, host) = airssys_wasm_test_support::host().await;
     // One request at a time, two more may wait: the mailbox holds two.
     let host = host.with_mailbox_capacity(2);
-    let service = airssys_wasm::serve::Service::start(&host, &file)
-        .await
-        .unwrap();
-    let http = service.http_address().unwrap();
+    let (service, http) = serve_here(&host, &file).await;
     let requests: Vec<_> = (0..6)
         .map(|_| tokio::spawn(get(http, "/sleep/1500")))
         .collect();

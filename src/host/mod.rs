@@ -315,13 +315,7 @@ impl Host {
             payload: payload.into(),
             sender: None,
         };
-        let entry = match self.entry(to) {
-            Ok(entry) if !entry.loaded.serves_messages() => {
-                return Err(Undelivered::new(entry.loaded.http_only(), message));
-            }
-            Ok(entry) => entry,
-            Err(error) => return Err(Undelivered::new(error, message)),
-        };
+        let (entry, message) = self.entry_for(to, message)?;
         entry
             .address
             .tell(message)
@@ -518,6 +512,22 @@ impl Host {
         Ok(loaded)
     }
 
+    /// The entry of the component `to` that `message` is for; the message back, undelivered,
+    /// when there is none or it takes no messages.
+    fn entry_for(
+        &self,
+        to: &str,
+        message: ComponentMessage,
+    ) -> Result<(Entry, ComponentMessage), Undelivered> {
+        match self.entry(to) {
+            Ok(entry) if !entry.loaded.serves_messages() => {
+                Err(Undelivered::new(entry.loaded.http_only(), message))
+            }
+            Ok(entry) => Ok((entry, message)),
+            Err(error) => Err(Undelivered::new(error, message)),
+        }
+    }
+
     fn entry(&self, name: &str) -> Result<Entry, Error> {
         self.inner
             .registry
@@ -600,13 +610,7 @@ impl Host {
             payload,
             sender: from.map(str::to_string),
         };
-        let entry = match self.entry(to) {
-            Ok(entry) if !entry.loaded.serves_messages() => {
-                return Err(Undelivered::new(entry.loaded.http_only(), message));
-            }
-            Ok(entry) => entry,
-            Err(error) => return Err(Undelivered::new(error, message)),
-        };
+        let (entry, message) = self.entry_for(to, message)?;
         entry
             .address
             .try_tell(message)

@@ -124,3 +124,17 @@ pub fn target_dir() -> PathBuf {
     })
     .clone()
 }
+
+/// Writes `host.toml` into `dir`: the component `name` from `manifest`, alone in
+/// supervisor `app`, served on every path by `[http]` on a free loopback port (and
+/// `host_lines` under `[host]`).
+pub fn http_host_file(dir: &TempDir, name: &str, manifest: &Path, host_lines: &str) -> PathBuf {
+    dir.write(
+        "host.toml",
+        format!(
+            "[host]\n{host_lines}\n\n[components]\n{name} = {:?}\n\n[supervisors.app]\nchildren = [\"{name}\"]\n\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n\n[[http.route]]\npath = \"/...\"\ncomponent = \"{name}\"\n",
+            manifest.display().to_string()
+        ),
+    )
+}
