@@ -187,3 +187,30 @@ async fn sighup_keeps_the_old_version_of_a_broken_component_adds_and_removes_and
     served.signal("TERM");
     assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_removes_a_top_level_supervisor_keeps_the_host_ready() {
+    let dir = TempDir::new();
+    manifest_for(&dir, "echo", "echo", SMALL, "");
+    manifest_for(&dir, "counter", "counter", SMALL, "");
+    let two = "[components]\necho = \"echo.toml\"\ncounter = \"counter.toml\"\n\n\
+               [supervisors.a]\nchildren = [\"echo\"]\n\n[supervisors.b]\nchildren = [\"counter\"]\n";
+    let path = dir.write("host.toml", two);
+    let file = airssys_wasm::manifest::HostFile::from_file(&path).unwrap();
+    let (_system, host) = airssys_wasm_test_support::host().await;
+    let mut service = airssys_wasm::serve::Service::start(&host, &file)
+        .await
+        .unwrap();
+    assert_eq!(service.telemetry().health().readiness(), Ok(()));
+    let one = "[components]\necho = \"echo.toml\"\n\n[supervisors.a]\nchildren = [\"echo\"]\n";
+    let path = dir.write("host.toml", one);
+    let file = airssys_wasm::manifest::HostFile::from_file(&path).unwrap();
+    let report = service.reload(&file).await;
+    assert_eq!(report.supervisors_removed, ["b"]);
+    assert_eq!(
+        service.telemetry().health().readiness(),
+        Ok(()),
+        "a supervisor stopped on purpose is not one that gave up"
+    );
+    service.shutdown().await.unwrap();
+}

@@ -367,3 +367,37 @@ async fn past_its_concurrency_requests_wait_in_the_mailbox_and_past_that_get_503
     );
     service.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_gives_up_while_waiting_frees_its_place_in_the_mailbox() {
+    let dir = TempDir::new();
+    let web = manifest_for(
+        &dir,
+        "http-hello",
+        "web",
+        limits("32MiB", "1MiB").time_ms(10_000),
+        "[http]\nconcurrency = 1\n",
+    );
+    let file = http_host_file(&dir, "web", &web, "");
+    let (_system, host) = airssys_wasm_test_support::host().await;
+    let host = host.with_mailbox_capacity(2);
+    let (service, http) = serve_here(&host, &file).await;
+    let running = tokio::spawn(get(http, "/sleep/1000"));
+    // Two clients wait for their turn, then give up: their places must come back.
+    for _ in 0..2 {
+        let gave_up = tokio::time::timeout(Duration::from_millis(200), get(http, "/sleep/1")).await;
+        assert!(gave_up.is_err(), "it should have had to wait");
+    }
+    let later: Vec<_> = (0..2).map(|_| tokio::spawn(get(http, "/hello"))).collect();
+    for request in later {
+        let reply = request.await.unwrap();
+        assert_eq!(
+            reply.status,
+            200,
+            "a place in the mailbox was lost: {}",
+            reply.text()
+        );
+    }
+    assert_eq!(running.await.unwrap().status, 200);
+    service.shutdown().await.unwrap();
+}

@@ -36,9 +36,11 @@ pub type ProxyResponse = hyper::Response<ResponseBody>;
 /// How a request to a proxy component ended, for the body and the metrics.
 type Outcome = Result<(), Error>;
 
-/// The idle instances of a `reuse` proxy component.
+/// The idle instances of a `reuse` proxy component, all of its current version.
 pub(crate) struct ProxyPool {
     idle: std::sync::Mutex<Vec<(Store<StoreData>, Proxy)>>,
+    /// The version whose instances may go back to the pool (`None`: the first one seen).
+    version: std::sync::Mutex<Option<std::sync::Weak<LoadedComponent>>>,
     /// Told of a reused instance's crash (the component's actor restarts, under its
     /// supervisor's intensity).
     on_crash: Box<dyn Fn(&Error) + Send + Sync>,
@@ -49,14 +51,29 @@ impl ProxyPool {
     pub(crate) fn new(on_crash: impl Fn(&Error) + Send + Sync + 'static) -> ProxyPool {
         ProxyPool {
             idle: std::sync::Mutex::default(),
+            version: std::sync::Mutex::default(),
             on_crash: Box::new(on_crash),
         }
     }
 
-    /// Drops every idle instance (a new version came).
-    pub(crate) fn clear(&self) {
+    /// A new version came: the idle instances go, and instances of older versions still
+    /// serving are dropped when they end instead of coming back.
+    pub(crate) fn set_version(&self, loaded: &Arc<LoadedComponent>) {
+        if let Ok(mut version) = self.version.lock() {
+            *version = Some(Arc::downgrade(loaded));
+        }
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
+        }
+    }
+
+    /// Whether instances of `loaded` may serve again.
+    fn is_current(&self, loaded: &Arc<LoadedComponent>) -> bool {
+        match self.version.lock() {
+            Ok(version) => version
+                .as_ref()
+                .is_none_or(|v| std::ptr::eq(v.as_ptr(), Arc::as_ptr(loaded))),
+            Err(_) => false,
         }
     }
 
@@ -182,8 +199,10 @@ impl LoadedComponent {
             // The store (and the body's sender inside it) goes, or back to the pool, before
             // the outcome is told.
             match (&pool, kept) {
-                // A reused instance that served (even without a response) serves again.
-                (Some(pool), Some(proxy)) => pool.put(store, proxy),
+                // An instance that served (even without a response) serves again, if it
+                // is of the current version.
+                (Some(pool), Some(proxy)) if pool.is_current(&loaded) => pool.put(store, proxy),
+                (Some(_), Some(_)) => drop(store),
                 (Some(pool), None) => {
                     if let Err(error) = &outcome {
                         (pool.on_crash)(error);
@@ -235,6 +254,7 @@ impl LoadedComponent {
         let mut store = self.new_store(router)?;
         let started = arm(self, &mut store);
         let deadline = store.data().deadline;
+        let _in_flight = self.engines.enter_call();
         match with_deadline(pre.instantiate_async(&mut store), deadline, None).await {
             Waited::Done(Ok(_)) => Ok(()),
             Waited::Done(Err(e)) => Err(self.start_error(&mut store, e, started.elapsed())),

@@ -388,20 +388,11 @@ impl Host {
         let permit = match gate.running.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                if gate
-                    .waiting
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
-                    >= gate.max_waiting
-                {
-                    gate.waiting
-                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-                    return Err(Error::Overloaded {
-                        component: name.to_string(),
-                    });
-                }
+                // Counted while it waits, also when its caller gives up and drops it.
+                let _waiting = Waiting::enter(gate).ok_or_else(|| Error::Overloaded {
+                    component: name.to_string(),
+                })?;
                 let permit = gate.running.clone().acquire_owned().await;
-                gate.waiting
-                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 permit.map_err(|_| Error::Stopped {
                     component: name.to_string(),
                     reason: "its requests are no longer served".into(),
@@ -506,7 +497,7 @@ impl Host {
         self.inner.registry.set_loaded(&name, loaded.clone());
         entry.slot.upgrade(loaded.clone(), instance).await;
         if let Some(pool) = &entry.pool {
-            pool.clear();
+            pool.set_version(&loaded);
         }
         tracing::info!(component = %name, version = %loaded.manifest().component.version, "component upgraded");
         Ok(loaded)
@@ -615,6 +606,29 @@ impl Host {
             .address
             .try_tell(message)
             .map_err(|e| refused(to, &entry, e))
+    }
+}
+
+/// A request waiting for its turn at a component's [`HttpGate`].
+struct Waiting<'a>(&'a HttpGate);
+
+impl<'a> Waiting<'a> {
+    /// One more waiting, unless as many wait as the mailbox holds.
+    fn enter(gate: &'a HttpGate) -> Option<Waiting<'a>> {
+        use std::sync::atomic::Ordering;
+        if gate.waiting.fetch_add(1, Ordering::AcqRel) >= gate.max_waiting {
+            gate.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Waiting(gate))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0
+            .waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

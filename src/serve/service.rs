@@ -90,6 +90,10 @@ impl Service {
     /// failure with its kind, and each key that needs a restart as such.
     pub async fn reload(&mut self, new: &HostFile) -> Reload {
         let report = self.deployment.reload(new).await;
+        // Readiness watches the top-level supervisors as they are now.
+        self.telemetry
+            .health()
+            .set_started(self.deployment.supervisors().to_vec());
         if let (Some(http), Some(settings)) = (&self.http, &new.http) {
             http.set_routes(&settings.routes);
         }

@@ -166,7 +166,9 @@ type Read = fn(&MetricsSnapshot) -> u64;
 
 /// `airssys_messages_total`'s outcomes and how to read each from a snapshot.
 const OUTCOMES: [(&str, Read); 6] = [
-    ("ok", |m| m.handled - m.handler_errors),
+    // Saturating: a snapshot taken while a handler error is being counted may read its
+    // `handler_errors` before `handled`.
+    ("ok", |m| m.handled.saturating_sub(m.handler_errors)),
     ("handler", |m| m.handler_errors),
     ("trap", |m| m.traps),
     ("fuel", |m| m.fuel_exhausted),
