@@ -30,15 +30,33 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request head (and read buffer) of a connection; a larger head gets 431.
 const MAX_BUF_SIZE: usize = 64 * 1024;
 
+/// How long a new connection has to send its first request head before it may be dropped
+/// for another one (when every slot is taken).
+const GRACE: Duration = Duration::from_millis(250);
+
 /// The connections that have not sent a whole request head yet, oldest first, each with
-/// the signal that drops it. When every slot is taken, the oldest of them is dropped for
-/// the new connection: a client that opens connections and sends nothing (or trickles
-/// its head) cannot keep a well-behaved one out, while a kept-alive connection that has
-/// been served keeps its slot, and new connections wait for it as `max_connections` says.
+/// when it opened and the signal that drops it. When every slot is taken, the oldest of
+/// them is dropped for the new connection once it has had [`GRACE`] to send its head: a
+/// client that opens connections and sends nothing (or trickles its head) cannot keep a
+/// well-behaved one out, a connection whose head is on its way is not cut, and a
+/// kept-alive connection that has been served keeps its slot (new connections wait for it,
+/// as `max_connections` says).
 #[derive(Default)]
 struct Unserved {
     next: std::sync::atomic::AtomicU64,
-    waiting: std::sync::Mutex<std::collections::BTreeMap<u64, Arc<tokio::sync::Notify>>>,
+    waiting: std::sync::Mutex<
+        std::collections::BTreeMap<u64, (std::time::Instant, Arc<tokio::sync::Notify>)>,
+    >,
+}
+
+/// What [`Unserved::drop_oldest`] did.
+enum Dropped {
+    /// It dropped one: a slot is on its way.
+    One,
+    /// The oldest may be dropped after this long.
+    NotBefore(Duration),
+    /// None waits: every slot is a served connection.
+    None,
 }
 
 impl Unserved {
@@ -46,7 +64,7 @@ impl Unserved {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let drop_it = Arc::new(tokio::sync::Notify::new());
         if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.insert(id, drop_it.clone());
+            waiting.insert(id, (std::time::Instant::now(), drop_it.clone()));
         }
         (id, drop_it)
     }
@@ -57,16 +75,21 @@ impl Unserved {
         }
     }
 
-    /// Drops the oldest connection that has not been served; whether there was one.
-    fn drop_oldest(&self) -> bool {
-        let oldest = self.waiting.lock().ok().and_then(|mut w| w.pop_first());
-        match oldest {
-            Some((_, drop_it)) => {
-                drop_it.notify_one();
-                true
-            }
-            None => false,
+    /// Drops the oldest connection not served yet, if it has had its [`GRACE`].
+    fn drop_oldest(&self) -> Dropped {
+        let Ok(mut waiting) = self.waiting.lock() else {
+            return Dropped::None;
+        };
+        let Some(mut oldest) = waiting.first_entry() else {
+            return Dropped::None;
+        };
+        let age = oldest.get().0.elapsed();
+        if age < GRACE {
+            return Dropped::NotBefore(GRACE - age);
         }
+        oldest.get_mut().1.notify_one();
+        oldest.remove();
+        Dropped::One
     }
 }
 
@@ -158,20 +181,31 @@ async fn accept<H, F>(
         };
         // Past `max_connections`, this connection waits (and the next ones in the kernel's
         // listen queue) for a slot, which a connection never served gives up first.
-        let permit = match room.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                if unserved.drop_oldest() {
-                    tracing::debug!("all connections taken: dropped the oldest one not yet served");
-                }
-                tokio::select! {
-                    permit = room.clone().acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => break,
-                    },
-                    () = stop_sent(&mut stopped) => break,
-                }
+        let permit = loop {
+            if let Ok(permit) = room.clone().try_acquire_owned() {
+                break Some(permit);
             }
+            let retry = match unserved.drop_oldest() {
+                Dropped::One => {
+                    tracing::debug!("all connections taken: dropped the oldest one not yet served");
+                    None
+                }
+                Dropped::NotBefore(after) => Some(after),
+                Dropped::None => None,
+            };
+            tokio::select! {
+                permit = room.clone().acquire_owned() => break permit.ok(),
+                () = async {
+                    match retry {
+                        Some(after) => tokio::time::sleep(after).await,
+                        None => std::future::pending().await,
+                    }
+                } => continue,
+                () = stop_sent(&mut stopped) => break None,
+            }
+        };
+        let Some(permit) = permit else {
+            break;
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
