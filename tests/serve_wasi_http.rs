@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use airssys_wasm_test_support::{
     Connection, SMALL, Served, TempDir, eventually, fixed_server, get, http_host_file, limits,
-    manifest_for, request, sample,
+    manifest_for, poll_once, request, sample,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
@@ -370,6 +370,8 @@ async fn past_its_concurrency_requests_wait_in_the_mailbox_and_past_that_get_503
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_gives_up_while_waiting_frees_its_place_in_the_mailbox() {
+    use std::pin::pin;
+    use std::task::Poll;
     let dir = TempDir::new();
     let web = manifest_for(
         &dir,
@@ -381,23 +383,48 @@ async fn a_request_that_gives_up_while_waiting_frees_its_place_in_the_mailbox() 
     let file = http_host_file(&dir, "web", &web, "");
     let (_system, host) = airssys_wasm_test_support::host().await;
     let host = host.with_mailbox_capacity(2);
-    let (service, http) = serve_here(&host, &file).await;
-    let running = tokio::spawn(get(http, "/sleep/1000"));
-    // Two clients wait for their turn, then give up: their places must come back.
+    let (service, _http) = serve_here(&host, &file).await;
+    let request = |path: &str| {
+        hyper::Request::builder()
+            .uri(format!("http://test{path}"))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap()
+    };
+    // Each polled once: the first takes the one place to run (its instance runs on a task
+    // of its own), the next two wait, the fourth is refused.
+    let mut running = pin!(host.serve_http("web", request("/sleep/2000")));
+    assert!(poll_once(running.as_mut()).await.is_pending());
+    let mut waiting = Vec::new();
     for _ in 0..2 {
-        let gave_up = tokio::time::timeout(Duration::from_millis(200), get(http, "/sleep/1")).await;
-        assert!(gave_up.is_err(), "it should have had to wait");
-    }
-    let later: Vec<_> = (0..2).map(|_| tokio::spawn(get(http, "/hello"))).collect();
-    for request in later {
-        let reply = request.await.unwrap();
-        assert_eq!(
-            reply.status,
-            200,
-            "a place in the mailbox was lost: {}",
-            reply.text()
+        let mut fut = Box::pin(host.serve_http("web", request("/hello")));
+        assert!(
+            poll_once(fut.as_mut()).await.is_pending(),
+            "it waits its turn"
         );
+        waiting.push(fut);
     }
-    assert_eq!(running.await.unwrap().status, 200);
+    let mut refused = pin!(host.serve_http("web", request("/hello")));
+    match poll_once(refused.as_mut()).await {
+        Poll::Ready(Err(e)) => assert_eq!(e.kind(), airssys_wasm::ErrorKind::Overloaded),
+        other => panic!(
+            "the mailbox of two is full: {:?}",
+            other.map(|r| r.map(|_| ()))
+        ),
+    }
+    // The two waiting give up: their places come back.
+    waiting.clear();
+    for _ in 0..2 {
+        let mut fut = Box::pin(host.serve_http("web", request("/hello")));
+        assert!(
+            poll_once(fut.as_mut()).await.is_pending(),
+            "a place was lost"
+        );
+        waiting.push(fut);
+    }
+    let done = running.await.unwrap();
+    assert_eq!(done.status(), 200);
+    for fut in waiting {
+        assert_eq!(fut.await.unwrap().status(), 200);
+    }
     service.shutdown().await.unwrap();
 }
