@@ -246,8 +246,7 @@ impl ComponentInstance {
             with_deadline(call, deadline, stop).await
         };
         let elapsed = started.elapsed();
-        let limit = loaded.manifest.resources.max_fuel_per_execution;
-        let fuel_consumed = limit.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        let fuel_consumed = fuel_used(loaded, &self.store);
         let outcome = match result {
             Waited::Done(Ok(Ok(payload))) => Ok(Reply {
                 payload,
@@ -258,13 +257,7 @@ impl ComponentInstance {
                 component: loaded.name.to_string(),
                 message,
             }),
-            Waited::Done(Err(e)) => Err(classify(loaded, &mut self.store, e, elapsed)
-                // A host function's own error ends the call as a trap would.
-                .unwrap_or_else(|e| Error::Trap {
-                    component: loaded.name.to_string(),
-                    reason: format!("{e:#}"),
-                    cause: Some(e.into()),
-                })),
+            Waited::Done(Err(e)) => Err(call_failure(loaded, &mut self.store, e, elapsed)),
             Waited::TimedOut => Err(timeout(loaded, elapsed)),
             Waited::Stopped => {
                 tracing::debug!(?elapsed, "call abandoned: the component is stopping");
@@ -306,6 +299,27 @@ pub(crate) fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
         limit_ms: loaded.manifest.resources.max_execution_time_ms,
         elapsed,
     }
+}
+
+/// Fuel a call used: the limit it was armed with, less what is left.
+pub(crate) fn fuel_used(loaded: &LoadedComponent, store: &Store<StoreData>) -> u64 {
+    let limit = loaded.manifest.resources.max_fuel_per_execution;
+    limit.saturating_sub(store.get_fuel().unwrap_or(0))
+}
+
+/// The error of a call that failed in wasmtime: its kind as [`classify`] finds it; a host
+/// function's own error ends the call as a trap would.
+pub(crate) fn call_failure(
+    loaded: &LoadedComponent,
+    store: &mut Store<StoreData>,
+    e: wasmtime::Error,
+    elapsed: Duration,
+) -> Error {
+    classify(loaded, store, e, elapsed).unwrap_or_else(|e| Error::Trap {
+        component: loaded.name.to_string(),
+        reason: format!("{e:#}"),
+        cause: Some(e.into()),
+    })
 }
 
 /// Maps a wasmtime failure of the guest to its error kind: a timeout, refused memory

@@ -25,7 +25,7 @@ use wasmtime_wasi_http::p2::bindings::Proxy;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::engine::executor::{Waited, arm, classify, timeout, with_deadline};
+use crate::engine::executor::{Waited, arm, call_failure, fuel_used, timeout, with_deadline};
 use crate::engine::loader::LoadedComponent;
 use crate::error::{Error, ErrorKind};
 use crate::store::{Router, StoreData};
@@ -168,8 +168,7 @@ impl LoadedComponent {
             };
             let waited = with_deadline(run, deadline, None).await;
             let elapsed = started.elapsed();
-            let limit = loaded.manifest.resources.max_fuel_per_execution;
-            let fuel = limit.saturating_sub(store.get_fuel().unwrap_or(0));
+            let fuel = fuel_used(&loaded, &store);
             let mut kept = None;
             let outcome = match waited {
                 Waited::Done(Ok(proxy)) => {
@@ -183,12 +182,7 @@ impl LoadedComponent {
                         _ => Err(no_response(&loaded)),
                     }
                 }
-                Waited::Done(Err(e)) => Err(classify(&loaded, &mut store, e, elapsed)
-                    .unwrap_or_else(|e| Error::Trap {
-                        component: loaded.name.to_string(),
-                        reason: format!("{e:#}"),
-                        cause: Some(e.into()),
-                    })),
+                Waited::Done(Err(e)) => Err(call_failure(&loaded, &mut store, e, elapsed)),
                 Waited::TimedOut | Waited::Stopped => Err(timeout(&loaded, elapsed)),
             };
             let kind = outcome.as_ref().err().map(Error::kind);
