@@ -9,7 +9,7 @@ use airssys_wasm::error::WasmtimeCause;
 use airssys_wasm::{EngineConfig, Engines, Error, LoadedComponent, Manifest};
 
 fn engines() -> Engines {
-    Engines::new(EngineConfig::default().cache_dir(None)).unwrap()
+    Engines::new(EngineConfig::default().cache_dir(None))
 }
 
 fn manifest(name: &str) -> Manifest {

@@ -159,8 +159,7 @@ async fn a_precompiled_cwasm_loads_and_runs() {
 #[tokio::test]
 async fn the_second_load_comes_from_the_compilation_cache() {
     let dir = TempDir::new();
-    let engine =
-        Engines::new(EngineConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
+    let engine = Engines::new(EngineConfig::default().cache_dir(Some(dir.path().to_path_buf())));
     let manifest = Manifest::from_file(manifest_path("counter")).unwrap();
     let first = LoadedComponent::load(&engine, manifest.clone())
         .await
@@ -194,8 +193,7 @@ async fn the_second_load_comes_from_the_compilation_cache() {
 #[tokio::test]
 async fn a_corrupt_cache_entry_is_replaced() {
     let dir = TempDir::new();
-    let engine =
-        Engines::new(EngineConfig::default().cache_dir(Some(dir.path().to_path_buf()))).unwrap();
+    let engine = Engines::new(EngineConfig::default().cache_dir(Some(dir.path().to_path_buf())));
     let manifest = Manifest::from_file(manifest_path("echo")).unwrap();
     LoadedComponent::load(&engine, manifest.clone())
         .await

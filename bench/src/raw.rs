@@ -1,18 +1,19 @@
 //! The raw baseline: the same components driven by plain wasmtime, as a careful user of
 //! wasmtime would, with the host's exact engine settings and per-call limits.
 //!
-//! Per call, like the host: fuel refilled to the manifest's `max_fuel_per_execution`, epoch
-//! deadline 1 and an epoch callback that traps once the wall-clock deadline
-//! (`max_execution_time_ms` ahead) has passed and yields otherwise; one ticker thread
-//! advances the epoch every 500 µs. No actor, no mailbox, no registry, no metrics.
+//! Per call, like the host: fuel refilled to the manifest's `max_fuel_per_execution`, the
+//! guest yielding every [`YIELD_INTERVAL`] units of fuel, and the call abandoned at the
+//! first yield past its wall-clock deadline (`max_execution_time_ms` ahead), or by a timer
+//! while blocked in a host call ([`within`]). No actor, no mailbox, no registry, no metrics.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use airssys_wasm::manifest::Resources;
@@ -31,8 +32,32 @@ mod bindings {
 pub use bindings::airssys::component::types::Message;
 use bindings::airssys::component::{config, logging, messaging, types};
 
-/// The epoch tick of the host's default configuration.
-pub const EPOCH_TICK: Duration = Duration::from_micros(500);
+/// Fuel between two yields of a guest, as in the host.
+pub const YIELD_INTERVAL: u64 = 100_000;
+
+/// Runs `call` unless `deadline` passes first: checked at each of the guest's yields and by
+/// a timer (for a guest blocked in a host call).
+///
+/// # Errors
+///
+/// [`DeadlineExceeded`] when the deadline passed first.
+pub async fn within<T>(
+    deadline: Instant,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    let mut call = std::pin::pin!(call);
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline.into()));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = call.as_mut().poll(cx) {
+            return Poll::Ready(output);
+        }
+        if timer.as_mut().poll(cx).is_ready() || Instant::now() >= deadline {
+            return Poll::Ready(Err(wasmtime::Error::new(DeadlineExceeded)));
+        }
+        Poll::Pending
+    })
+    .await
+}
 
 /// A message for `handle` with no sender.
 pub fn message(topic: &str, payload: &[u8]) -> Message {
@@ -107,16 +132,15 @@ impl config::Host for RawState {
 
 impl types::Host for RawState {}
 
-/// Raised by the epoch callback past the deadline.
+/// A call abandoned past its deadline.
 #[derive(Debug, thiserror::Error)]
 #[error("deadline exceeded")]
 pub struct DeadlineExceeded;
 
-/// An engine with its linker (WASI 0.2 + stub imports) and an epoch ticker thread.
+/// An engine with its linker (WASI 0.2 + stub imports).
 pub struct RawEngine {
     engine: Engine,
     linker: Arc<Linker<RawState>>,
-    stop: Arc<AtomicBool>,
 }
 
 impl RawEngine {
@@ -134,26 +158,15 @@ impl RawEngine {
     ///
     /// # Errors
     ///
-    /// wasmtime's, or when the ticker thread cannot start.
+    /// wasmtime's.
     pub fn new(config: &Config) -> Result<RawEngine> {
         let engine = Engine::new(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::Component::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ticker_engine, ticker_stop) = (engine.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("raw-epoch".into())
-            .spawn(move || {
-                while !ticker_stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    ticker_engine.increment_epoch();
-                }
-            })?;
         Ok(RawEngine {
             engine,
             linker: Arc::new(linker),
-            stop,
         })
     }
 
@@ -188,12 +201,6 @@ impl RawEngine {
     }
 }
 
-impl Drop for RawEngine {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
 /// A linked component: instantiate it many times.
 pub struct RawComponent {
     engine: Engine,
@@ -211,15 +218,10 @@ impl RawComponent {
     /// wasmtime's.
     pub async fn instantiate(&self) -> Result<RawInstance> {
         let mut store = Store::new(&self.engine, RawState::new());
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
-                Err(wasmtime::Error::new(DeadlineExceeded))
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
         arm(&mut store, self.fuel, self.time)?;
-        let bindings = self.pre.instantiate_async(&mut store).await?;
+        let deadline = store.data().deadline;
+        let bindings = within(deadline, self.pre.instantiate_async(&mut store)).await?;
         Ok(RawInstance {
             store,
             bindings,
@@ -236,7 +238,6 @@ impl RawComponent {
 
 fn arm(store: &mut Store<RawState>, fuel: u64, time: Duration) -> wasmtime::Result<()> {
     store.set_fuel(fuel)?;
-    store.set_epoch_deadline(1);
     store.data_mut().deadline = Instant::now() + time;
     Ok(())
 }
@@ -257,10 +258,12 @@ impl RawInstance {
     /// A trap, fuel exhaustion or [`DeadlineExceeded`].
     pub async fn call(&mut self, msg: &Message) -> wasmtime::Result<Result<Vec<u8>, String>> {
         arm(&mut self.store, self.fuel, self.time)?;
-        self.bindings
+        let deadline = self.store.data().deadline;
+        let call = self
+            .bindings
             .airssys_component_handler()
-            .call_handle(&mut self.store, msg)
-            .await
+            .call_handle(&mut self.store, msg);
+        within(deadline, call).await
     }
 
     /// When the call in flight (or the last one) must end.

@@ -15,14 +15,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::Result;
-use crate::raw::DeadlineExceeded;
+use crate::raw::{YIELD_INTERVAL, within};
 
 /// Store data: WASI and wasi:http over one table, and the request's deadline.
 pub struct RawHttpState {
@@ -114,14 +114,8 @@ async fn handle(
     };
     let mut store = Store::new(engine, state);
     let _ = store.set_fuel(fuel);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|ctx| {
-        if Instant::now() >= ctx.data().deadline {
-            Err(wasmtime::Error::new(DeadlineExceeded))
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
+    let _ = store.fuel_async_yield_interval(Some(YIELD_INTERVAL));
+    let deadline = store.data().deadline;
     let (tx, rx) = oneshot::channel();
     let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from));
     let (Ok(incoming), Ok(outparam)) = (
@@ -135,11 +129,14 @@ async fn handle(
     };
     let pre = pre.clone();
     tokio::spawn(async move {
-        let proxy = pre.instantiate_async(&mut store).await?;
-        proxy
-            .wasi_http_incoming_handler()
-            .call_handle(&mut store, incoming, outparam)
-            .await
+        let run = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        };
+        within(deadline, run).await
     });
     match rx.await {
         Ok(Ok(response)) => response.map(Body::Left),

@@ -19,7 +19,7 @@ use crate::error::Error;
 ///
 /// It is polled on the caller's task as long as it completes without waiting (a short
 /// call: no task switch at all). The first time it has to wait (a contended lane, a guest
-/// that yields at an epoch tick or blocks in a host call), it moves to a task of its own
+/// that yields at its fuel interval or blocks in a host call), it moves to a task of its own
 /// and the caller waits for that task. So a caller that stops polling (a `select!` or
 /// `timeout` on `&mut` future kept for later) never holds the component, the call's own
 /// deadline keeps running, and a caller that drops the future does not tear the

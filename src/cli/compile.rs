@@ -38,10 +38,7 @@ impl Compile {
                 ));
             }
         };
-        let engine = match report::engine() {
-            Ok(engine) => engine,
-            Err(code) => return code,
-        };
+        let engine = airssys_wasm::Engines::new(airssys_wasm::EngineConfig::default());
         let compiled = match tokio::task::spawn_blocking(move || engine.precompile(&bytes)).await {
             Ok(Ok(compiled)) => compiled,
             Ok(Err(e)) => {

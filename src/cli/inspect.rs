@@ -18,10 +18,7 @@ pub(crate) struct Inspect {
 
 impl Inspect {
     pub(crate) async fn run(self) -> i32 {
-        let engine = match report::engine() {
-            Ok(engine) => engine,
-            Err(code) => return code,
-        };
+        let engine = airssys_wasm::Engines::new(airssys_wasm::EngineConfig::default());
         let inspection = match inspect(&engine, &self.wasm) {
             Ok(inspection) => inspection,
             Err(e) => return report::failure(&e),

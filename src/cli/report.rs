@@ -59,9 +59,3 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> i32 {
     eprintln!("error[usage]: {message}");
     2
 }
-
-/// Starts the host engine, or reports why it could not.
-pub(crate) fn engine() -> Result<airssys_wasm::Engines, i32> {
-    airssys_wasm::Engines::new(airssys_wasm::EngineConfig::default())
-        .map_err(|e| usage(format!("cannot start the host engine: {e}")))
-}

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use airssys_wasm::manifest::HostFile;
 use airssys_wasm::serve::{DeployError, Deployment, Service};
-use airssys_wasm::{EngineConfig, Host};
+use airssys_wasm::{Allocation, EngineConfig, Host};
 use airssys_wasm_actors::{ActorSystem, SystemConfig};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::report;
+
+/// The largest linear memory a wasm32 component can have.
+const WASM32_MEMORY: u64 = 4 << 30;
 
 /// Run a host from a host file until SIGINT or SIGTERM.
 ///
@@ -83,7 +86,11 @@ impl Serve {
         };
         let drain = Duration::from_millis(file.host.drain_timeout_ms);
         let system = ActorSystem::new(SystemConfig::default().shutdown_timeout(drain));
-        let host = match Host::start(&system, EngineConfig::default()).await {
+        // Pooled like `wasmtime serve`'s instances, sized for the largest memory the host
+        // file lets a component ask for (4 GiB, wasm32's whole space, without a cap).
+        let max_memory = file.host.caps.max_memory.unwrap_or(WASM32_MEMORY);
+        let engines = EngineConfig::default().allocation(Allocation::serving(max_memory));
+        let host = match Host::start(&system, engines).await {
             Ok(host) => host,
             Err(e) => return report::usage(format!("cannot start the host: {e}")),
         };

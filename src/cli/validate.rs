@@ -21,10 +21,7 @@ pub(crate) struct Validate {
 
 impl Validate {
     pub(crate) async fn run(self) -> i32 {
-        let engine = match report::engine() {
-            Ok(engine) => engine,
-            Err(code) => return code,
-        };
+        let engine = airssys_wasm::Engines::new(airssys_wasm::EngineConfig::default());
         let mut first_failure = 0;
         for path in &self.manifests {
             let result = match Manifest::from_file(path) {

@@ -1,12 +1,13 @@
-//! The host's wasmtime engines, their settings, the epoch ticker and the compilation cache.
+//! The host's wasmtime engines, their settings and the compilation cache.
 //!
 //! wasmtime's stack limit (`max_wasm_stack`) is a setting of the engine, not of a store, so
 //! the host keeps one [`wasmtime::Engine`] per distinct `max_stack` among the loaded
-//! manifests, created on first use; all share one epoch ticker and one cache folder. Most
+//! manifests, created on first use; all share one cache folder. Most
 //! hosts use one or two stack sizes, hence one or two engines.
 //!
-//! Every engine: Component Model, Cranelift at `OptLevel::Speed`, fuel metering, epoch
-//! interruption, `concurrency_support(false)` (our world uses no component-model async, and
+//! Every engine: Component Model, Cranelift at `OptLevel::Speed`, fuel metering (which also
+//! bounds a message's time: see [`crate::engine::executor`]; no epoch interruption, which
+//! slowed every call), `concurrency_support(false)` (our world uses no component-model async, and
 //! with it on every `call_async` pays for the concurrent event loop), no guard page before
 //! linear memories (one mapping less per store: 10,000 live stores fit in the default
 //! `vm.max_map_count`), and either on-demand or pooled instance allocation.
@@ -14,7 +15,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use wasmtime::component::Linker;
 use wasmtime::{
@@ -23,7 +23,6 @@ use wasmtime::{
 
 use crate::engine::cache::{self, CompileCache};
 use crate::engine::code::CodeTable;
-use crate::engine::ticker::{CallGuard, Ticker};
 use crate::store::StoreData;
 
 /// The stack limit of the engine used by [`Engines::precompile`].
@@ -56,17 +55,50 @@ pub enum Allocation {
     },
 }
 
+impl Allocation {
+    /// Live instances per engine in the pool [`Allocation::serving`] picks: `wasmtime
+    /// serve`'s default.
+    pub const SERVING_INSTANCES: u32 = 1000;
+
+    /// The allocation `airssys-wasm serve` runs with, picked as `wasmtime serve` and Spin
+    /// pick theirs: the pooling allocator ([`Allocation::SERVING_INSTANCES`] instances,
+    /// memories up to `max_memory` bytes each) when the system grants the address space it
+    /// reserves up front, otherwise on demand (a small virtual address space, a low
+    /// `ulimit -v`). Per request, a pooled instance costs no `mmap`/`munmap`: the HTTP rate
+    /// is about twice the on-demand one (docs/performance.md).
+    pub fn serving(max_memory: u64) -> Allocation {
+        let pooling = Allocation::Pooling {
+            max_instances: Allocation::SERVING_INSTANCES,
+            max_memory_per_instance: max_memory,
+        };
+        let probe = Engines::new(
+            EngineConfig::default()
+                .cache_dir(None)
+                .allocation(pooling.clone()),
+        );
+        // Creating the engine reserves its pool: if that works, the real ones will.
+        match probe
+            .wasmtime_config(DEFAULT_STACK)
+            .and_then(|config| Engine::new(&config))
+        {
+            Ok(_) => pooling,
+            Err(error) => {
+                tracing::info!(%error, "the pooling allocator's reservation was refused: instances are allocated on demand");
+                Allocation::OnDemand
+            }
+        }
+    }
+}
+
 /// Settings of the engines. Build with [`EngineConfig::default`] and the setters.
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`epoch_tick`](EngineConfig::epoch_tick) | 500 µs |
 /// | [`cache_dir`](EngineConfig::cache_dir) | `$AIRSSYS_WASM_CACHE_DIR`, `$XDG_CACHE_HOME/airssys-wasm` or `~/.cache/airssys-wasm` |
 /// | [`allocation`](EngineConfig::allocation) | [`Allocation::OnDemand`] |
 /// | [`wasm_backtraces`](EngineConfig::wasm_backtraces) | on |
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    pub(crate) epoch_tick: Duration,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) allocation: Allocation,
     pub(crate) wasm_backtraces: bool,
@@ -75,7 +107,6 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            epoch_tick: Duration::from_micros(500),
             cache_dir: cache::default_dir(),
             allocation: Allocation::OnDemand,
             wasm_backtraces: true,
@@ -84,13 +115,6 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
-    /// How often the epoch advances while a call is in flight; a spinning guest is stopped
-    /// at most about one tick after its deadline.
-    pub fn epoch_tick(mut self, tick: Duration) -> Self {
-        self.epoch_tick = tick.max(Duration::from_micros(50));
-        self
-    }
-
     /// Where compiled components are cached; `None` turns the cache off.
     pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.cache_dir = dir;
@@ -112,8 +136,8 @@ impl EngineConfig {
 
 type EngineAndLinker = (Engine, Arc<Linker<StoreData>>);
 
-/// The host's engines. Cheap to clone (an `Arc` inside); all clones share engines, the
-/// ticker and the cache.
+/// The host's engines. Cheap to clone (an `Arc` inside); all clones share engines and the
+/// cache.
 #[derive(Clone)]
 pub struct Engines {
     inner: Arc<Inner>,
@@ -125,7 +149,6 @@ struct Inner {
     engines: Mutex<HashMap<u64, EngineAndLinker>>,
     /// Compiled and linked code in use, shared by every load of the same component.
     code: CodeTable,
-    ticker: Ticker,
     cache: Option<CompileCache>,
 }
 
@@ -138,23 +161,17 @@ impl std::fmt::Debug for Engines {
 }
 
 impl Engines {
-    /// Creates the engines' shared parts and starts the epoch ticker thread.
-    ///
-    /// # Errors
-    ///
-    /// Fails only when the ticker thread cannot be spawned.
-    pub fn new(config: EngineConfig) -> std::io::Result<Engines> {
-        let ticker = Ticker::start(config.epoch_tick)?;
+    /// Creates the engines' shared parts; each engine is created when first needed.
+    pub fn new(config: EngineConfig) -> Engines {
         let cache = config.cache_dir.clone().map(CompileCache::new);
-        Ok(Engines {
+        Engines {
             inner: Arc::new(Inner {
                 config,
                 engines: Mutex::default(),
                 code: CodeTable::default(),
-                ticker,
                 cache,
             }),
-        })
+        }
     }
 
     /// The host's settings.
@@ -182,7 +199,6 @@ impl Engines {
         }
         let engine = Engine::new(&self.wasmtime_config(max_stack)?)?;
         let linker = Arc::new(crate::imports::linker(&engine)?);
-        self.inner.ticker.watch(engine.clone());
         engines.insert(max_stack, (engine.clone(), linker.clone()));
         Ok((engine, linker))
     }
@@ -196,7 +212,6 @@ impl Engines {
             .strategy(Strategy::Cranelift)
             .cranelift_opt_level(OptLevel::Speed)
             .consume_fuel(true)
-            .epoch_interruption(true)
             .concurrency_support(false)
             .max_wasm_stack(max_stack)
             .async_stack_size(max_stack + HOST_STACK_HEADROOM)
@@ -249,9 +264,5 @@ impl Engines {
 
     pub(crate) fn cache(&self) -> Option<&CompileCache> {
         self.inner.cache.as_ref()
-    }
-
-    pub(crate) fn enter_call(&self) -> CallGuard<'_> {
-        self.inner.ticker.enter()
     }
 }

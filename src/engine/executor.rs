@@ -1,9 +1,12 @@
 //! Running messages: one message is one call of the component's `handle` export.
 //!
 //! Before every call the store's fuel is refilled to `max_fuel_per_execution` and a
-//! wall-clock deadline `max_execution_time_ms` ahead is set. A guest spinning in wasm is
-//! stopped by its epoch callback at the first tick past the deadline; a guest blocked in a
-//! host call is stopped by a timer armed only when the call actually waits. The outcome is
+//! wall-clock deadline `max_execution_time_ms` ahead is set. A guest running wasm yields to
+//! its task every [`YIELD_INTERVAL`] units of fuel, where the clock is read: one spinning
+//! past its deadline is stopped at its next yield. A guest blocked in a host call is stopped
+//! by a timer. Both are armed only when the call actually waits (a call that ends before
+//! its first yield pays for neither). Fuel rather than epochs: the metering is on anyway,
+//! and epoch checks on top of it made every call slower (docs/performance.md). The outcome is
 //! the reply or exactly one of the error kinds `handler`, `trap`, `fuel`, `timeout`,
 //! `memory`; fuel consumed and elapsed time are recorded for every call.
 
@@ -12,7 +15,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::{Store, Trap};
 
 use crate::engine::StopSignal;
 use crate::engine::loader::LoadedComponent;
@@ -45,6 +48,8 @@ pub struct ComponentInstance {
     /// Set when a call starts and cleared when it ends without a crash, so a call whose
     /// future was dropped midway leaves the instance marked.
     crashed: bool,
+    /// What instantiating it cost: the initialisers' fuel and the time it took.
+    start: (u64, Duration),
 }
 
 impl std::fmt::Debug for ComponentInstance {
@@ -76,12 +81,10 @@ impl LoadedComponent {
         let mut store = self.new_store(router)?;
         let started = arm(self, &mut store);
         let deadline = store.data().deadline;
-        let result = {
-            let _in_flight = self.engines.enter_call();
-            with_deadline(pre.instantiate_async(&mut store), deadline, None).await
-        };
+        let result = with_deadline(pre.instantiate_async(&mut store), deadline, None).await;
         match result {
             Waited::Done(Ok(bindings)) => Ok(ComponentInstance {
+                start: (fuel_used(self, &store), started.elapsed()),
                 loaded: self.clone(),
                 store,
                 bindings,
@@ -160,13 +163,8 @@ impl LoadedComponent {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
-                Err(wasmtime::Error::new(DeadlineExceeded))
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        // Fuel metering is always on in the host's engines, so this cannot fail.
+        let _ = store.fuel_async_yield_interval(Some(YIELD_INTERVAL));
         Ok(store)
     }
 }
@@ -176,7 +174,6 @@ pub(crate) fn arm(loaded: &LoadedComponent, store: &mut Store<StoreData>) -> Ins
     let resources = &loaded.manifest.resources;
     // Fuel metering and epochs are always on in the host's engines, so these cannot fail.
     let _ = store.set_fuel(resources.max_fuel_per_execution);
-    store.set_epoch_deadline(1);
     let now = Instant::now();
     store
         .data_mut()
@@ -237,14 +234,11 @@ impl ComponentInstance {
         let started = arm(loaded, &mut self.store);
         let deadline = self.store.data().deadline;
         self.crashed = true;
-        let result = {
-            let _in_flight = loaded.engines.enter_call();
-            let call = self
-                .bindings
-                .airssys_component_handler()
-                .call_handle(&mut self.store, message);
-            with_deadline(call, deadline, stop).await
-        };
+        let call = self
+            .bindings
+            .airssys_component_handler()
+            .call_handle(&mut self.store, message);
+        let result = with_deadline(call, deadline, stop).await;
         let elapsed = started.elapsed();
         let fuel_consumed = fuel_used(loaded, &self.store);
         let outcome = match result {
@@ -287,9 +281,21 @@ impl ComponentInstance {
         self.crashed
     }
 
-    /// Bytes of linear memory the instance holds.
+    /// Bytes of linear memory the instance holds. A wasm memory never shrinks, so this is
+    /// also the most it has held.
     pub fn memory_size(&self) -> u64 {
         self.store.data().limiter.granted()
+    }
+
+    /// Fuel its initialisers consumed when it was instantiated (under the limits of one
+    /// message).
+    pub fn start_fuel(&self) -> u64 {
+        self.start.0
+    }
+
+    /// How long instantiating it took.
+    pub fn start_time(&self) -> Duration {
+        self.start.1
     }
 }
 
@@ -332,7 +338,7 @@ pub(crate) fn classify(
 ) -> Result<Error, wasmtime::Error> {
     let component = loaded.name.to_string();
     tracing::debug!(component, error = ?e, "call failed");
-    if e.is::<DeadlineExceeded>() || matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+    if e.is::<DeadlineExceeded>() {
         return Ok(timeout(loaded, elapsed));
     }
     if let Some(requested) = store.data_mut().limiter.take_refusal() {
@@ -357,6 +363,10 @@ pub(crate) fn classify(
 }
 
 /// How waiting for a call ended.
+/// Fuel a guest runs between two yields to its task, where its deadline is checked (about
+/// 50-100 µs of compiled Rust).
+pub(crate) const YIELD_INTERVAL: u64 = 100_000;
+
 pub(crate) enum Waited<T> {
     Done(T),
     TimedOut,
@@ -380,12 +390,16 @@ pub(crate) async fn with_deadline<F: Future>(
     if let Some(output) = first {
         return Waited::Done(output);
     }
+    if Instant::now() >= deadline {
+        return Waited::TimedOut;
+    }
     // Boxed: only a call that waits gets here, and inline the timer and the stop signal's
     // wait would size every actor's task (and every direct call) for them.
     Box::pin(async {
-        // A small grace past the deadline lets the epoch callback report the timeout
-        // itself when the guest is running wasm; the timer is for a guest blocked in a
-        // host call.
+        // The timer is for a guest blocked in a host call that does not end at the
+        // deadline itself; a small grace lets the ones that do (a `request` waiting for its
+        // reply) report it first. A guest running wasm is caught at its next yield by the
+        // clock.
         let grace = Duration::from_millis(2);
         let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline + grace));
         let stopped = async {
@@ -394,12 +408,24 @@ pub(crate) async fn with_deadline<F: Future>(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            biased;
-            output = &mut fut => Waited::Done(output),
-            () = stopped => Waited::Stopped,
-            () = timer => Waited::TimedOut,
-        }
+        let mut timer = std::pin::pin!(timer);
+        let mut stopped = std::pin::pin!(stopped);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(output) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Waited::Done(output));
+            }
+            if stopped.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Waited::Stopped);
+            }
+            // A guest running wasm yields every YIELD_INTERVAL of fuel: its deadline is
+            // read from the clock then, as the timer may not have fired yet on a busy
+            // worker.
+            if timer.as_mut().poll(cx).is_ready() || Instant::now() >= deadline {
+                return Poll::Ready(Waited::TimedOut);
+            }
+            Poll::Pending
+        })
+        .await
     })
     .await
 }

@@ -34,7 +34,6 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 pub struct LoadedComponent {
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) name: Arc<str>,
-    pub(crate) engines: Engines,
     pub(crate) engine: Engine,
     pub(crate) code: Arc<Code>,
     pub(crate) grants: Grants,
@@ -123,7 +122,6 @@ impl LoadedComponent {
             http_allowed: manifest.capabilities.http.clone().into(),
             manifest,
             name,
-            engines: engine.clone(),
             engine: wasm_engine,
             code,
             grants,

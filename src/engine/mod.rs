@@ -1,7 +1,7 @@
 //! The engine layer: compiles, links, caches and runs one call under limits.
 //!
-//! [`Engines`] keeps one wasmtime engine per distinct `max_stack` with the epoch
-//! [`ticker`], the compile [`cache`] and the shared-[`code`] table; the [`loader`] turns a
+//! [`Engines`] keeps one wasmtime engine per distinct `max_stack` with the compile
+//! [`cache`] and the shared-[`code`] table; the [`loader`] turns a
 //! manifest into a [`LoadedComponent`]; the [`executor`] runs one message as one call of
 //! `handle` with fuel, a deadline and a [`StopSignal`], and classifies how it ended.
 //! See `ARCHITECTURE.md`.
@@ -14,7 +14,6 @@ pub mod inspect;
 pub(crate) mod loader;
 pub mod proxy;
 mod stop;
-pub(crate) mod ticker;
 
 pub use engines::{Allocation, EngineConfig, Engines};
 pub use executor::{ComponentInstance, Reply};

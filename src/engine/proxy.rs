@@ -154,7 +154,6 @@ impl LoadedComponent {
         let loaded = self.clone();
         let pre = pre.clone();
         tokio::spawn(async move {
-            let _in_flight = loaded.engines.enter_call();
             let run = async {
                 let proxy = match reused {
                     Some(proxy) => proxy,
@@ -190,23 +189,22 @@ impl LoadedComponent {
             if let Err(error) = &outcome {
                 tracing::debug!(component = %loaded.name, %error, "request failed");
             }
-            // The store (and the body's sender inside it) goes, or back to the pool, before
-            // the outcome is told.
+            if let (Some(pool), None, Err(error)) = (&pool, &kept, &outcome) {
+                (pool.on_crash)(error);
+            }
+            // The outcome first: the response's last frame waits for it, and dropping a
+            // store (its instance's memory given back) need not delay the response. A body
+            // still open in the store ends when the store goes, and then reads the outcome.
+            let _ = done_tx.send(outcome);
             match (&pool, kept) {
                 // An instance that served (even without a response) serves again, if it
                 // is of the current version.
                 (Some(pool), Some(proxy)) if pool.is_current(&loaded) => pool.put(store, proxy),
-                (Some(_), Some(_)) => drop(store),
-                (Some(pool), None) => {
-                    if let Err(error) = &outcome {
-                        (pool.on_crash)(error);
-                    }
-                    drop(store);
-                }
-                (None, _) => drop(store),
+                _ => drop(store),
             }
+            // The request's place at the gate is given back once its instance is gone, so
+            // the gate bounds live instances too.
             drop(hold);
-            let _ = done_tx.send(outcome);
         });
         match head_rx.await {
             Ok(Ok(response)) => Ok(response.map(|body| ResponseBody {
@@ -248,7 +246,6 @@ impl LoadedComponent {
         let mut store = self.new_store(router)?;
         let started = arm(self, &mut store);
         let deadline = store.data().deadline;
-        let _in_flight = self.engines.enter_call();
         match with_deadline(pre.instantiate_async(&mut store), deadline, None).await {
             Waited::Done(Ok(_)) => Ok(()),
             Waited::Done(Err(e)) => Err(self.start_error(&mut store, e, started.elapsed())),

@@ -66,14 +66,13 @@ impl std::fmt::Debug for Host {
 }
 
 impl Host {
-    /// Starts a host in `system`: its engines, epoch ticker and registry.
+    /// Starts a host in `system`: its engines and registry.
     ///
     /// # Errors
     ///
-    /// Fails when the epoch ticker thread cannot be spawned or the registry actor cannot
-    /// start (the system is shutting down).
+    /// Fails when the registry actor cannot start (the system is shutting down).
     pub async fn start(system: &ActorSystem, config: EngineConfig) -> std::io::Result<Host> {
-        let engine = Engines::new(config)?;
+        let engine = Engines::new(config);
         let registry = Registry::default();
         registry
             .start(system)

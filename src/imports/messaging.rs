@@ -62,6 +62,11 @@ impl MessagingImport for StoreData {
         match tokio::time::timeout_at(deadline, router.request(&self.name, &to, topic, payload))
             .await
         {
+            // A reply that comes in once the caller's own time is over (the timer and the
+            // reply woke it in the same tick) is too late for it: its message timed out.
+            Ok(_) if std::time::Instant::now() >= self.deadline => {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            }
             Ok(reply) => Ok(reply),
             Err(_) => Err(wasmtime::Error::new(DeadlineExceeded)),
         }

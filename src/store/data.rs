@@ -18,7 +18,7 @@ use crate::store::limits::MemoryLimiter;
 use crate::store::log_budget::LogBudget;
 use crate::store::metrics::Metrics;
 
-/// The error an epoch callback or a waiting host call raises when the message's deadline
+/// The error a waiting host call raises when the message's deadline
 /// has passed; the executor reports it as `timeout`.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the message's deadline passed")]
@@ -57,7 +57,7 @@ impl StoreData {
 }
 
 impl StoreData {
-    /// Sets when the current message (or request) must be done, for the epoch callback
+    /// Sets when the current message (or request) must be done, for host calls that wait
     /// and for outgoing HTTP requests.
     pub(crate) fn set_deadline(&mut self, deadline: Instant) {
         self.deadline = deadline;

@@ -15,7 +15,7 @@ use crate::wait::{WAIT, wait_until};
 
 /// A host engine using the tests' compilation cache.
 pub fn engine() -> Engines {
-    Engines::new(EngineConfig::default().cache_dir(Some(cache_dir()))).unwrap()
+    Engines::new(EngineConfig::default().cache_dir(Some(cache_dir())))
 }
 
 /// An actor system and a host in it, using the tests' compilation cache.

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
+use airssys_wasm::Allocation;
 use airssys_wasm::manifest::HostFile;
 use airssys_wasm::serve::Service;
 use airssys_wasm_bench::Result;
@@ -173,7 +174,10 @@ pub fn child() -> ExitCode {
 async fn serve_both() -> Result<()> {
     let scratch = Scratch::new()?;
     let wasm = guests::wasm("http-hello")?;
-    let (_system, host, _supervisor) = host(host_config(&scratch)).await?;
+    // The allocation `airssys-wasm serve` picks (the raw side takes the same engine
+    // settings below).
+    let config = host_config(&scratch).allocation(Allocation::serving(4 << 30));
+    let (_system, host, _supervisor) = host(config).await?;
     let resources = format!(
         "max_memory = \"32MiB\"\nmax_stack = \"1MiB\"\nmax_fuel_per_execution = {FUEL}\nmax_execution_time_ms = {}",
         TIME.as_millis()
