@@ -176,7 +176,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_for_every_command_has_an_example() {
-    for command in ["validate", "call", "compile", "inspect"] {
+    for command in ["validate", "call", "compile", "inspect", "measure", "new"] {
         let out = airssys(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);

@@ -3,6 +3,8 @@
 mod call;
 mod compile;
 mod inspect;
+mod measure;
+mod new;
 mod report;
 mod serve;
 mod validate;
@@ -11,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Validate, call, compile and inspect WebAssembly components, and serve a host from a
-/// host file.
+/// Validate, call, compile, inspect and measure WebAssembly components, and serve a host
+/// from a host file.
 #[derive(Debug, Parser)]
 #[command(name = "airssys-wasm", version, about, long_about = None)]
 struct Cli {
@@ -32,6 +34,8 @@ enum Command {
     Compile(compile::Compile),
     Inspect(inspect::Inspect),
     Serve(serve::Serve),
+    Measure(measure::Measure),
+    New(new::New),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -64,6 +68,8 @@ pub(crate) fn main() -> ExitCode {
             Command::Compile(cmd) => cmd.run().await,
             Command::Inspect(cmd) => cmd.run().await,
             Command::Serve(cmd) => cmd.run().await,
+            Command::Measure(cmd) => cmd.run().await,
+            Command::New(cmd) => cmd.run().await,
         }
     });
     // Nothing is waited for once the command's result is written: tasks still running (a
