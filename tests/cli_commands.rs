@@ -67,6 +67,15 @@ fn call_writes_the_reply_bytes_unchanged_and_nothing_on_stderr() {
 }
 
 #[test]
+fn a_payload_that_starts_with_a_hyphen_is_a_payload_not_an_option() {
+    let out = airssys(&["call", &manifest("echo"), "--payload", "-123456789012"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"-123456789012");
+    let out = airssys(&["call", &manifest("echo"), "--payload", "--json"]);
+    assert_eq!(out.stdout, b"--json", "{}", stderr(&out));
+}
+
+#[test]
 fn call_reads_the_payload_from_a_file() {
     let dir = TempDir::new();
     let bytes: Vec<u8> = (0..=255).collect();

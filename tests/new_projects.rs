@@ -115,6 +115,31 @@ fn a_new_js_project_builds_validates_and_answers_call() {
 }
 
 #[test]
+fn a_new_c_project_builds_validates_and_answers_call() {
+    let tools = root().join("target/tools/bin");
+    for tool in ["wit-bindgen", "wasm-component-ld"] {
+        assert!(
+            tools.join(tool).is_file(),
+            "scripts/build-polyglot installs {tool} into target/tools"
+        );
+    }
+    creates_builds_and_answers(
+        "c",
+        "c-greeter",
+        &[
+            (
+                "WIT_BINDGEN",
+                tools.join("wit-bindgen").display().to_string(),
+            ),
+            (
+                "WASM_COMPONENT_LD",
+                tools.join("wasm-component-ld").display().to_string(),
+            ),
+        ],
+    );
+}
+
+#[test]
 fn new_refuses_a_bad_name_a_used_folder_and_an_unknown_language() {
     let dir = TempDir::new();
     let used = dir.path().join("used");

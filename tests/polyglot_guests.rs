@@ -1,10 +1,12 @@
 //! Real guests of other languages, built with each language's official component toolchain
-//! (Python with componentize-py, JavaScript with componentize-js, by `scripts/build-polyglot`)
+//! (Python with componentize-py, JavaScript with componentize-js, C and C++ with clang 19,
+//! wit-bindgen's C bindings and wasm-component-ld, by `scripts/build-polyglot`)
 //! and run through their own manifests in examples/components: state, config, logging,
 //! handler errors, crashes as traps with a restart, messaging with Rust components, the CLI.
 //!
-//! Both guests answer the same topics (`count`, `greet`, `log`, `request`, `parse`, `crash`);
-//! see examples/guests/python/app.py and examples/guests/js/handler.js.
+//! Every guest answers the same topics (`count`, `greet`, `log`, `request`, `parse`, `crash`);
+//! see examples/guests/python/app.py, examples/guests/js/handler.js,
+//! examples/guests/c/guest.c and examples/guests/cpp/guest.cpp.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -19,6 +21,8 @@ use airssys_wasm_test_support::{
 
 const PY: &str = "py-guest";
 const JS: &str = "js-guest";
+const C: &str = "c-guest";
+const CPP: &str = "cpp-guest";
 
 /// Loads are serialized across this test binary: on a cold cache the first load of a guest
 /// compiles it (tens of seconds for these 12-18 MB components), and every other test then
@@ -305,7 +309,73 @@ async fn javascript_and_rust_components_message_each_other() {
     messages_rust_components_both_ways(JS).await;
 }
 
-// ---- all three languages ---------------------------------------------------------------
+// ---- C (clang 19, wit-bindgen c, wasm-component-ld) ---------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_guest_keeps_state_between_messages() {
+    keeps_state_between_messages(C).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_guest_reads_its_config() {
+    reads_its_config(C).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_guest_logs_through_the_host() {
+    logs_through_the_host(C).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_guest_returns_a_handler_error_on_bad_input_and_keeps_running() {
+    returns_a_handler_error_on_bad_input_and_keeps_running(C).await;
+}
+
+/// `__builtin_trap()` in the guest is wasm's `unreachable`: a trap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_c_guest_that_aborts_traps_and_restarts() {
+    an_uncaught_exception_is_a_trap_and_restarts_it(C).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_and_rust_components_message_each_other() {
+    messages_rust_components_both_ways(C).await;
+}
+
+// ---- C++ (clang 19, wit-bindgen c, wasm-component-ld) ---------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpp_guest_keeps_state_between_messages() {
+    keeps_state_between_messages(CPP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpp_guest_reads_its_config() {
+    reads_its_config(CPP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpp_guest_logs_through_the_host() {
+    logs_through_the_host(CPP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpp_guest_returns_a_handler_error_on_bad_input_and_keeps_running() {
+    returns_a_handler_error_on_bad_input_and_keeps_running(CPP).await;
+}
+
+/// `std::abort()` in the guest is wasm's `unreachable`: a trap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpp_guest_that_aborts_traps_and_restarts() {
+    an_uncaught_exception_is_a_trap_and_restarts_it(CPP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpp_and_rust_components_message_each_other() {
+    messages_rust_components_both_ways(CPP).await;
+}
+
+// ---- across languages ------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_javascript_guests_message_each_other_through_a_rust_one() {
@@ -346,6 +416,41 @@ async fn python_and_javascript_guests_message_each_other_through_a_rust_one() {
     assert_eq!(ok(&host, JS, "count", "").await, "1", "js-guest restarted");
     assert_eq!(host.metrics(PY).unwrap().restarts, 0);
     assert_eq!(host.metrics(JS).unwrap().restarts, 1);
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_and_cpp_guests_message_the_interpreted_ones_and_a_crash_restarts_only_its_own() {
+    let (system, host, sup) = setup().await;
+    for guest in [C, CPP, PY, JS] {
+        spawn_guest(&host, &sup, guest).await;
+    }
+    assert_eq!(ok(&host, C, "request", "cpp-guest count x").await, "1");
+    assert_eq!(ok(&host, CPP, "request", "c-guest count x").await, "1");
+    assert_eq!(
+        ok(&host, C, "request", "py-guest request js-guest greet c").await,
+        "hello, c",
+        "C -> Python -> JavaScript"
+    );
+    assert_eq!(
+        ok(&host, CPP, "request", "js-guest request c-guest parse 21").await,
+        "42",
+        "C++ -> JavaScript -> C"
+    );
+    let message = handler_error(&host, C, "request", "cpp-guest crash x").await;
+    assert!(message.contains("trap"), "{message}");
+    assert_eq!(
+        ok(&host, C, "count", "").await,
+        "2",
+        "c-guest kept its state"
+    );
+    assert_eq!(
+        ok(&host, CPP, "count", "").await,
+        "1",
+        "cpp-guest restarted"
+    );
+    assert_eq!(host.metrics(C).unwrap().restarts, 0);
+    assert_eq!(host.metrics(CPP).unwrap().restarts, 1);
     system.shutdown().await.unwrap();
 }
 
@@ -411,6 +516,16 @@ fn the_cli_calls_the_python_guest() {
 #[test]
 fn the_cli_calls_the_javascript_guest() {
     cli_call_of_each_guest(JS);
+}
+
+#[test]
+fn the_cli_calls_the_c_guest() {
+    cli_call_of_each_guest(C);
+}
+
+#[test]
+fn the_cli_calls_the_cpp_guest() {
+    cli_call_of_each_guest(CPP);
 }
 
 /// Serves the `wasi:http/proxy` guest `name` from its own manifest through a host file's

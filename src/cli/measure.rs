@@ -33,7 +33,7 @@ pub(crate) struct Measure {
     #[arg(long, default_value = "")]
     topic: String,
     /// The payload, as text.
-    #[arg(long, conflicts_with = "payload_file")]
+    #[arg(long, conflicts_with = "payload_file", allow_hyphen_values = true)]
     payload: Option<String>,
     /// The payload, read from a file.
     #[arg(long, value_name = "F")]

@@ -1,4 +1,4 @@
-//! `airssys-wasm new NAME --lang rust|python|js [--dir DIR]`
+//! `airssys-wasm new NAME --lang rust|python|js|c [--dir DIR]`
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,8 @@ enum Lang {
     Python,
     /// JavaScript, built with componentize-js.
     Js,
+    /// C, built with clang for wasm32-wasi, wit-bindgen's C bindings and wasm-component-ld.
+    C,
 }
 
 impl Lang {
@@ -44,6 +46,7 @@ impl Lang {
             Lang::Rust => "rust",
             Lang::Python => "python",
             Lang::Js => "js",
+            Lang::C => "c",
         }
     }
 }
@@ -104,6 +107,17 @@ const JS: &[File] = &[
     (".gitignore", include_str!("../../templates/js/gitignore")),
 ];
 
+const C: &[File] = &[
+    ("component.c", include_str!("../../templates/c/component.c")),
+    (
+        "Component.toml",
+        include_str!("../../templates/c/Component.toml"),
+    ),
+    ("build.sh", include_str!("../../templates/c/build.sh")),
+    ("README.md", include_str!("../../templates/c/README.md")),
+    (".gitignore", include_str!("../../templates/c/gitignore")),
+];
+
 impl New {
     pub(crate) async fn run(self) -> i32 {
         if !is_valid_name(&self.name) {
@@ -132,6 +146,7 @@ impl New {
             Lang::Rust => RUST,
             Lang::Python => PYTHON,
             Lang::Js => JS,
+            Lang::C => C,
         };
         let crate_name = self.name.replace('-', "_");
         for (path, template) in files.iter().chain(std::iter::once(&WIT)) {
