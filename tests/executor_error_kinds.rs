@@ -163,6 +163,32 @@ async fn a_spinning_guest_is_stopped_near_its_deadline() {
     );
 }
 
+/// Each `log` of a 4 MiB line costs the host a copy and a UTF-8 check, and the guest
+/// almost no fuel: its fuel yields come seconds apart, and only the clock read on the way
+/// back from each host call stops it in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_looping_on_an_expensive_host_call_is_stopped_at_its_deadline() {
+    let dir = TempDir::new();
+    let path = manifest_for(
+        &dir,
+        "faulty",
+        "host-spinner",
+        limits("64MiB", "512KiB")
+            .fuel(1_000_000_000_000_000)
+            .time_ms(50),
+        "",
+    );
+    let mut spinner = load(&path).await.instantiate(None).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = spinner.call("host-spin", b"", None).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(
+        took < Duration::from_millis(500),
+        "stopped {took:?} after a 50 ms deadline"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_blocked_in_a_host_call_is_stopped_at_its_deadline() {
     let dir = TempDir::new();

@@ -15,10 +15,19 @@ fn airssys(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Creates NAME in `dir` with `lang`, builds it with its own build.sh (with `env`), and
-/// checks `validate` and `call` on its manifest.
-fn creates_builds_and_answers(lang: &str, name: &str, env: &[(&str, String)]) {
+/// Creates NAME with `lang` in a fresh folder (holding `around`, files beside the
+/// project), builds it with its own build.sh (with `env`), and checks `validate`, `call`
+/// and `measure` on its manifest.
+fn creates_builds_and_answers(
+    lang: &str,
+    name: &str,
+    env: &[(&str, String)],
+    around: &[(&str, &str)],
+) {
     let dir = TempDir::new();
+    for (file, text) in around {
+        dir.write(file, text);
+    }
     let project = dir.path().join(name);
     let project_arg = project.display().to_string();
     let out = airssys(&["new", name, "--lang", lang, "--dir", &project_arg]);
@@ -78,11 +87,13 @@ fn shared_dir(name: &str) -> String {
 
 #[test]
 fn a_new_rust_project_builds_validates_and_answers_call() {
-    // One cargo target folder for every run of this test: wit-bindgen compiles once.
+    // One cargo target folder for every run of this test: wit-bindgen compiles once. Made
+    // inside another cargo workspace, which must not claim it.
     creates_builds_and_answers(
         "rust",
         "rusty-greeter",
         &[("CARGO_TARGET_DIR", shared_dir("new-projects"))],
+        &[("Cargo.toml", "[workspace]\nmembers = []\n")],
     );
 }
 
@@ -97,6 +108,7 @@ fn a_new_python_project_builds_validates_and_answers_call() {
         "python",
         "py_greeter",
         &[("COMPONENTIZE_PY", componentize_py.display().to_string())],
+        &[],
     );
 }
 
@@ -111,6 +123,7 @@ fn a_new_js_project_builds_validates_and_answers_call() {
         "js",
         "js-greeter",
         &[("COMPONENTIZE_JS", componentize_js.display().to_string())],
+        &[],
     );
 }
 
@@ -136,6 +149,7 @@ fn a_new_c_project_builds_validates_and_answers_call() {
                 tools.join("wasm-component-ld").display().to_string(),
             ),
         ],
+        &[],
     );
 }
 
@@ -165,6 +179,15 @@ fn new_refuses_a_bad_name_a_used_folder_and_an_unknown_language() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("`Bad Name` is not a component name"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!Path::new(&fresh).exists());
+
+    let out = airssys(&["new", "9lives", "--lang", "rust", "--dir", &fresh]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot name a Rust package"),
         "{}",
         stderr(&out)
     );

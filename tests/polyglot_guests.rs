@@ -149,6 +149,14 @@ async fn returns_a_handler_error_on_bad_input_and_keeps_running(guest: &str) {
     let message = handler_error(&host, guest, "parse", "twelve").await;
     assert!(message.starts_with("not a number: "), "{message}");
     assert!(message.contains("twelve"), "{message}");
+    // Bytes that are not UTF-8 in the input: still the guest's handled error (its text
+    // must be UTF-8 to cross the boundary), not a crash.
+    match host.ask(guest, "parse", b"4\xff\xfe2").await {
+        Err(Error::Handler { message, .. }) => {
+            assert!(message.starts_with("not a number: "), "{message}")
+        }
+        other => panic!("{guest} parse of non-UTF-8: expected a handler error, got {other:?}"),
+    }
     assert_eq!(
         handler_error(&host, guest, "no-such-topic", "").await,
         "unknown topic: no-such-topic"
@@ -159,7 +167,7 @@ async fn returns_a_handler_error_on_bad_input_and_keeps_running(guest: &str) {
         "same instance, state kept"
     );
     let metrics = host.metrics(guest).unwrap();
-    assert_eq!((metrics.handler_errors, metrics.restarts), (2, 0));
+    assert_eq!((metrics.handler_errors, metrics.restarts), (3, 0));
     system.shutdown().await.unwrap();
 }
 
@@ -529,9 +537,21 @@ fn the_cli_calls_the_cpp_guest() {
 }
 
 /// Serves the `wasi:http/proxy` guest `name` from its own manifest through a host file's
-/// route (in this process, over loopback) and checks what it answers.
+/// route (in this process, over loopback) and checks what it answers. The host is pooled
+/// as `airssys-wasm serve`'s is (these components are made of many core modules and
+/// tables, which the pool must have room for).
 async fn serves_http_unchanged(name: &str, greeting: &str) {
-    let (system, host, _sup) = setup().await;
+    logs();
+    let system = ActorSystem::new(airssys_wasm_actors::SystemConfig::default());
+    let allocation = airssys_wasm::Allocation::serving(4 << 30);
+    assert!(
+        matches!(allocation, airssys_wasm::Allocation::Pooling { .. }),
+        "this machine refused the pool's reservation"
+    );
+    let engines = airssys_wasm::EngineConfig::default()
+        .cache_dir(Some(airssys_wasm_test_support::cache_dir()))
+        .allocation(allocation);
+    let host = Host::start(&system, engines).await.unwrap();
     let dir = TempDir::new();
     let manifest = polyglot_manifest(name);
     let file = airssys_wasm_test_support::http_host_file(&dir, name, &manifest, "");

@@ -3,8 +3,8 @@
 //!
 //! Per call, like the host: fuel refilled to the manifest's `max_fuel_per_execution`, the
 //! guest yielding every [`YIELD_INTERVAL`] units of fuel, and the call abandoned at the
-//! first yield past its wall-clock deadline (`max_execution_time_ms` ahead), or by a timer
-//! while blocked in a host call ([`within`]). No actor, no mailbox, no registry, no metrics.
+//! first yield or host call return past its wall-clock deadline (`max_execution_time_ms`
+//! ahead), or by a timer while blocked in a host call ([`within`]). No actor, no mailbox, no registry, no metrics.
 
 use std::future::Future;
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{CallHook, Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use airssys_wasm::manifest::Resources;
@@ -219,6 +219,12 @@ impl RawComponent {
     pub async fn instantiate(&self) -> Result<RawInstance> {
         let mut store = Store::new(&self.engine, RawState::new());
         store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
+        store.call_hook(|ctx, hook| match hook {
+            CallHook::ReturningFromHost if Instant::now() >= ctx.data().deadline => {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            }
+            _ => Ok(()),
+        });
         arm(&mut store, self.fuel, self.time)?;
         let deadline = store.data().deadline;
         let bindings = within(deadline, self.pre.instantiate_async(&mut store)).await?;

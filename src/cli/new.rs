@@ -126,6 +126,14 @@ impl New {
                 self.name
             ));
         }
+        if matches!(self.lang, Lang::Rust)
+            && !self.name.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            return report::usage(format!(
+                "`{}` cannot name a Rust package: start it with a letter (a-z)",
+                self.name
+            ));
+        }
         let dir = self
             .dir
             .clone()

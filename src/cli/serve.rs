@@ -86,8 +86,8 @@ impl Serve {
         };
         let drain = Duration::from_millis(file.host.drain_timeout_ms);
         let system = ActorSystem::new(SystemConfig::default().shutdown_timeout(drain));
-        // Pooled like `wasmtime serve`'s instances, sized for the largest memory the host
-        // file lets a component ask for (4 GiB, wasm32's whole space, without a cap).
+        // Pooled like `wasmtime serve`'s instances; a memory may grow to the host file's
+        // cap (4 GiB, wasm32's whole space, without one).
         let max_memory = file.host.caps.max_memory.unwrap_or(WASM32_MEMORY);
         let engines = EngineConfig::default().allocation(Allocation::serving(max_memory));
         let host = match Host::start(&system, engines).await {

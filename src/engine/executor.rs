@@ -3,8 +3,9 @@
 //! Before every call the store's fuel is refilled to `max_fuel_per_execution` and a
 //! wall-clock deadline `max_execution_time_ms` ahead is set. A guest running wasm yields to
 //! its task every [`YIELD_INTERVAL`] units of fuel, where the clock is read: one spinning
-//! past its deadline is stopped at its next yield. A guest blocked in a host call is stopped
-//! by a timer. Both are armed only when the call actually waits (a call that ends before
+//! past its deadline is stopped at its next yield. The clock is also read on the way back
+//! from every host call (a loop of cheap-in-fuel, costly-in-time host calls). A guest
+//! blocked in a host call is stopped by a timer. Both are armed only when the call actually waits (a call that ends before
 //! its first yield pays for neither). Fuel rather than epochs: the metering is on anyway,
 //! and epoch checks on top of it made every call slower (docs/performance.md). The outcome is
 //! the reply or exactly one of the error kinds `handler`, `trap`, `fuel`, `timeout`,
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Store, Trap};
+use wasmtime::{CallHook, Store, Trap};
 
 use crate::engine::StopSignal;
 use crate::engine::loader::LoadedComponent;
@@ -165,6 +166,15 @@ impl LoadedComponent {
         store.limiter(|state| &mut state.limiter);
         // Fuel metering is always on in the host's engines, so this cannot fail.
         let _ = store.fuel_async_yield_interval(Some(YIELD_INTERVAL));
+        // A guest may spend its time in host calls that cost it little fuel (a 4 MiB string
+        // lifted for every `log`, a large random read): the clock is also read on the way
+        // back from every host call, so such a loop ends at its deadline too.
+        store.call_hook(|ctx, hook| match hook {
+            CallHook::ReturningFromHost if Instant::now() >= ctx.data().deadline => {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            }
+            _ => Ok(()),
+        });
         Ok(store)
     }
 }
@@ -172,7 +182,7 @@ impl LoadedComponent {
 /// Refills fuel and sets the deadline for one call; returns when it started.
 pub(crate) fn arm(loaded: &LoadedComponent, store: &mut Store<StoreData>) -> Instant {
     let resources = &loaded.manifest.resources;
-    // Fuel metering and epochs are always on in the host's engines, so these cannot fail.
+    // Fuel metering is always on in the host's engines, so this cannot fail.
     let _ = store.set_fuel(resources.max_fuel_per_execution);
     let now = Instant::now();
     store
@@ -362,11 +372,11 @@ pub(crate) fn classify(
     }
 }
 
-/// How waiting for a call ended.
 /// Fuel a guest runs between two yields to its task, where its deadline is checked (about
 /// 50-100 µs of compiled Rust).
 pub(crate) const YIELD_INTERVAL: u64 = 100_000;
 
+/// How waiting for a call ended.
 pub(crate) enum Waited<T> {
     Done(T),
     TimedOut,

@@ -6,8 +6,8 @@
 //!
 //! The guest's `handle` runs on a task of its own: it sets the response head (a oneshot
 //! the caller awaits) and may go on writing the body after that. The body handed to hyper
-//! ([`ResponseBody`]) ends only once that task has ended: if the guest crashed after the
-//! head, the body fails instead of ending, so hyper aborts the connection and the client
+//! ([`ResponseBody`]) ends only once that task has told how the call ended: if the guest
+//! crashed after the head, the body fails instead of ending, so hyper aborts the connection and the client
 //! never takes a cut body for a whole one (a dropped store alone would end it cleanly).
 
 use std::future::Future;
@@ -192,15 +192,21 @@ impl LoadedComponent {
             if let (Some(pool), None, Err(error)) = (&pool, &kept, &outcome) {
                 (pool.on_crash)(error);
             }
-            // The outcome first: the response's last frame waits for it, and dropping a
-            // store (its instance's memory given back) need not delay the response. A body
-            // still open in the store ends when the store goes, and then reads the outcome.
-            let _ = done_tx.send(outcome);
+            // An instance that served (even without a response) serves again, if it is of
+            // the current version: back in the pool before the response ends, so the
+            // client's next request finds it. Any other store is dropped after the outcome
+            // is told: the response's last frame waits for the outcome, and giving the
+            // instance's memory back need not delay it (a body still open in the store
+            // ends when the store goes, and then reads the outcome).
             match (&pool, kept) {
-                // An instance that served (even without a response) serves again, if it
-                // is of the current version.
-                (Some(pool), Some(proxy)) if pool.is_current(&loaded) => pool.put(store, proxy),
-                _ => drop(store),
+                (Some(pool), Some(proxy)) if pool.is_current(&loaded) => {
+                    pool.put(store, proxy);
+                    let _ = done_tx.send(outcome);
+                }
+                _ => {
+                    let _ = done_tx.send(outcome);
+                    drop(store);
+                }
             }
             // The request's place at the gate is given back once its instance is gone, so
             // the gate bounds live instances too.

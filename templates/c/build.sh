@@ -4,8 +4,8 @@
 # libclang-rt-19-dev-wasm32), and wasm-component-ld 0.5 for the component step (it links
 # with wasm-ld and adds the WASI preview1 adapter). Tools on PATH, or named by
 # $WIT_BINDGEN, $CLANG, $WASM_COMPONENT_LD and $WASM_LD.
-#   cargo install wit-bindgen-cli --version 0.63.0 --no-default-features --features c
-#   cargo install wasm-component-ld --version 0.5.31
+#   cargo install --locked wit-bindgen-cli --version 0.63.0 --no-default-features --features c
+#   cargo install --locked wasm-component-ld --version 0.5.31
 set -eu
 cd "$(dirname "$0")"
 wit_bindgen="${WIT_BINDGEN:-wit-bindgen}"

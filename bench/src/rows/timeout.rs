@@ -1,7 +1,7 @@
 //! `timeout_overshoot`: how long after `max_execution_time_ms` the caller of a spinning
 //! guest (`faulty`, topic `spin`, fuel to spare) gets `timeout`, measured from the moment
-//! it asked; the baseline is the epoch trap of the same guest on a raw store, measured
-//! from its wall-clock deadline.
+//! it asked; the baseline is the same guest on a raw store stopped at its first fuel yield
+//! past the deadline, measured from its wall-clock deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

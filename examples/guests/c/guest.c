@@ -34,11 +34,27 @@ static uint64_t count = 0;
 
 // `ok(text)`: the reply bytes, a malloc'ed copy.
 static bool reply(component_list_u8_t *ret, const char *text, size_t len) {
-    ret->ptr = len ? malloc(len) : NULL;
-    if (len && !ret->ptr) abort();
-    memcpy(ret->ptr, text, len);
+    ret->ptr = NULL;
     ret->len = len;
+    if (len) {
+        ret->ptr = malloc(len);
+        if (!ret->ptr) abort();
+        memcpy(ret->ptr, text, len);
+    }
     return true;
+}
+
+// The payload as text for an error message, which must be UTF-8: bytes outside printable
+// ASCII become `?` (a caller's bad bytes must not turn a handled error into a trap).
+static char *printable(const component_list_u8_t *payload) {
+    char *text = malloc(payload->len + 1);
+    if (!text) abort();
+    for (size_t i = 0; i < payload->len; i++) {
+        uint8_t byte = payload->ptr[i];
+        text[i] = byte >= 0x20 && byte < 0x7f ? (char)byte : '?';
+    }
+    text[payload->len] = '\0';
+    return text;
 }
 
 // `err(printf-formatted text)`.
@@ -81,8 +97,6 @@ static bool handle(airssys_component_types_message_t *msg, component_list_u8_t *
                    component_string_t *err) {
     component_string_t *topic = &msg->topic;
     component_list_u8_t *payload = &msg->payload;
-    int payload_len = (int)payload->len;
-    const char *payload_text = (const char *)payload->ptr;
 
     if (topic_is(topic, "count")) {
         char text[24];
@@ -95,15 +109,15 @@ static bool handle(airssys_component_types_message_t *msg, component_list_u8_t *
         if (!airssys_component_config_get(&key, &greeting)) {
             return fail(err, "no greeting configured");
         }
-        int len = snprintf(NULL, 0, "%.*s, %.*s", (int)greeting.len, (const char *)greeting.ptr,
-                           payload_len, payload_text);
-        char *text = malloc((size_t)len + 1);
-        if (!text) abort();
-        snprintf(text, (size_t)len + 1, "%.*s, %.*s", (int)greeting.len,
-                 (const char *)greeting.ptr, payload_len, payload_text);
+        // Bytes, not C strings: a payload may hold NUL.
+        size_t len = greeting.len + 2 + payload->len;
+        ret->ptr = malloc(len);
+        if (!ret->ptr) abort();
+        memcpy(ret->ptr, greeting.ptr, greeting.len);
+        memcpy(ret->ptr + greeting.len, ", ", 2);
+        if (payload->len) memcpy(ret->ptr + greeting.len + 2, payload->ptr, payload->len);
+        ret->len = len;
         component_string_free(&greeting);
-        ret->ptr = (uint8_t *)text;
-        ret->len = (size_t)len;
         return true;
     }
     if (topic_is(topic, "log")) {
@@ -115,8 +129,10 @@ static bool handle(airssys_component_types_message_t *msg, component_list_u8_t *
         component_string_t target, target_topic;
         component_list_u8_t body;
         if (!target_topic_body(payload, &target, &target_topic, &body)) {
-            return fail(err, "expected \"TARGET TOPIC [BODY]\", got \"%.*s\"", payload_len,
-                        payload_text);
+            char *text = printable(payload);
+            fail(err, "expected \"TARGET TOPIC [BODY]\", got \"%s\"", text);
+            free(text);
+            return false;
         }
         // The target's reply, or its error, is handed back as it is (both owned here).
         return airssys_component_messaging_request(&target, &target_topic, &body, ret, err);
@@ -129,9 +145,12 @@ static bool handle(airssys_component_types_message_t *msg, component_list_u8_t *
         char *rest;
         errno = 0;
         long long n = strtoll(text, &rest, 10);
-        bool whole = len == payload->len && len > 0 && *rest == '\0';
+        bool whole = len == payload->len && len > 0 && rest == text + len;
         if (!whole || errno == ERANGE || n > INT64_MAX / 2 || n < INT64_MIN / 2) {
-            return fail(err, "not a number: \"%.*s\"", payload_len, payload_text);
+            char *shown = printable(payload);
+            fail(err, "not a number: \"%s\"", shown);
+            free(shown);
+            return false;
         }
         char doubled[32];
         int out = snprintf(doubled, sizeof doubled, "%lld", 2 * n);

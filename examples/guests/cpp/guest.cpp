@@ -57,6 +57,17 @@ std::string taken(component_string_t *text) {
     return copy;
 }
 
+// The payload as text for an error message, which must be UTF-8: bytes outside printable
+// ASCII become `?` (a caller's bad bytes must not turn a handled error into a trap).
+std::string printable(std::string_view bytes) {
+    std::string text(bytes);
+    for (char &c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte >= 0x7f) c = '?';
+    }
+    return text;
+}
+
 uint8_t *copied(const std::string &text) {
     if (text.empty()) return nullptr;
     auto *ptr = static_cast<uint8_t *>(std::malloc(text.size()));
@@ -108,7 +119,7 @@ Reply handle(std::string_view topic, std::string_view payload) {
         auto target_topic = rest.substr(0, second == std::string_view::npos ? rest.size() : second - first - 1);
         auto body = second == std::string_view::npos ? std::string_view{} : payload.substr(second + 1);
         if (target.empty() || target_topic.empty()) {
-            return Err{"expected \"TARGET TOPIC [BODY]\", got \"" + std::string(payload) + "\""};
+            return Err{"expected \"TARGET TOPIC [BODY]\", got \"" + printable(payload) + "\""};
         }
         return request(target, target_topic, body);
     }
@@ -117,7 +128,7 @@ Reply handle(std::string_view topic, std::string_view payload) {
         auto [end, error] = std::from_chars(payload.data(), payload.data() + payload.size(), n);
         bool whole = !payload.empty() && error == std::errc{} && end == payload.data() + payload.size();
         if (!whole || n > INT64_MAX / 2 || n < INT64_MIN / 2) {
-            return Err{"not a number: \"" + std::string(payload) + "\""};
+            return Err{"not a number: \"" + printable(payload) + "\""};
         }
         return Ok{std::to_string(2 * n)};
     }

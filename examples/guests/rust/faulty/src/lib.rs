@@ -22,6 +22,7 @@
 //! | `sender`     | reply the sender's name, or `none`                               |
 //! | `big`        | reply `N` bytes of `x` (costs about `N` fuel: `memory.fill` is metered per byte) |
 //! | `log-flood`  | log `N` lines in a tight loop, default forever; reply `logged N`  |
+//! | `host-spin`  | log one `N`-byte line (default 4 MiB) over and over, forever: each call costs the host far more time than the guest fuel |
 //! | `send-flood` | payload `N TARGET TOPIC BODY...`: `send` it `N` times without pause; reply `sent=S refused=R` and the first refusal on the next line |
 //!
 //! Anything else is `err("unknown topic: ...")`. A bad number is an `err`
@@ -116,6 +117,14 @@ impl Guest for Faulty {
                     logging::log(Level::Info, &format!("flood line {i}"));
                 }
                 reply(&format!("logged {n}"))
+            }
+            "host-spin" => {
+                let size = usize::try_from(number(&payload, Some(4 << 20))?)
+                    .map_err(|_| "host-spin: size too large".to_string())?;
+                let line = "x".repeat(size);
+                loop {
+                    logging::log(Level::Trace, &line);
+                }
             }
             "send-flood" => {
                 let text = String::from_utf8_lossy(&payload);
