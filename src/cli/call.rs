@@ -41,18 +41,9 @@ pub(crate) struct Call {
 
 impl Call {
     pub(crate) async fn run(self) -> i32 {
-        let payload = match (&self.payload, &self.payload_file) {
-            (Some(text), _) => text.clone().into_bytes(),
-            (None, Some(file)) => match std::fs::read(file) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    return report::usage(format!(
-                        "cannot read --payload-file {}: {e}",
-                        file.display()
-                    ));
-                }
-            },
-            (None, None) => Vec::new(),
+        let payload = match report::payload(self.payload.as_deref(), self.payload_file.as_deref()) {
+            Ok(payload) => payload,
+            Err(code) => return code,
         };
         let system = ActorSystem::new(SystemConfig::default());
         // The reply is all `call` waits for: components still running (one that a timed-out
@@ -74,11 +65,7 @@ impl Call {
                 }
                 0
             }
-            Err(Failure::Host(e)) if self.json => {
-                let object = serde_json::json!({ "ok": false, "kind": e.kind().as_str(), "message": e.to_string() });
-                report::say!("{object}");
-                e.kind().exit_code()
-            }
+            Err(Failure::Host(e)) if self.json => report::failure_json(&e),
             Err(Failure::Host(e)) => report::failure(&e),
             Err(Failure::Setup(message)) => report::usage(message),
         }

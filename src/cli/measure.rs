@@ -64,18 +64,9 @@ struct Measured {
 
 impl Measure {
     pub(crate) async fn run(self) -> i32 {
-        let payload = match (&self.payload, &self.payload_file) {
-            (Some(text), _) => text.clone().into_bytes(),
-            (None, Some(file)) => match std::fs::read(file) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    return report::usage(format!(
-                        "cannot read --payload-file {}: {e}",
-                        file.display()
-                    ));
-                }
-            },
-            (None, None) => Vec::new(),
+        let payload = match report::payload(self.payload.as_deref(), self.payload_file.as_deref()) {
+            Ok(payload) => payload,
+            Err(code) => return code,
         };
         let manifest = match Manifest::from_file(&self.manifest) {
             Ok(manifest) => manifest,
@@ -129,9 +120,7 @@ impl Measure {
 
     fn failed(&self, error: &Error) -> i32 {
         if self.json {
-            let object = serde_json::json!({ "ok": false, "kind": error.kind().as_str(), "message": error.to_string() });
-            report::say!("{object}");
-            error.kind().exit_code()
+            report::failure_json(error)
         } else {
             report::failure(error)
         }
