@@ -35,6 +35,27 @@ use bindings::airssys::component::{config, logging, messaging, types};
 /// Fuel between two yields of a guest, as in the host.
 pub const YIELD_INTERVAL: u64 = 100_000;
 
+/// Makes the guest of `store` yield every [`YIELD_INTERVAL`] units of fuel, and fail with
+/// [`DeadlineExceeded`] on return from a host call past the deadline `deadline` reads
+/// from the store's data (as the host does).
+///
+/// # Errors
+///
+/// When the engine does not meter fuel.
+pub fn stop_at_deadline<T: 'static>(
+    store: &mut Store<T>,
+    deadline: fn(&T) -> Instant,
+) -> wasmtime::Result<()> {
+    store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
+    store.call_hook(move |ctx, hook| match hook {
+        CallHook::ReturningFromHost if Instant::now() >= deadline(ctx.data()) => {
+            Err(wasmtime::Error::new(DeadlineExceeded))
+        }
+        _ => Ok(()),
+    });
+    Ok(())
+}
+
 /// Runs `call` unless `deadline` passes first: checked at each of the guest's yields and by
 /// a timer (for a guest blocked in a host call).
 ///
@@ -218,13 +239,7 @@ impl RawComponent {
     /// wasmtime's.
     pub async fn instantiate(&self) -> Result<RawInstance> {
         let mut store = Store::new(&self.engine, RawState::new());
-        store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
-        store.call_hook(|ctx, hook| match hook {
-            CallHook::ReturningFromHost if Instant::now() >= ctx.data().deadline => {
-                Err(wasmtime::Error::new(DeadlineExceeded))
-            }
-            _ => Ok(()),
-        });
+        stop_at_deadline(&mut store, |state| state.deadline)?;
         arm(&mut store, self.fuel, self.time)?;
         let deadline = store.data().deadline;
         let bindings = within(deadline, self.pre.instantiate_async(&mut store)).await?;

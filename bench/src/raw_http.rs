@@ -15,14 +15,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{CallHook, Engine, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::Result;
-use crate::raw::{DeadlineExceeded, YIELD_INTERVAL, within};
+use crate::raw::{stop_at_deadline, within};
 
 /// Store data: WASI and wasi:http over one table, and the request's deadline.
 pub struct RawHttpState {
@@ -114,13 +114,7 @@ async fn handle(
     };
     let mut store = Store::new(engine, state);
     let _ = store.set_fuel(fuel);
-    let _ = store.fuel_async_yield_interval(Some(YIELD_INTERVAL));
-    store.call_hook(|ctx, hook| match hook {
-        CallHook::ReturningFromHost if Instant::now() >= ctx.data().deadline => {
-            Err(wasmtime::Error::new(DeadlineExceeded))
-        }
-        _ => Ok(()),
-    });
+    let _ = stop_at_deadline(&mut store, |state| state.deadline);
     let deadline = store.data().deadline;
     let (tx, rx) = oneshot::channel();
     let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from));

@@ -7,7 +7,7 @@ use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SystemConfig}
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::report;
+use super::{MessageArgs, report};
 
 /// Start a supervised host with these components, send one message to the first, and
 /// print the reply.
@@ -25,15 +25,8 @@ pub(crate) struct Call {
     /// More components to start beside it (it may message them).
     #[arg(long = "with", value_name = "MANIFEST")]
     with: Vec<PathBuf>,
-    /// The message's topic.
-    #[arg(long, default_value = "")]
-    topic: String,
-    /// The payload, as text.
-    #[arg(long, conflicts_with = "payload_file", allow_hyphen_values = true)]
-    payload: Option<String>,
-    /// The payload, read from a file.
-    #[arg(long, value_name = "F")]
-    payload_file: Option<PathBuf>,
+    #[command(flatten)]
+    message: MessageArgs,
     /// Print one JSON object on stdout instead of the raw reply.
     #[arg(long)]
     json: bool,
@@ -41,7 +34,7 @@ pub(crate) struct Call {
 
 impl Call {
     pub(crate) async fn run(self) -> i32 {
-        let payload = match report::payload(self.payload.as_deref(), self.payload_file.as_deref()) {
+        let payload = match self.message.payload() {
             Ok(payload) => payload,
             Err(code) => return code,
         };
@@ -95,7 +88,7 @@ impl Call {
                 .await
                 .map_err(Failure::Host)?;
         }
-        host.ask(&target, &self.topic, payload)
+        host.ask(&target, &self.message.topic, payload)
             .await
             .map_err(Failure::Host)
     }

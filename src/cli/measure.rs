@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use airssys_wasm::{ComponentInstance, EngineConfig, Engines, Error, LoadedComponent, Manifest};
 
-use super::report;
+use super::{MessageArgs, report};
 
 /// Headroom of the suggested limits over the largest figure measured.
 const HEADROOM: f64 = 1.5;
@@ -29,15 +29,8 @@ pub(crate) struct Measure {
     /// The component to measure.
     #[arg(value_name = "MANIFEST")]
     manifest: PathBuf,
-    /// The message's topic.
-    #[arg(long, default_value = "")]
-    topic: String,
-    /// The payload, as text.
-    #[arg(long, conflicts_with = "payload_file", allow_hyphen_values = true)]
-    payload: Option<String>,
-    /// The payload, read from a file.
-    #[arg(long, value_name = "F")]
-    payload_file: Option<PathBuf>,
+    #[command(flatten)]
+    message: MessageArgs,
     /// How many times to run the message (at least 1).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     runs: u32,
@@ -64,7 +57,7 @@ struct Measured {
 
 impl Measure {
     pub(crate) async fn run(self) -> i32 {
-        let payload = match report::payload(self.payload.as_deref(), self.payload_file.as_deref()) {
+        let payload = match self.message.payload() {
             Ok(payload) => payload,
             Err(code) => return code,
         };
@@ -104,7 +97,7 @@ impl Measure {
         };
         let mut runs = Vec::with_capacity(self.runs as usize);
         for _ in 0..self.runs {
-            let reply = instance.call(&self.topic, payload, None).await?;
+            let reply = instance.call(&self.message.topic, payload, None).await?;
             runs.push(Cost {
                 memory: instance.memory_size(),
                 fuel: reply.fuel_consumed,
@@ -132,7 +125,7 @@ impl Measure {
             measured.component,
             self.runs,
             if self.runs == 1 { "" } else { "s" },
-            self.topic,
+            self.message.topic,
         );
         out.push_str(&format!(
             "{:<18} {:>14} {:>16} {:>12}\n",
@@ -189,7 +182,7 @@ impl Measure {
         serde_json::json!({
             "ok": true,
             "component": measured.component,
-            "topic": self.topic,
+            "topic": self.message.topic,
             "runs": self.runs,
             "instantiation": cost(measured.start),
             "first": cost(measured.runs[0]),

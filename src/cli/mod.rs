@@ -9,6 +9,7 @@ mod report;
 mod serve;
 mod validate;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,37 @@ enum Command {
     Serve(serve::Serve),
     Measure(measure::Measure),
     New(new::New),
+}
+
+/// The message `call` and `measure` send: its topic and its payload.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MessageArgs {
+    /// The message's topic.
+    #[arg(long, default_value = "")]
+    pub(crate) topic: String,
+    /// The payload, as text.
+    #[arg(long, conflicts_with = "payload_file", allow_hyphen_values = true)]
+    payload: Option<String>,
+    /// The payload, read from a file.
+    #[arg(long, value_name = "F")]
+    payload_file: Option<PathBuf>,
+}
+
+impl MessageArgs {
+    /// The payload's bytes (empty without `--payload` or `--payload-file`), or the exit
+    /// code of the usage error when the file cannot be read.
+    pub(crate) fn payload(&self) -> Result<Vec<u8>, i32> {
+        match (&self.payload, &self.payload_file) {
+            (Some(text), _) => Ok(text.as_bytes().to_vec()),
+            (None, Some(file)) => std::fs::read(file).map_err(|e| {
+                report::usage(format!(
+                    "cannot read --payload-file {}: {e}",
+                    file.display()
+                ))
+            }),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
 }
 
 pub(crate) fn main() -> ExitCode {

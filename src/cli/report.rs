@@ -62,21 +62,6 @@ pub(crate) fn failure_json(error: &Error) -> i32 {
     error.kind().exit_code()
 }
 
-/// The message payload of `--payload TEXT` or `--payload-file F` (empty without either),
-/// or the usage error's exit code when the file cannot be read.
-pub(crate) fn payload(text: Option<&str>, file: Option<&std::path::Path>) -> Result<Vec<u8>, i32> {
-    match (text, file) {
-        (Some(text), _) => Ok(text.as_bytes().to_vec()),
-        (None, Some(file)) => std::fs::read(file).map_err(|e| {
-            usage(format!(
-                "cannot read --payload-file {}: {e}",
-                file.display()
-            ))
-        }),
-        (None, None) => Ok(Vec::new()),
-    }
-}
-
 /// A usage-level failure that is not one of the host's errors (exit 2).
 pub(crate) fn usage(message: impl std::fmt::Display) -> i32 {
     eprintln!("error[usage]: {message}");

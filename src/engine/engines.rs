@@ -76,7 +76,8 @@ impl Allocation {
                 .cache_dir(None)
                 .allocation(pooling.clone()),
         );
-        // Creating the engine reserves its pool: if that works, the real ones will.
+        // Creating the engine reserves its pool: if that works, the first real one will
+        // (a later one, for another `max_stack`, may still be refused).
         match probe
             .wasmtime_config(DEFAULT_STACK)
             .and_then(|config| Engine::new(&config))

@@ -5,11 +5,12 @@
 //! its task every [`YIELD_INTERVAL`] units of fuel, where the clock is read: one spinning
 //! past its deadline is stopped at its next yield. The clock is also read on the way back
 //! from every host call (a loop of cheap-in-fuel, costly-in-time host calls). A guest
-//! blocked in a host call is stopped by a timer. Both are armed only when the call actually waits (a call that ends before
-//! its first yield pays for neither). Fuel rather than epochs: the metering is on anyway,
-//! and epoch checks on top of it made every call slower (docs/performance.md). The outcome is
-//! the reply or exactly one of the error kinds `handler`, `trap`, `fuel`, `timeout`,
-//! `memory`; fuel consumed and elapsed time are recorded for every call.
+//! blocked in a host call is stopped by a timer. The yields' clock check and the timer are
+//! armed only when the call actually waits (a call that ends before its first yield pays
+//! for neither). Fuel rather than epochs: the metering is on anyway, and epoch checks on
+//! top of it made every call slower (docs/performance.md). The outcome is the reply or
+//! exactly one of the error kinds `handler`, `trap`, `fuel`, `timeout`, `memory`; fuel
+//! consumed and elapsed time are recorded for every call.
 
 use std::future::Future;
 use std::sync::Arc;
