@@ -181,15 +181,20 @@ pub enum Error {
         limit: u64,
     },
 
-    /// One message took longer than `max_execution_time_ms`.
+    /// One message took longer than `max_execution_time_ms`, or than what was left of its
+    /// caller's time when the caller's deadline came with it (a request over a lattice).
     #[error(
-        "component `{component}` timed out: one message took longer than max_execution_time_ms = {limit_ms} (stopped after {elapsed:?})"
+        "component `{component}` timed out: one message took longer than {} (stopped after {elapsed:?})",
+        limit_words(*.limit_ms, *.budget)
     )]
     Timeout {
         /// The component's name.
         component: String,
-        /// `max_execution_time_ms` from the manifest.
+        /// The limit the message ran under, in ms: `max_execution_time_ms` from the
+        /// manifest, or the caller's budget when that was less.
         limit_ms: u64,
+        /// Whether `limit_ms` is the caller's budget rather than the manifest's limit.
+        budget: bool,
         /// How long the message ran before it was stopped.
         elapsed: Duration,
     },
@@ -218,8 +223,9 @@ pub enum Error {
         what: String,
     },
 
-    /// No component of that name is running in this host.
-    #[error("no component named `{name}` in this host")]
+    /// No component of that name runs in this host (nor, for a host on a lattice, on any
+    /// host of it).
+    #[error("no component named `{name}` is running")]
     NotFound {
         /// The name asked for.
         name: String,
@@ -286,6 +292,14 @@ impl Error {
             Error::Stopped { .. } => ErrorKind::Stopped,
             Error::TooLarge { .. } => ErrorKind::TooLarge,
         }
+    }
+}
+
+fn limit_words(limit_ms: u64, budget: bool) -> String {
+    if budget {
+        format!("the {limit_ms} ms its caller had left")
+    } else {
+        format!("max_execution_time_ms = {limit_ms}")
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Each folder is a layer and imports only the layers listed before it (`ARCHITECTURE.md`;
 //! `tests/layers.rs` checks it): [`manifest`], [`error`], `store`, `imports`, `engine`,
-//! `actor`, `host`, [`serve`]. The command line is the binary's own (`src/main.rs`, feature `cli`).
+//! `actor`, `host`, [`telemetry`], [`http`], [`lattice`], [`serve`]. The command line is the binary's own (`src/main.rs`, feature `cli`).
 #![deny(missing_docs)]
 
 pub mod manifest;
@@ -29,16 +29,20 @@ pub mod telemetry;
 
 pub mod http;
 
+pub mod lattice;
+
 pub mod serve;
 
-pub use actor::{ComponentReply, WasmComponentActor};
+pub use actor::{ComponentReply, Envelope, WasmComponentActor};
 pub use engine::inspect;
 pub use engine::{
     Allocation, BodyCut, ComponentInstance, EngineConfig, Engines, LoadedComponent, ProxyResponse,
     Reply, ResponseBody,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use host::{ComponentEvent, ComponentState, Host, SpawnOptions, Undelivered};
+pub use host::{
+    ComponentEvent, ComponentState, Host, Remote, RemoteReply, SpawnOptions, Undelivered,
+};
 pub use imports::ComponentMessage;
 pub use manifest::Manifest;
 pub use store::Router;

@@ -149,10 +149,12 @@ async fn a_spinning_guest_is_stopped_near_its_deadline() {
         Error::Timeout {
             component,
             limit_ms,
+            budget,
             elapsed,
         } => {
             assert_eq!(component, "spinner");
             assert_eq!(*limit_ms, 50);
+            assert!(!budget, "the manifest's limit, not a caller's budget");
             assert!(*elapsed >= Duration::from_millis(50), "{elapsed:?}");
         }
         other => panic!("expected timeout, got {other:?}"),

@@ -195,11 +195,48 @@ fn a_restart_policy_for_a_stranger_and_a_file_without_components_are_errors() {
 }
 
 #[test]
-fn the_lattice_section_is_refused_not_ignored() {
+fn a_lattice_section_gives_its_servers_defaults_auth_and_exports() {
+    let text = format!(
+        "{GOOD}\n[lattice]\nnats = [\"nats://127.0.0.1:4222\", \"tls://10.0.0.2:4443\"]\ntoken_file = \"token\"\nexport = [\"echo\", \"later\"]\n"
+    );
+    let (dir, path) = setup(&text);
+    dir.write("token", "s3cret\n");
+    let lattice = HostFile::from_file(&path).unwrap().lattice.unwrap();
+    assert_eq!(lattice.name, "default");
+    assert_eq!(lattice.nats.len(), 2);
+    assert_eq!(
+        lattice.auth,
+        airssys_wasm::manifest::LatticeAuth::Token(dir.path().join("token"))
+    );
+    assert!(lattice.exports("echo") && lattice.exports("later"));
+    assert!(!lattice.exports("counter"), "not in export");
+    let without = HostFile::parse(
+        &format!("{GOOD}\n[lattice]\nname = \"blue\"\nnats = [\"nats://h:1\"]\n"),
+        &path,
+    )
+    .unwrap()
+    .lattice
+    .unwrap();
+    assert_eq!(without.name, "blue");
+    assert!(without.exports("counter"), "no export list: everything");
+}
+
+#[test]
+fn a_bad_lattice_section_names_each_key() {
     let e = errors(&format!(
-        "{GOOD}\n[lattice]\nnats = \"nats://127.0.0.1:4222\"\n"
+        "{GOOD}\n[lattice]\nname = \"Blue.Sky\"\nnats = [\"http://127.0.0.1:4222\", \"nats://nohost\"]\ntoken_file = \"absent\"\nnkey_seed_file = \"absent.nk\"\ntls = {{ cert = \"c.pem\" }}\nexport = [\"Bad Name\"]\n"
     ));
-    has(&e, "lattice", "does not serve it yet");
+    has(&e, "lattice.name", "[a-z0-9_-]");
+    has(&e, "lattice.nats[0]", "nats://HOST:PORT");
+    has(&e, "lattice.nats[1]", "\"nats://nohost\"");
+    has(&e, "lattice.token_file", "absent");
+    has(&e, "lattice", "at most one of credentials, token_file and nkey_seed_file");
+    has(&e, "lattice.tls", "cert and key together");
+    has(&e, "lattice.export[0]", "\"Bad Name\"");
+    let e = errors(&format!("{GOOD}\n[lattice]\nnats = []\n"));
+    has(&e, "lattice.nats", "at least one");
+    let e = errors(&format!("{GOOD}\n[lattice]\nnats = [\"nats://a:1\"]\nseeds = 1\n"));
+    assert!(e.iter().any(|e| e.to_string().contains("seeds")), "{e:?}");
 }
 
 #[test]

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use airssys_wasm_actors::{Actor, ActorContext, ChildSpec, ErrorAction};
 use tokio::sync::Mutex;
@@ -28,8 +28,31 @@ use crate::imports::ComponentMessage;
 use crate::store::Router;
 
 /// What a component actor answers: the reply, or the component's handled `err(...)`
-/// as [`Error::Handler`]. Crashes come back as the ask's error instead.
+/// as [`Error::Handler`] (and a `timeout` for a message whose [`Envelope::deadline`] had
+/// passed before it ran). Crashes come back as the ask's error instead.
 pub type ComponentReply = Result<Reply, Error>;
+
+/// A message for a component actor, with the latest moment it may run until when its
+/// caller's own time is shorter than the component's `max_execution_time_ms` (a request
+/// that came over a lattice carries what its caller had left).
+#[derive(Debug)]
+pub struct Envelope {
+    /// The message.
+    pub message: ComponentMessage,
+    /// Past this the message ends in `timeout` (restarting the component, as its own limit
+    /// would); one already past when the message's turn comes is answered `timeout` without
+    /// running. `None`: the component's own limit only.
+    pub deadline: Option<Instant>,
+}
+
+impl From<ComponentMessage> for Envelope {
+    fn from(message: ComponentMessage) -> Envelope {
+        Envelope {
+            message,
+            deadline: None,
+        }
+    }
+}
 
 /// An actor whose state is one instance of a component.
 pub struct WasmComponentActor {
@@ -140,7 +163,7 @@ impl Drop for WasmComponentActor {
 }
 
 impl Actor for WasmComponentActor {
-    type Message = ComponentMessage;
+    type Message = Envelope;
     type Reply = ComponentReply;
     type Error = Error;
 
@@ -197,7 +220,7 @@ impl Actor for WasmComponentActor {
 
     async fn handle_message(
         &mut self,
-        msg: ComponentMessage,
+        msg: Envelope,
         _ctx: &mut ActorContext<Self>,
     ) -> Result<ComponentReply, Error> {
         if !self.loaded.serves_messages() {
@@ -211,9 +234,13 @@ impl Actor for WasmComponentActor {
         let Some(instance) = guard.instance.as_mut() else {
             return Err(self.no_instance("no live instance"));
         };
-        match instance.call_message(&msg).await {
+        match instance
+            .call_until(&msg.message, None, msg.deadline)
+            .await
+        {
             Ok(reply) => Ok(Ok(reply)),
-            Err(e @ Error::Handler { .. }) => Ok(Err(e)),
+            // A handled `err(...)`, or a deadline gone before the message ran.
+            Err(e) if !instance.has_crashed() => Ok(Err(e)),
             Err(crash) => Err(crash),
         }
     }

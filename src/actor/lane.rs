@@ -32,20 +32,19 @@ use std::sync::{Arc, Mutex as StdMutex};
 use airssys_wasm_actors::{ActorRef, ExitHandle};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::actor::component_actor::WasmComponentActor;
+use crate::actor::component_actor::{Envelope, WasmComponentActor};
 use crate::actor::direct_call::{DirectCall, RunToEnd};
 use crate::engine::StopSignal;
 use crate::engine::executor::{ComponentInstance, Reply};
 use crate::engine::loader::LoadedComponent;
 use crate::error::Error;
-use crate::imports::ComponentMessage;
 
 /// A direct call's message, placed in the lane by `Host::ask`, waiting to be run or
 /// collected. While it is there, no other is placed: later asks queue, and the actor runs
 /// it before any of them.
 pub(crate) enum Work {
     /// Not run yet.
-    Waiting(ComponentMessage),
+    Waiting(Envelope),
     /// Run by the actor; the outcome waits for the caller.
     Done(Result<Reply, Error>),
 }
@@ -123,7 +122,7 @@ impl Lane {
             return None;
         }
         self.apply_upgrade();
-        let Some(Work::Waiting(message)) = &self.direct else {
+        let Some(Work::Waiting(envelope)) = &self.direct else {
             return None;
         };
         Some(match self.instance.as_mut() {
@@ -131,7 +130,9 @@ impl Lane {
                 Err(self.stopped("it was stopped before this message ran"))
             }
             Some(instance) if !instance.has_crashed() => {
-                instance.call_until(message, Some(&self.stop)).await
+                instance
+                    .call_until(&envelope.message, Some(&self.stop), envelope.deadline)
+                    .await
             }
             _ => Err(self.stopped("its instance was lost before this message ran")),
         })
@@ -164,10 +165,14 @@ pub(crate) async fn lock_after_direct(lane: &Arc<Mutex<Lane>>) -> (LaneGuard, Op
 async fn run_waiting(mut guard: LaneGuard) -> Option<Error> {
     let lane = &mut *guard;
     let outcome = lane.run_direct().await?;
+    let crashed = lane
+        .instance
+        .as_ref()
+        .is_some_and(ComponentInstance::has_crashed);
     let crash = outcome
         .as_ref()
         .err()
-        .filter(|e| e.kind().is_crash())
+        .filter(|e| crashed && e.kind().is_crash())
         .cloned();
     lane.direct = Some(Work::Done(outcome));
     crash
@@ -257,8 +262,8 @@ impl InstanceSlot {
     pub(crate) fn try_direct(
         &self,
         address: &ActorRef<WasmComponentActor>,
-        message: ComponentMessage,
-    ) -> Result<DirectCall, ComponentMessage> {
+        message: Envelope,
+    ) -> Result<DirectCall, Envelope> {
         if !address.is_idle() {
             return Err(message);
         }

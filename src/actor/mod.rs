@@ -9,4 +9,4 @@ pub(crate) mod component_actor;
 pub(crate) mod direct_call;
 pub(crate) mod lane;
 
-pub use component_actor::{ComponentReply, WasmComponentActor};
+pub use component_actor::{ComponentReply, Envelope, WasmComponentActor};

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use airssys_wasm::{EngineConfig, Error, Host, Manifest};
 use airssys_wasm_actors::{ActorSystem, Strategy, SupervisorConfig, SystemConfig};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::{MessageArgs, report};
 
@@ -44,22 +42,8 @@ impl Call {
         // waiting for them once the reply is written.
         let outcome = self.call(&system, &payload).await;
         match outcome {
-            Ok(reply) => {
-                if self.json {
-                    let object = serde_json::json!({
-                        "ok": true,
-                        "reply": BASE64.encode(&reply.payload),
-                        "fuel_consumed": reply.fuel_consumed,
-                        "elapsed_us": u64::try_from(reply.elapsed.as_micros()).unwrap_or(u64::MAX),
-                    });
-                    report::say!("{object}");
-                } else {
-                    report::write_stdout(&reply.payload);
-                }
-                0
-            }
-            Err(Failure::Host(e)) if self.json => report::failure_json(&e),
-            Err(Failure::Host(e)) => report::failure(&e),
+            Ok(reply) => report::success(&reply, self.json),
+            Err(Failure::Host(e)) => report::failed(&e, self.json),
             Err(Failure::Setup(message)) => report::usage(message),
         }
     }

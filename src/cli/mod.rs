@@ -1,5 +1,6 @@
 //! The command line: one file per command, each a clap struct with a `run` method.
 
+mod ask;
 mod call;
 mod compile;
 mod inspect;
@@ -32,6 +33,7 @@ struct Cli {
 enum Command {
     Validate(validate::Validate),
     Call(call::Call),
+    Ask(ask::Ask),
     Compile(compile::Compile),
     Inspect(inspect::Inspect),
     Serve(serve::Serve),
@@ -39,7 +41,7 @@ enum Command {
     New(new::New),
 }
 
-/// The message `call` and `measure` send: its topic and its payload.
+/// The message `call`, `ask` and `measure` send: its topic and its payload.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MessageArgs {
     /// The message's topic.
@@ -97,6 +99,7 @@ pub(crate) fn main() -> ExitCode {
         match cli.command {
             Command::Validate(cmd) => cmd.run().await,
             Command::Call(cmd) => cmd.run().await,
+            Command::Ask(cmd) => cmd.run().await,
             Command::Compile(cmd) => cmd.run().await,
             Command::Inspect(cmd) => cmd.run().await,
             Command::Serve(cmd) => cmd.run().await,

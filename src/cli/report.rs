@@ -4,7 +4,9 @@
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use airssys_wasm::Error;
+use airssys_wasm::{Error, Reply};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// What became of stdout: open, closed by the reader (`| head`), or failed otherwise.
 static STDOUT: AtomicU8 = AtomicU8::new(OPEN);
@@ -45,6 +47,33 @@ pub(crate) fn exit_code(code: i32) -> i32 {
         2
     } else {
         code
+    }
+}
+
+/// A reply on stdout: its bytes unchanged, or (`--json`) `{"ok": true, "reply": BASE64,
+/// "fuel_consumed": N, "elapsed_us": N}`; exit code 0.
+pub(crate) fn success(reply: &Reply, json: bool) -> i32 {
+    if json {
+        let object = serde_json::json!({
+            "ok": true,
+            "reply": BASE64.encode(&reply.payload),
+            "fuel_consumed": reply.fuel_consumed,
+            "elapsed_us": u64::try_from(reply.elapsed.as_micros()).unwrap_or(u64::MAX),
+        });
+        say!("{object}");
+    } else {
+        write_stdout(&reply.payload);
+    }
+    0
+}
+
+/// A failure as `call` and `ask` report it: the JSON object with `--json`, else
+/// `error[KIND]: message` on stderr; the kind's exit code.
+pub(crate) fn failed(error: &Error, json: bool) -> i32 {
+    if json {
+        failure_json(error)
+    } else {
+        failure(error)
     }
 }
 

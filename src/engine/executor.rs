@@ -182,13 +182,24 @@ impl LoadedComponent {
 
 /// Refills fuel and sets the deadline for one call; returns when it started.
 pub(crate) fn arm(loaded: &LoadedComponent, store: &mut Store<StoreData>) -> Instant {
+    arm_until(loaded, store, None)
+}
+
+/// Like [`arm`], the deadline no later than `cap` (a caller's own deadline, carried with
+/// its message).
+pub(crate) fn arm_until(
+    loaded: &LoadedComponent,
+    store: &mut Store<StoreData>,
+    cap: Option<Instant>,
+) -> Instant {
     let resources = &loaded.manifest.resources;
     // Fuel metering is always on in the host's engines, so this cannot fail.
     let _ = store.set_fuel(resources.max_fuel_per_execution);
     let now = Instant::now();
+    let own = now + Duration::from_millis(resources.max_execution_time_ms);
     store
         .data_mut()
-        .set_deadline(now + Duration::from_millis(resources.max_execution_time_ms));
+        .set_deadline(cap.map_or(own, |cap| cap.min(own)));
     let _ = store.data_mut().limiter.take_refusal();
     store.data().log_budget.refill();
     now
@@ -221,15 +232,18 @@ impl ComponentInstance {
         &mut self,
         message: &crate::imports::ComponentMessage,
     ) -> Result<Reply, Error> {
-        self.call_until(message, None).await
+        self.call_until(message, None, None).await
     }
 
     /// Runs one message unless `stop` is raised while the call waits: the call is then
-    /// abandoned (the instance is finished) and the answer is `stopped`.
+    /// abandoned (the instance is finished) and the answer is `stopped`. `cap` brings its
+    /// deadline forward (never back): past it the call ends in `timeout`, as past the
+    /// component's own `max_execution_time_ms`.
     pub(crate) async fn call_until(
         &mut self,
         message: &crate::imports::ComponentMessage,
         stop: Option<&StopSignal>,
+        cap: Option<Instant>,
     ) -> Result<Reply, Error> {
         // Borrowed, not cloned: an `Arc` clone per call is two atomic operations.
         let loaded = &*self.loaded;
@@ -242,7 +256,19 @@ impl ComponentInstance {
         let span =
             tracing::debug_span!("message", component = %loaded.name, topic = %message.topic);
         let _enter = span.enter();
-        let started = arm(loaded, &mut self.store);
+        if let Some(cap) = cap
+            && cap <= Instant::now()
+        {
+            // Its caller's time ran out while it waited: answered without running, the
+            // instance untouched.
+            return Err(Error::Timeout {
+                component: loaded.name.to_string(),
+                limit_ms: 0,
+                budget: true,
+                elapsed: Duration::ZERO,
+            });
+        }
+        let started = arm_until(loaded, &mut self.store, cap);
         let deadline = self.store.data().deadline;
         self.crashed = true;
         let call = self
@@ -263,7 +289,7 @@ impl ComponentInstance {
                 message,
             }),
             Waited::Done(Err(e)) => Err(call_failure(loaded, &mut self.store, e, elapsed)),
-            Waited::TimedOut => Err(timeout(loaded, elapsed)),
+            Waited::TimedOut => Err(timeout_at(loaded, started, deadline, elapsed)),
             Waited::Stopped => {
                 tracing::debug!(?elapsed, "call abandoned: the component is stopping");
                 return Err(Error::Stopped {
@@ -314,6 +340,28 @@ pub(crate) fn timeout(loaded: &LoadedComponent, elapsed: Duration) -> Error {
     Error::Timeout {
         component: loaded.name.to_string(),
         limit_ms: loaded.manifest.resources.max_execution_time_ms,
+        budget: false,
+        elapsed,
+    }
+}
+
+/// The `timeout` of a call armed at `started` to end at `deadline`: the manifest's limit,
+/// or the caller's budget when that came first.
+fn timeout_at(
+    loaded: &LoadedComponent,
+    started: Instant,
+    deadline: Instant,
+    elapsed: Duration,
+) -> Error {
+    let own = loaded.manifest.resources.max_execution_time_ms;
+    let limit = deadline.saturating_duration_since(started);
+    if limit >= Duration::from_millis(own) {
+        return timeout(loaded, elapsed);
+    }
+    Error::Timeout {
+        component: loaded.name.to_string(),
+        limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+        budget: true,
         elapsed,
     }
 }

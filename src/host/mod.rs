@@ -17,14 +17,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Instant;
 
 use airssys_wasm_actors::{
     ActorRef, ActorSystem, AskError, DEFAULT_MAILBOX_CAPACITY, RestartPolicy, SendError,
     ShutdownPolicy, SupervisorRef,
 };
 
-use crate::actor::component_actor::WasmComponentActor;
+use crate::actor::component_actor::{Envelope, WasmComponentActor};
 use crate::actor::direct_call::DirectCall;
 use crate::actor::lane::InstanceSlot;
 use crate::engine::executor::Reply;
@@ -40,8 +41,10 @@ use crate::store::metrics::MetricsSnapshot;
 use registry::{Entry, HttpGate, Registry};
 
 pub use registry::{ComponentEvent, ComponentState};
+pub use remote::{Remote, RemoteReply};
 
 mod registry;
+mod remote;
 
 /// A WebAssembly component host inside an actor system. Cheap to clone.
 #[derive(Clone)]
@@ -55,6 +58,9 @@ struct Inner {
     registry: Registry,
     mailbox_capacity: usize,
     router: Arc<HostRouter>,
+    /// Where names this host does not run go (shared by the hosts `with_mailbox_capacity`
+    /// makes); read only on that way.
+    remote: Arc<RwLock<Option<Arc<dyn Remote>>>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -83,6 +89,7 @@ impl Host {
             system.clone(),
             registry,
             DEFAULT_MAILBOX_CAPACITY,
+            Arc::default(),
         ))
     }
 
@@ -92,6 +99,7 @@ impl Host {
         system: ActorSystem,
         registry: Registry,
         mailbox_capacity: usize,
+        remote: Arc<RwLock<Option<Arc<dyn Remote>>>>,
     ) -> Host {
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             engine,
@@ -99,6 +107,7 @@ impl Host {
             registry,
             mailbox_capacity,
             router: Arc::new(HostRouter { host: weak.clone() }),
+            remote,
         });
         Host { inner }
     }
@@ -111,7 +120,21 @@ impl Host {
             inner.system.clone(),
             inner.registry.clone(),
             capacity.max(1),
+            inner.remote.clone(),
         )
+    }
+
+    /// Sends messages for names this host does not run (or whose component stopped for
+    /// good) to `remote` from now on, instead of answering `not-found`: the other hosts of a
+    /// lattice. `None` takes it away again. A live local component always wins.
+    pub fn set_remote(&self, remote: Option<Arc<dyn Remote>>) {
+        if let Ok(mut current) = self.inner.remote.write() {
+            *current = remote;
+        }
+    }
+
+    fn remote(&self) -> Option<Arc<dyn Remote>> {
+        self.inner.remote.read().ok().and_then(|r| r.clone())
     }
 
     /// The host's engines.
@@ -257,19 +280,24 @@ impl Host {
     /// `not-found` for an unknown name, `overloaded` when its mailbox is full, `handler`
     /// when it returned `err(...)`, `trap`/`fuel`/`timeout`/`memory` when this message
     /// crashed it, `stopped` when it was stopped or its supervisor gave up.
+    ///
+    /// On a lattice ([`Host::set_remote`]), a name this host does not run is asked
+    /// elsewhere, with the same kinds of errors, and `timeout` past the remote's own
+    /// default deadline (30 s in `serve`; [`Host::ask_timeout`] sets one).
     pub fn ask(
         &self,
         to: &str,
         topic: &str,
         payload: impl Into<Vec<u8>>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
-        self.ask_from(None, to, topic.to_string(), payload.into())
+        self.ask_from(Way::Outside, to, outside(topic, payload.into()), None)
     }
 
     /// Sends a message to the component `to` and waits for its reply at most `limit`.
     ///
     /// Past the limit the caller gets `timeout`, and the message is still handled (to
     /// its end, if it had started) with its reply discarded, as for a dropped [`Host::ask`].
+    /// Asked on another host of a lattice, the message runs there within `limit` only.
     ///
     /// # Errors
     ///
@@ -281,12 +309,19 @@ impl Host {
         payload: impl Into<Vec<u8>>,
         limit: std::time::Duration,
     ) -> Result<Reply, Error> {
-        let started = std::time::Instant::now();
-        match tokio::time::timeout(limit, self.ask(to, topic, payload)).await {
+        let started = Instant::now();
+        let ask = self.ask_from(
+            Way::Outside,
+            to,
+            outside(topic, payload.into()),
+            Some(started + limit),
+        );
+        match tokio::time::timeout(limit, ask).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Error::Timeout {
                 component: to.to_string(),
                 limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                budget: true,
                 elapsed: started.elapsed(),
             }),
         }
@@ -309,17 +344,15 @@ impl Host {
         topic: &str,
         payload: impl Into<Vec<u8>>,
     ) -> Result<(), Undelivered> {
-        let message = ComponentMessage {
-            topic: topic.to_string(),
-            payload: payload.into(),
-            sender: None,
+        let delivered = match self.entry_for(to, outside(topic, payload.into())) {
+            Ok((entry, message)) => entry
+                .address
+                .tell(Envelope::from(message))
+                .await
+                .map_err(|e| refused(to, &entry, e)),
+            Err(undelivered) => Err(undelivered),
         };
-        let (entry, message) = self.entry_for(to, message)?;
-        entry
-            .address
-            .tell(message)
-            .await
-            .map_err(|e| refused(to, &entry, e))
+        delivered.or_else(|undelivered| self.tell_elsewhere(Way::Outside, to, undelivered))
     }
 
     /// Sends a message to the component `to` without waiting, neither for a reply nor for
@@ -335,7 +368,7 @@ impl Host {
         topic: &str,
         payload: impl Into<Vec<u8>>,
     ) -> Result<(), Undelivered> {
-        self.tell_from(None, to, topic.to_string(), payload.into())
+        self.tell_from(Way::Outside, to, outside(topic, payload.into()))
     }
 
     /// A component's counters.
@@ -529,82 +562,172 @@ impl Host {
 
     fn ask_from(
         &self,
-        from: Option<&str>,
+        way: Way,
         to: &str,
-        topic: String,
-        payload: Vec<u8>,
+        message: ComponentMessage,
+        deadline: Option<Instant>,
     ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
         // Reserved or enqueued under the registry's read lock: no entry is cloned on the
         // way. Messages between components always go through the mailbox, so a call never
         // runs inside another component's call.
-        let route = self
-            .inner
-            .registry
-            .with(to, |entry| {
-                if !entry.loaded.serves_messages() {
-                    return Route::Refused(Box::new(entry.loaded.http_only()));
-                }
-                let message = ComponentMessage {
-                    topic,
-                    payload,
-                    sender: from.map(str::to_string),
-                };
-                let message = match from {
-                    None => match entry.slot.try_direct(&entry.address, message) {
-                        Ok(call) => return Route::Direct(call),
-                        Err(message) => message,
-                    },
-                    Some(_) => message,
-                };
-                let queued = Queued {
-                    loaded: entry.loaded.clone(),
-                    registry: self.inner.registry.clone(),
-                };
-                match entry.address.try_ask(message) {
-                    // Boxed: the mailbox path's future is several times a direct call's,
-                    // and inline it would make every ask's future (moved on each call) as
-                    // large.
-                    Ok(reply) => Route::Queued(queued, Box::pin(reply)),
-                    Err(SendError::Overloaded { .. }) => {
-                        Route::Refused(Box::new(Error::Overloaded {
-                            component: to.to_string(),
-                        }))
+        let mut message = Some(message);
+        let route = self.inner.registry.with(to, |entry| {
+            if !entry.loaded.serves_messages() {
+                return Ok(Route::Refused(Box::new(entry.loaded.http_only())));
+            }
+            let Some(message) = message.take() else {
+                return Ok(Route::Refused(Box::new(Error::NotFound {
+                    name: to.to_string(),
+                })));
+            };
+            if way != Way::FromLattice && !matches!(entry.state, ComponentState::Running) {
+                // Stopped for good here: a live one elsewhere may answer.
+                return Err(message);
+            }
+            // A local caller's deadline ends its own wait only (the callee runs to its own
+            // limit, its reply discarded); one that came over a lattice bounds the run.
+            let envelope = Envelope {
+                message,
+                deadline: deadline.filter(|_| way == Way::FromLattice),
+            };
+            let envelope = match way {
+                Way::FromComponent => envelope,
+                Way::Outside | Way::FromLattice => {
+                    match entry.slot.try_direct(&entry.address, envelope) {
+                        Ok(call) => return Ok(Route::Direct(call)),
+                        Err(envelope) => envelope,
                     }
-                    Err(SendError::Stopped { .. }) => Route::Refused(Box::new(stopped(to, entry))),
                 }
+            };
+            let queued = Queued {
+                loaded: entry.loaded.clone(),
+                registry: self.inner.registry.clone(),
+            };
+            Ok(match entry.address.try_ask(envelope) {
+                // Boxed: the mailbox path's future is several times a direct call's,
+                // and inline it would make every ask's future (moved on each call) as
+                // large.
+                Ok(reply) => Route::Queued(queued, Box::pin(reply)),
+                Err(SendError::Overloaded { .. }) => Route::Refused(Box::new(Error::Overloaded {
+                    component: to.to_string(),
+                })),
+                Err(SendError::Stopped { .. }) => Route::Refused(Box::new(stopped(to, entry))),
             })
-            .ok_or_else(|| Error::NotFound {
+        });
+        let route = match (route, message) {
+            (Some(Err(message)), _) | (None, Some(message)) => {
+                match (way, self.remote()) {
+                    (Way::Outside | Way::FromComponent, Some(remote)) => {
+                        Route::Remote(remote.ask(to, message, deadline))
+                    }
+                    _ => match self.entry(to) {
+                        Ok(entry) => Route::Refused(Box::new(stopped(to, &entry))),
+                        Err(e) => Route::Refused(Box::new(e)),
+                    },
+                }
+            }
+            (Some(Ok(route)), _) => route,
+            (None, None) => Route::Refused(Box::new(Error::NotFound {
                 name: to.to_string(),
-            });
+            })),
+        };
         async move {
-            match route? {
+            match route {
                 Route::Direct(call) => call.await,
                 Route::Refused(error) => Err(*error),
                 Route::Queued(queued, reply) => match reply.await {
                     Ok(reply) => reply,
                     Err(e) => Err(ask_error(&queued.registry, &queued.loaded, e)),
                 },
+                Route::Remote(reply) => reply.await,
             }
         }
     }
 
-    fn tell_from(
-        &self,
-        from: Option<&str>,
-        to: &str,
-        topic: String,
-        payload: Vec<u8>,
-    ) -> Result<(), Undelivered> {
-        let message = ComponentMessage {
-            topic,
-            payload,
-            sender: from.map(str::to_string),
+    fn tell_from(&self, way: Way, to: &str, message: ComponentMessage) -> Result<(), Undelivered> {
+        let delivered = match self.entry_for(to, message) {
+            Ok((entry, message)) => entry
+                .address
+                .try_tell(Envelope::from(message))
+                .map_err(|e| refused(to, &entry, e)),
+            Err(undelivered) => Err(undelivered),
         };
-        let (entry, message) = self.entry_for(to, message)?;
-        entry
-            .address
-            .try_tell(message)
-            .map_err(|e| refused(to, &entry, e))
+        delivered.or_else(|undelivered| self.tell_elsewhere(way, to, undelivered))
+    }
+
+    /// A message no live local component takes (none of the name, or one stopped for
+    /// good), sent elsewhere when the host has a remote and `way` allows; otherwise given
+    /// back.
+    fn tell_elsewhere(
+        &self,
+        way: Way,
+        to: &str,
+        undelivered: Undelivered,
+    ) -> Result<(), Undelivered> {
+        let gone = match undelivered.error() {
+            Error::NotFound { .. } => true,
+            Error::Stopped { .. } => !self.inner.registry.is_running(to),
+            _ => false,
+        };
+        match self.remote() {
+            Some(remote) if way != Way::FromLattice && gone => {
+                let message = undelivered.into_message();
+                remote
+                    .tell(to, message.clone())
+                    .map_err(|error| Undelivered::new(error, message))
+            }
+            _ => Err(undelivered),
+        }
+    }
+
+    /// Asks the component `to` of this host, for a message that came from another host of
+    /// a lattice: never passed on elsewhere, and ending in `timeout` at `deadline` (what its
+    /// caller had left) if that comes before the component's own `max_execution_time_ms`.
+    /// Otherwise as [`Host::ask`], the message's `sender` as the component sees it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::ask`]; `timeout` (without running it) when `deadline` passed while it
+    /// waited for its turn.
+    pub fn ask_here(
+        &self,
+        to: &str,
+        message: ComponentMessage,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = Result<Reply, Error>> + Send + 'static {
+        self.ask_from(Way::FromLattice, to, message, deadline)
+    }
+
+    /// Sends to the component `to` of this host without waiting, for a message that came
+    /// from another host of a lattice: as [`Host::try_tell`], never passed on elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::try_tell`].
+    pub fn tell_here(&self, to: &str, message: ComponentMessage) -> Result<(), Undelivered> {
+        self.tell_from(Way::FromLattice, to, message)
+    }
+}
+
+/// Where a message comes from, which decides the ways it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// From the host's user: run on the caller's task when the component is idle, or sent
+    /// to another host when none here runs it.
+    Outside,
+    /// From a component's `send`/`request`: always through the mailbox (never run inside
+    /// the caller's call); to another host when none here runs it.
+    FromComponent,
+    /// From another host of a lattice: this host's components only.
+    FromLattice,
+}
+
+/// A message from the host's user (no sender).
+fn outside(topic: &str, payload: Vec<u8>) -> ComponentMessage {
+    ComponentMessage {
+        topic: topic.to_string(),
+        payload,
+        sender: None,
     }
 }
 
@@ -723,10 +846,12 @@ impl From<Undelivered> for Error {
     }
 }
 
-/// The ways of an ask: run on the caller's task, queued for the actor, or refused.
+/// The ways of an ask: run on the caller's task, queued for the actor, sent to another
+/// host, or refused.
 enum Route<Q> {
     Direct(DirectCall),
     Queued(Queued, Q),
+    Remote(RemoteReply),
     /// Boxed: a refusal is rare, and inline the error would grow every ask's future.
     Refused(Box<Error>),
 }
@@ -747,15 +872,17 @@ fn name_taken(loaded: &LoadedComponent) -> Error {
 }
 
 /// A message the mailbox of `to` refused, given back with why.
-fn refused(to: &str, entry: &Entry, e: SendError<ComponentMessage>) -> Undelivered {
+fn refused(to: &str, entry: &Entry, e: SendError<Envelope>) -> Undelivered {
     match e {
         SendError::Overloaded { message, .. } => Undelivered::new(
             Error::Overloaded {
                 component: to.to_string(),
             },
-            message,
+            message.message,
         ),
-        SendError::Stopped { message, .. } => Undelivered::new(stopped(to, entry), message),
+        SendError::Stopped { message, .. } => {
+            Undelivered::new(stopped(to, entry), message.message)
+        }
     }
 }
 
@@ -790,6 +917,7 @@ fn ask_error(registry: &Registry, loaded: &LoadedComponent, e: AskError<Error>) 
         AskError::Timeout { after, .. } => Error::Timeout {
             component: name.to_string(),
             limit_ms: loaded.manifest().resources.max_execution_time_ms,
+            budget: false,
             elapsed: after,
         },
     }
@@ -811,8 +939,13 @@ impl HostRouter {
 
 impl Router for HostRouter {
     fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String> {
+        let message = ComponentMessage {
+            topic,
+            payload,
+            sender: Some(from.to_string()),
+        };
         self.host()?
-            .tell_from(Some(from), to, topic, payload)
+            .tell_from(Way::FromComponent, to, message)
             .map_err(|undelivered| undelivered.into_error().for_guest())
     }
 
@@ -822,10 +955,16 @@ impl Router for HostRouter {
         to: &'a str,
         topic: String,
         payload: Vec<u8>,
+        deadline: Instant,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>> {
         Box::pin(async move {
             let host = self.host()?;
-            host.ask_from(Some(from), to, topic, payload)
+            let message = ComponentMessage {
+                topic,
+                payload,
+                sender: Some(from.to_string()),
+            };
+            host.ask_from(Way::FromComponent, to, message, Some(deadline))
                 .await
                 .map(|r| r.payload)
                 .map_err(Error::for_guest)

@@ -7,10 +7,8 @@
 //! with no children, a component in no supervisor), so they are hand-written, and every
 //! broken rule of a file is reported, not only the first.
 //!
-//! `[http]` (its listener and `[[http.route]]`, contract section 6) and `[metrics]` (section
-//! 7) are read here too. `[lattice]` belongs to the host file's format but is not served by
-//! this version; a host file that has it is refused with an error that says so, rather than
-//! served without it.
+//! `[http]` (its listener and `[[http.route]]`, contract section 6), `[metrics]` (section
+//! 7) and `[lattice]` (section 8) are read here too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -50,6 +48,63 @@ pub struct HostFile {
     pub http: Option<HttpSettings>,
     /// `[metrics]`: the listener of `/metrics`, `/healthz` and `/readyz`; off without it.
     pub metrics: Option<MetricsSettings>,
+    /// `[lattice]`: the NATS servers through which this host and others serve each other;
+    /// the host is on its own without it.
+    pub lattice: Option<LatticeSettings>,
+}
+
+/// `[lattice] name` when the host file does not say.
+pub const DEFAULT_LATTICE: &str = "default";
+
+/// The `[lattice]` section (contract section 8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatticeSettings {
+    /// The lattice's name: hosts with the same name and NATS servers serve each other.
+    pub name: String,
+    /// The NATS servers' URLs (`nats://HOST:PORT`, `tls://HOST:PORT`).
+    pub nats: Vec<String>,
+    /// How the host proves who it is to the servers.
+    pub auth: LatticeAuth,
+    /// `tls = { ca, cert, key }`; TLS is also used when a URL is `tls://` or the server
+    /// asks for it.
+    pub tls: Option<LatticeTls>,
+    /// The components other hosts reach; `None`: all of this host's.
+    pub export: Option<Vec<String>>,
+}
+
+impl LatticeSettings {
+    /// Whether other hosts of the lattice may reach the component `name` of this host.
+    pub fn exports(&self, name: &str) -> bool {
+        self.export
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    }
+}
+
+/// A lattice's credentials: at most one way, each a file resolved against the host file's
+/// folder (read when the host starts, never logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LatticeAuth {
+    /// No credentials.
+    None,
+    /// `credentials = "host.creds"`: a NATS `.creds` file (JWT and NKey seed).
+    Credentials(PathBuf),
+    /// `token_file = "token"`: a file holding the token.
+    Token(PathBuf),
+    /// `nkey_seed_file = "host.nk"`: a file holding an NKey seed (`SU...`).
+    NkeySeed(PathBuf),
+}
+
+/// `[lattice] tls`: the CA that signs the servers' certificates, and the client's own
+/// certificate and key for servers that verify clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatticeTls {
+    /// PEM file of the CA certificates the servers' certificates are checked against.
+    pub ca: Option<PathBuf>,
+    /// PEM file of the client certificate (with `key`).
+    pub cert: Option<PathBuf>,
+    /// PEM file of the client certificate's private key (with `cert`).
+    pub key: Option<PathBuf>,
 }
 
 /// The `[http]` section (contract section 6).
@@ -262,6 +317,11 @@ fn key_doc(key: &str) -> Option<KeyDoc> {
         "http.max_connections" => "a whole number of connections, at least 1",
         "http.max_request_body" => "a size such as \"1MB\", or a number of bytes",
         "metrics" => "[metrics]: a table with listen = \"IP:PORT\"",
+        "lattice" => "[lattice]: a table with name and nats = [\"nats://HOST:PORT\"]",
+        "lattice.name" => NAME,
+        "lattice.nats" => "an array of NATS server URLs such as \"nats://127.0.0.1:4222\"",
+        "lattice.export" => "an array of component names",
+        "lattice.tls" => "a table { ca = \"ca.pem\", cert = \"client.pem\", key = \"client-key.pem\" }",
         _ => return None,
     };
     Some(KeyDoc {
@@ -281,7 +341,27 @@ struct RawHostFile {
     supervisors: Vec<(String, RawSupervisor)>,
     http: Option<RawHttp>,
     metrics: Option<RawMetrics>,
-    lattice: Option<toml::Table>,
+    lattice: Option<RawLattice>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLattice {
+    name: Option<String>,
+    nats: Vec<String>,
+    credentials: Option<String>,
+    token_file: Option<String>,
+    nkey_seed_file: Option<String>,
+    tls: Option<RawTls>,
+    export: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    ca: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -463,6 +543,123 @@ fn validate_http(
     }
 }
 
+fn validate_lattice(
+    raw: &RawLattice,
+    file: &Path,
+    base: &Path,
+    errors: &mut Vec<ManifestError>,
+    invalid: &impl Fn(String, &str, String) -> ManifestError,
+) -> LatticeSettings {
+    let name = raw.name.clone().unwrap_or_else(|| DEFAULT_LATTICE.into());
+    if !is_valid_name(&name) {
+        errors.push(invalid("lattice.name".into(), NAME, format!("{name:?}")));
+    }
+    if raw.nats.is_empty() {
+        errors.push(invalid(
+            "lattice.nats".into(),
+            "at least one NATS server URL such as \"nats://127.0.0.1:4222\"",
+            "[]".into(),
+        ));
+    }
+    for (i, url) in raw.nats.iter().enumerate() {
+        let rest = url
+            .strip_prefix("nats://")
+            .or_else(|| url.strip_prefix("tls://"));
+        let host_port = rest.map(|rest| rest.rsplit('@').next().unwrap_or(rest));
+        if !host_port.is_some_and(|hp| {
+            hp.rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+        }) {
+            errors.push(invalid(
+                format!("lattice.nats[{i}]"),
+                "a NATS server URL: nats://HOST:PORT or tls://HOST:PORT",
+                format!("{url:?}"),
+            ));
+        }
+    }
+    let file_at = |errors: &mut Vec<ManifestError>, key: &str, value: &str, what: &str| {
+        let path = base.join(value);
+        if !path.is_file() {
+            errors.push(ManifestError::MissingPath {
+                file: file.to_path_buf(),
+                key: key.into(),
+                what: what.into(),
+                path: path.clone(),
+            });
+        }
+        path
+    };
+    let mut ways = Vec::new();
+    if let Some(creds) = &raw.credentials {
+        ways.push((
+            "credentials",
+            LatticeAuth::Credentials(file_at(errors, "lattice.credentials", creds, "the NATS .creds file")),
+        ));
+    }
+    if let Some(token) = &raw.token_file {
+        ways.push((
+            "token_file",
+            LatticeAuth::Token(file_at(errors, "lattice.token_file", token, "the NATS token file")),
+        ));
+    }
+    if let Some(seed) = &raw.nkey_seed_file {
+        ways.push((
+            "nkey_seed_file",
+            LatticeAuth::NkeySeed(file_at(
+                errors,
+                "lattice.nkey_seed_file",
+                seed,
+                "the NKey seed file",
+            )),
+        ));
+    }
+    if ways.len() > 1 {
+        errors.push(invalid(
+            "lattice".into(),
+            "at most one of credentials, token_file and nkey_seed_file",
+            ways.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(" and "),
+        ));
+    }
+    let auth = ways.pop().map_or(LatticeAuth::None, |(_, auth)| auth);
+    let tls = raw.tls.as_ref().map(|tls| {
+        if tls.cert.is_some() != tls.key.is_some() {
+            errors.push(invalid(
+                "lattice.tls".into(),
+                "cert and key together (a client certificate and its private key)",
+                if tls.cert.is_some() { "cert without key" } else { "key without cert" }.into(),
+            ));
+        }
+        LatticeTls {
+            ca: tls
+                .ca
+                .as_ref()
+                .map(|ca| file_at(errors, "lattice.tls.ca", ca, "the CA certificates (PEM)")),
+            cert: tls
+                .cert
+                .as_ref()
+                .map(|cert| file_at(errors, "lattice.tls.cert", cert, "the client certificate (PEM)")),
+            key: tls
+                .key
+                .as_ref()
+                .map(|key| file_at(errors, "lattice.tls.key", key, "the client key (PEM)")),
+        }
+    });
+    if let Some(export) = &raw.export {
+        for (i, name) in export.iter().enumerate() {
+            if !is_valid_name(name) {
+                errors.push(invalid(format!("lattice.export[{i}]"), NAME, format!("{name:?}")));
+            }
+        }
+    }
+    LatticeSettings {
+        name,
+        nats: raw.nats.clone(),
+        auth,
+        tls,
+        export: raw.export.clone(),
+    }
+}
+
 /// The rules over the whole file; every broken one is reported.
 fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError>> {
     let mut errors = Vec::new();
@@ -472,13 +669,6 @@ fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError
         expected: expected.to_string(),
         found,
     };
-    if raw.lattice.is_some() {
-        errors.push(invalid(
-            "lattice".into(),
-            "no such section: this version of airssys-wasm does not serve it yet",
-            "[lattice]".into(),
-        ));
-    }
     let name = match raw.host.name {
         Some(name) if !is_valid_name(&name) => {
             errors.push(invalid("host.name".into(), NAME, format!("{name:?}")));
@@ -641,12 +831,17 @@ fn validate(raw: RawHostFile, file: &Path) -> Result<HostFile, Vec<ManifestError
             format!("{:?}, also http.listen", metrics.listen.to_string()),
         ));
     }
+    let lattice = raw
+        .lattice
+        .as_ref()
+        .map(|lattice| validate_lattice(lattice, file, base, &mut errors, &invalid));
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(HostFile {
         http,
         metrics,
+        lattice,
         path: file.to_path_buf(),
         host: HostSettings {
             name,

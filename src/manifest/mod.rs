@@ -22,7 +22,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use error::ManifestError;
-pub use host_file::{HostFile, HttpSettings, MetricsSettings, RouteDecl};
+pub use host_file::{
+    HostFile, HttpSettings, LatticeAuth, LatticeSettings, LatticeTls, MetricsSettings, RouteDecl,
+};
 pub use size::{SizeError, parse_size};
 
 /// What a component, supervisor or host name must be, in the files' error messages.

@@ -225,6 +225,9 @@ fn needs_restart(old: &HostFile, new: &HostFile, keys: &mut Vec<String>) {
     if listener(old) != listener(new) {
         keys.push("http".into());
     }
+    if old.lattice != new.lattice {
+        keys.push("lattice".into());
+    }
     if old.metrics != new.metrics {
         keys.push("metrics".into());
     }

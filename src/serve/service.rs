@@ -8,6 +8,7 @@ use super::{DeployError, Deployment, Reload};
 use crate::error::Error;
 use crate::host::Host;
 use crate::http::{HttpError, HttpServer, MetricsServer};
+use crate::lattice::Lattice;
 use crate::manifest::{HostFile, ManifestError};
 use crate::telemetry::Telemetry;
 
@@ -21,6 +22,7 @@ pub struct Service {
     telemetry: Arc<Telemetry>,
     http: Option<HttpServer>,
     metrics: Option<MetricsServer>,
+    lattice: Option<Lattice>,
 }
 
 impl Service {
@@ -30,8 +32,10 @@ impl Service {
     ///
     /// Every load error at once (as [`Deployment::load`]); the first start error (as
     /// [`Deployment::start`]); `manifest` naming `http.listen` or `metrics.listen` when an
-    /// address cannot be listened on. What started before a failure keeps running, for the
-    /// caller to shut down with its actor system.
+    /// address cannot be listened on; `manifest` naming `lattice` when the NATS servers
+    /// refuse the host's credentials or TLS (unreachable servers are retried meanwhile:
+    /// `/readyz` answers 503 until the host has joined). What started before a failure
+    /// keeps running, for the caller to shut down with its actor system.
     pub async fn start(host: &Host, file: &HostFile) -> Result<Service, DeployError> {
         let deployment = Deployment::load(host, file).await?.start().await?;
         let telemetry = Arc::new(Telemetry::new(host));
@@ -54,6 +58,26 @@ impl Service {
             ),
             None => None,
         };
+        let lattice = match &file.lattice {
+            Some(settings) => {
+                let lattice = Lattice::join(host, settings, &file.host.name)
+                    .await
+                    .map_err(|e| DeployError {
+                        errors: vec![Error::Manifest(ManifestError::Invalid {
+                            file: file.path.clone(),
+                            key: "lattice".into(),
+                            expected: "NATS servers that accept this host's credentials and TLS".into(),
+                            found: e.to_string(),
+                        })],
+                    })?;
+                let joined = lattice.clone();
+                telemetry
+                    .health()
+                    .require("lattice not joined", Box::new(move || joined.is_joined()));
+                Some(lattice)
+            }
+            None => None,
+        };
         telemetry
             .health()
             .set_started(deployment.supervisors().to_vec());
@@ -62,6 +86,7 @@ impl Service {
             telemetry,
             http,
             metrics,
+            lattice,
         })
     }
 
@@ -78,6 +103,11 @@ impl Service {
     /// The address of the `[http]` listener, if any (the port chosen, for port 0).
     pub fn http_address(&self) -> Option<SocketAddr> {
         self.http.as_ref().map(HttpServer::address)
+    }
+
+    /// The host's membership of its lattice, if it has one.
+    pub fn lattice(&self) -> Option<&Lattice> {
+        self.lattice.as_ref()
     }
 
     /// The address of the `[metrics]` listener, if any.
@@ -139,7 +169,19 @@ impl Service {
                 tracing::warn!("HTTP requests still running at the drain timeout");
             }
         };
-        let (outcome, ()) = tokio::join!(host.system().shutdown(), requests);
+        // Requests from the lattice: no new ones (other hosts serving the same components
+        // take them), and those taken are answered as the tree finishes them.
+        let lattice = async {
+            if let Some(lattice) = &self.lattice
+                && !lattice.drain(drain + LISTENER_STOP).await
+            {
+                tracing::warn!("lattice requests still unanswered at the drain timeout");
+            }
+        };
+        let (outcome, (), ()) = tokio::join!(host.system().shutdown(), requests, lattice);
+        if let Some(lattice) = &self.lattice {
+            lattice.leave().await;
+        }
         let outcome = outcome.map_err(|e| Error::Stopped {
             component: self.deployment.file().host.name.clone(),
             reason: format!("the drain timeout cut what was still running: {e}"),

@@ -15,12 +15,14 @@ pub trait Router: Send + Sync + 'static {
     /// Delivers a message without waiting for room or a reply.
     fn send(&self, from: &str, to: &str, topic: String, payload: Vec<u8>) -> Result<(), String>;
 
-    /// Delivers a message and waits for the reply.
+    /// Delivers a message and waits for the reply. `deadline` is the caller's own: the
+    /// caller stops waiting there, and a request that leaves the host carries it along.
     fn request<'a>(
         &'a self,
         from: &'a str,
         to: &'a str,
         topic: String,
         payload: Vec<u8>,
+        deadline: std::time::Instant,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
 }

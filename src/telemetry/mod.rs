@@ -99,11 +99,25 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// Readiness: set started once the tree is up, draining once a stop began; ready while
 /// started, not draining and every top-level supervisor alive.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Health {
     started: AtomicBool,
     draining: AtomicBool,
     supervisors: Mutex<Vec<SupervisorRef>>,
+    /// Further conditions (a lattice joined), each with what `/readyz` says while it fails.
+    requirements: Mutex<Vec<(String, Requirement)>>,
+}
+
+/// A condition readiness waits for.
+pub type Requirement = Box<dyn Fn() -> bool + Send + Sync>;
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health")
+            .field("started", &self.started)
+            .field("draining", &self.draining)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Health {
@@ -113,6 +127,14 @@ impl Health {
             *watched = supervisors;
         }
         self.started.store(true, Ordering::SeqCst);
+    }
+
+    /// Readiness also waits for `holds`; while it does not, `/readyz` says `unmet`
+    /// (for example `lattice not joined`).
+    pub fn require(&self, unmet: impl Into<String>, holds: Requirement) {
+        if let Ok(mut requirements) = self.requirements.lock() {
+            requirements.push((unmet.into(), holds));
+        }
     }
 
     /// The host stops taking new work.
@@ -137,6 +159,11 @@ impl Health {
         }
         if !self.started.load(Ordering::SeqCst) {
             return Err("starting".into());
+        }
+        if let Ok(requirements) = self.requirements.lock()
+            && let Some((unmet, _)) = requirements.iter().find(|(_, holds)| !holds())
+        {
+            return Err(unmet.clone());
         }
         let watched = self
             .supervisors

@@ -15,6 +15,8 @@
 //!   [`Connection`]) and [`sample`] to read a value of a Prometheus exposition.
 //! - `process` (feature `host`): `airssys-wasm serve` as a child process (`Served`: its
 //!   stderr lines, `ready` with its listeners, real signals, a bounded wait for the exit).
+//! - [`nats`]: a real `nats-server` on a free loopback port ([`NatsServer`]), for the
+//!   lattice tests.
 //! - [`actors`]: a scriptable test actor ([`Worker`]) and a top-level [`supervisor`].
 //! - `components` (feature `host`): hosts, components and the waits that need them
 //!   (`host`, `host_in`, `faulty_with`, `until_call_started`, `airssys_wasm_command`).
@@ -30,6 +32,7 @@ pub mod components;
 pub mod files;
 pub mod http;
 pub mod logs;
+pub mod nats;
 #[cfg(feature = "host")]
 pub mod process;
 pub mod resources;
@@ -42,6 +45,7 @@ pub use components::*;
 pub use files::*;
 pub use http::*;
 pub use logs::*;
+pub use nats::*;
 #[cfg(feature = "host")]
 pub use process::*;
 pub use resources::{FAULTY, Resources, SMALL, limits};

@@ -91,6 +91,26 @@ impl Served {
         }
     }
 
+    /// The first line from now on containing `needle`, if one comes within `limit`.
+    pub fn try_until(&mut self, needle: &str, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// Every line it has written until now (a moment after it exited: all of them).
+    pub fn drain_lines(&mut self) {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+    }
+
     /// Waits for the `ready` line and returns the listeners it names.
     pub fn ready(&mut self) -> Ready {
         let line = self.until("\"message\":\"ready\"", READY_WITHIN);

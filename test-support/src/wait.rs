@@ -61,8 +61,18 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) {
 }
 
 /// Waits until the asynchronous `check` holds, failing after [`WAIT`] with `what`.
-pub async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = tokio::time::Instant::now() + WAIT;
+pub async fn eventually<F: Future<Output = bool>>(what: &str, check: impl FnMut() -> F) {
+    eventually_within(WAIT, what, check).await;
+}
+
+/// Waits until the asynchronous `check` holds, failing after `limit` with `what` (for
+/// what takes longer than [`WAIT`] by design: a reconnect, a retry period).
+pub async fn eventually_within<F: Future<Output = bool>>(
+    limit: Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,

@@ -1,0 +1,355 @@
+//! The caller's side: asks and sends to components on other hosts of the lattice.
+//!
+//! One inbox subscription per caller (`airssys.v1.L.r.ID.*`) takes every answer; each ask
+//! waits on its own channel for its ack and its reply. The hosts' announcements
+//! (`airssys.v1.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
+//! a host that stops announcing itself for [`LAPSE`](super::LAPSE), or says it is gone,
+//! ends `stopped` then, not at its deadline; a send to a name no live host exports is
+//! `not-found` at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::{Client, Message, StatusCode, client::PublishErrorKind};
+use futures_util::StreamExt;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use super::wire::{self, Presence};
+use super::{DEFAULT_DEADLINE, LAPSE, LatticeError};
+use crate::engine::executor::Reply;
+use crate::error::Error;
+use crate::imports::ComponentMessage;
+
+/// What limits a message's size on the lattice, as errors name it.
+pub(crate) const MAX_PAYLOAD: &str = "the lattice's max_payload (NATS server)";
+
+/// How long an ask whose host is gone still waits for a reply already sent.
+const GONE_GRACE: Duration = Duration::from_millis(250);
+
+/// How often a waiting ask looks whether the host that took it is still there.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
+
+type Pending = Mutex<HashMap<u64, mpsc::Sender<Message>>>;
+
+/// The hosts of the lattice as their announcements tell.
+#[derive(Default)]
+pub(crate) struct Hosts {
+    seen: Mutex<HashMap<String, Seen>>,
+    /// Woken when a host says it is gone.
+    left: Notify,
+}
+
+struct Seen {
+    last: Instant,
+    gone: bool,
+    exports: Vec<String>,
+}
+
+impl Hosts {
+    fn heard(&self, host: &str, presence: Presence, exports: Vec<String>) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(
+                host.to_string(),
+                Seen {
+                    last: Instant::now(),
+                    gone: presence == Presence::Gone,
+                    exports,
+                },
+            );
+        }
+        if presence == Presence::Gone {
+            self.left.notify_waiters();
+        }
+    }
+
+    /// Why `host`, which took a request at `since`, will not answer it; `None` while it
+    /// may.
+    fn lost(&self, host: &str, since: Instant) -> Option<String> {
+        let seen = self.seen.lock().ok()?;
+        match seen.get(host) {
+            Some(s) if s.gone => Some(format!("host {host} left the lattice")),
+            Some(s) if s.last.max(since).elapsed() > LAPSE => Some(format!(
+                "host {host} went silent (no heartbeat for {} ms)",
+                s.last.elapsed().as_millis()
+            )),
+            None if since.elapsed() > LAPSE => {
+                Some(format!("host {host} was never heard from"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a live host exports `name`.
+    fn exported(&self, name: &str) -> bool {
+        self.seen.lock().is_ok_and(|seen| {
+            seen.values().any(|s| {
+                !s.gone && s.last.elapsed() <= LAPSE && s.exports.iter().any(|e| e == name)
+            })
+        })
+    }
+}
+
+/// A caller on the lattice: a host, or `airssys-wasm ask`.
+pub(crate) struct Caller {
+    client: Client,
+    lattice: String,
+    inbox: String,
+    pending: Arc<Pending>,
+    next: AtomicU64,
+    hosts: Arc<Hosts>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Caller {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Caller {
+    /// Subscribes the inbox on `client` and the announcements on `control`.
+    pub(crate) async fn start(
+        client: Client,
+        control: &Client,
+        lattice: &str,
+        id: &str,
+    ) -> Result<Caller, LatticeError> {
+        let subscribe_error = |subject: String| {
+            let lattice = lattice.to_string();
+            move |source| LatticeError::Subscribe {
+                lattice,
+                subject,
+                source,
+            }
+        };
+        let inbox = wire::inbox_prefix(lattice, id);
+        let replies = format!("{inbox}.*");
+        let mut answers = client
+            .subscribe(replies.clone())
+            .await
+            .map_err(subscribe_error(replies))?;
+        let presence = wire::presence_subjects(lattice);
+        let mut announcements = control
+            .subscribe(presence.clone())
+            .await
+            .map_err(subscribe_error(presence))?;
+        let pending: Arc<Pending> = Arc::default();
+        let hosts: Arc<Hosts> = Arc::default();
+        let dispatch = {
+            let pending = pending.clone();
+            tokio::spawn(async move {
+                while let Some(message) = answers.next().await {
+                    let Some(seq) = message
+                        .subject
+                        .rsplit('.')
+                        .next()
+                        .and_then(|s| s.parse::<u64>().ok())
+                    else {
+                        continue;
+                    };
+                    let waiter = pending.lock().ok().and_then(|p| p.get(&seq).cloned());
+                    if let Some(waiter) = waiter {
+                        // Never blocks the inbox: an ask gets two messages at most.
+                        let _ = waiter.try_send(message);
+                    }
+                }
+            })
+        };
+        let listen = {
+            let hosts = hosts.clone();
+            tokio::spawn(async move {
+                while let Some(message) = announcements.next().await {
+                    if let Some((host, presence)) = wire::parse_presence(&message.subject) {
+                        let exports = String::from_utf8_lossy(&message.payload)
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect();
+                        hosts.heard(host, presence, exports);
+                    }
+                }
+            })
+        };
+        Ok(Caller {
+            client,
+            lattice: lattice.to_string(),
+            inbox,
+            pending,
+            next: AtomicU64::new(1),
+            hosts,
+            tasks: vec![dispatch, listen],
+        })
+    }
+
+    /// Asks the component `to` on whichever host of the lattice serves it, within
+    /// `deadline` (or [`DEFAULT_DEADLINE`] from now).
+    pub(crate) async fn ask(
+        &self,
+        to: &str,
+        message: ComponentMessage,
+        deadline: Option<Instant>,
+    ) -> Result<Reply, Error> {
+        let started = Instant::now();
+        let deadline = deadline.unwrap_or(started + DEFAULT_DEADLINE);
+        let budget = deadline.saturating_duration_since(started);
+        let timeout = |elapsed: Duration| Error::Timeout {
+            component: to.to_string(),
+            limit_ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+            budget: true,
+            elapsed,
+        };
+        if budget.is_zero() {
+            return Err(timeout(Duration::ZERO));
+        }
+        let body = wire::request_body(&message.topic, &message.payload);
+        self.fits(to, "the message", body.len())?;
+        let headers = wire::request_headers(budget, message.sender.as_deref());
+        let seq = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = mpsc::channel(2);
+        let _waiting = Waiting::new(&self.pending, seq, tx);
+        self.client
+            .publish_with_reply_and_headers(
+                wire::ask_subject(&self.lattice, to),
+                format!("{}.{seq}", self.inbox),
+                headers,
+                body.clone(),
+            )
+            .await
+            .map_err(|e| self.publish_error(to, body.len(), &e))?;
+        let sleep = tokio::time::sleep_until(deadline.into());
+        tokio::pin!(sleep);
+        let mut accepted: Option<(String, Instant)> = None;
+        loop {
+            tokio::select! {
+                answer = rx.recv() => {
+                    let Some(answer) = answer else {
+                        return Err(Error::Stopped { component: to.to_string(), reason: "the lattice connection closed".into() });
+                    };
+                    if answer.status == Some(StatusCode::NO_RESPONDERS) {
+                        return Err(Error::NotFound { name: to.to_string() });
+                    }
+                    if let Some(host) = wire::header(answer.headers.as_ref(), wire::ACK) {
+                        accepted = Some((host.to_string(), Instant::now()));
+                        continue;
+                    }
+                    let host = accepted.as_ref().map_or("?", |(h, _)| h.as_str());
+                    let outcome = wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload);
+                    // A reply that comes in once the deadline has passed is too late.
+                    if Instant::now() >= deadline {
+                        return Err(timeout(started.elapsed()));
+                    }
+                    return outcome;
+                }
+                () = &mut sleep => return Err(timeout(started.elapsed())),
+                () = self.hosts.left.notified() => {}
+                () = tokio::time::sleep(WATCH_EVERY), if accepted.is_some() => {}
+            }
+            if let Some((host, since)) = &accepted
+                && let Some(reason) = self.hosts.lost(host, *since)
+            {
+                // A reply it sent just before leaving may still be on its way: it comes
+                // on the data connection, the announcement on the control one.
+                if let Ok(Some(answer)) = tokio::time::timeout(GONE_GRACE, rx.recv()).await
+                    && wire::header(answer.headers.as_ref(), wire::ACK).is_none()
+                {
+                    return wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload);
+                }
+                return Err(Error::Stopped {
+                    component: to.to_string(),
+                    reason: format!("{reason} while handling this message"),
+                });
+            }
+        }
+    }
+
+    /// Sends to the component `to` on a host of the lattice, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` when no live host exports `to`; `too-large` past `max_payload`.
+    pub(crate) fn tell(&self, to: &str, message: ComponentMessage) -> Result<(), Error> {
+        if !self.hosts.exported(to) {
+            return Err(Error::NotFound {
+                name: to.to_string(),
+            });
+        }
+        let body = wire::request_body(&message.topic, &message.payload);
+        self.fits(to, "the message", body.len())?;
+        let mut headers = async_nats::HeaderMap::new();
+        if let Some(sender) = &message.sender {
+            headers.insert(wire::SENDER, sender.as_str());
+        }
+        let client = self.client.clone();
+        let subject = wire::send_subject(&self.lattice, to);
+        let to = to.to_string();
+        tokio::spawn(async move {
+            if let Err(error) = client.publish_with_headers(subject, headers, body).await {
+                tracing::warn!(component = %to, %error, "lattice send failed");
+            }
+        });
+        Ok(())
+    }
+
+    /// `too-large` when `size` bytes cannot travel.
+    fn fits(&self, to: &str, what: &str, size: usize) -> Result<(), Error> {
+        let limit = self.client.server_info().max_payload;
+        if size > limit {
+            return Err(too_large(to, what, size, limit));
+        }
+        Ok(())
+    }
+
+    fn publish_error(&self, to: &str, size: usize, error: &async_nats::PublishError) -> Error {
+        match error.kind() {
+            PublishErrorKind::MaxPayloadExceeded => too_large(
+                to,
+                "the message",
+                size,
+                self.client.server_info().max_payload,
+            ),
+            _ => Error::Stopped {
+                component: to.to_string(),
+                reason: format!("the lattice connection failed: {error}"),
+            },
+        }
+    }
+}
+
+/// `too-large` for `what` (`the message`, `the reply`) of `size` bytes past `limit`.
+pub(crate) fn too_large(to: &str, what: &str, size: usize, limit: usize) -> Error {
+    Error::TooLarge {
+        component: to.to_string(),
+        what: what.to_string(),
+        size: size as u64,
+        limit: limit as u64,
+        by: MAX_PAYLOAD.to_string(),
+    }
+}
+
+/// An ask's place in the pending table, taken out when the ask ends (or is dropped).
+struct Waiting<'a> {
+    pending: &'a Pending,
+    seq: u64,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(pending: &'a Pending, seq: u64, tx: mpsc::Sender<Message>) -> Self {
+        if let Ok(mut p) = pending.lock() {
+            p.insert(seq, tx);
+        }
+        Waiting { pending, seq }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.remove(&self.seq);
+        }
+    }
+}

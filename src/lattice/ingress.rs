@@ -1,0 +1,272 @@
+//! The callee's side: this host's exported components, served to the lattice.
+//!
+//! The ingress owns the subscriptions, not the component actors: a component restarting
+//! keeps its subscription (requests wait in its mailbox, as local ones do), and one that
+//! stopped for good (removed, or its supervisor gave up) loses it, so the queue group
+//! hands its requests to the other replicas. Each request is acked at once, then run with
+//! [`Host::ask_here`] within the budget it carries; admission is the mailbox's
+//! (`overloaded` when full): the subscription is always read.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::{Client, Message};
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::caller::too_large;
+use super::wire;
+use crate::host::{ComponentEvent, ComponentState, Host};
+use crate::imports::ComponentMessage;
+use crate::manifest::LatticeSettings;
+
+/// The subscriptions of one host's exported components.
+pub(crate) struct Ingress {
+    shared: Arc<Shared>,
+    follow: JoinHandle<()>,
+}
+
+struct Shared {
+    client: Client,
+    host: Host,
+    settings: LatticeSettings,
+    /// This host's id on the lattice, as acks name it.
+    id: String,
+    /// A reading task per served component; aborting it drops the subscription.
+    served: Mutex<HashMap<String, JoinHandle<()>>>,
+    /// Requests taken and not yet answered.
+    in_flight: AtomicUsize,
+    idle: Notify,
+    /// Set once the host drains: no new subscription.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Ingress {
+    fn drop(&mut self) {
+        self.follow.abort();
+        self.shared.unserve_all();
+    }
+}
+
+impl Ingress {
+    /// Serves every running exported component of `host`, and follows its components as
+    /// they start and stop.
+    pub(crate) async fn start(
+        client: Client,
+        host: &Host,
+        settings: &LatticeSettings,
+        id: &str,
+    ) -> Ingress {
+        let shared = Arc::new(Shared {
+            client,
+            host: host.clone(),
+            settings: settings.clone(),
+            id: id.to_string(),
+            served: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            closed: Default::default(),
+        });
+        // Subscribed to the events first: a component starting meanwhile is not missed.
+        let mut events = host.events();
+        for name in host.components() {
+            if matches!(host.state(&name), Ok(ComponentState::Running)) {
+                shared.serve(&name).await;
+            }
+        }
+        let follow = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(ComponentEvent::Started { component }) => shared.serve(&component).await,
+                        Ok(ComponentEvent::Stopped { component, .. }) => {
+                            shared.unserve(&component)
+                        }
+                        Ok(ComponentEvent::Restarted { .. }) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            shared.resync().await
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            })
+        };
+        Ingress { shared, follow }
+    }
+
+    /// The components served now, sorted.
+    pub(crate) fn served(&self) -> Vec<String> {
+        self.shared.served()
+    }
+
+    /// Stops taking requests (the queue groups hand new ones to other hosts), then waits
+    /// up to `limit` for the ones taken to be answered; whether they all were.
+    pub(crate) async fn drain(&self, limit: Duration) -> bool {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.follow.abort();
+        self.shared.unserve_all();
+        let until = Instant::now() + limit;
+        loop {
+            let idle = self.shared.idle.notified();
+            if self.shared.in_flight.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(until.into(), idle).await.is_err() {
+                return false;
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn served(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .served
+            .lock()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    async fn serve(self: &Arc<Self>, name: &str) {
+        if self.closed.load(Ordering::SeqCst) || !self.settings.exports(name) {
+            return;
+        }
+        if self.served.lock().is_ok_and(|s| s.contains_key(name)) {
+            return;
+        }
+        let lattice = &self.settings.name;
+        let subject = wire::component_subjects(lattice, name);
+        let mut subscription = match self
+            .client
+            .queue_subscribe(subject.clone(), wire::queue_group(lattice, name))
+            .await
+        {
+            Ok(subscription) => subscription,
+            Err(error) => {
+                tracing::warn!(component = %name, %subject, %error, "lattice: cannot serve this component");
+                return;
+            }
+        };
+        let reader = {
+            let shared = self.clone();
+            let name = name.to_string();
+            tokio::spawn(async move {
+                while let Some(message) = subscription.next().await {
+                    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                    let shared = shared.clone();
+                    let name = name.clone();
+                    tokio::spawn(async move {
+                        shared.answer(&name, message).await;
+                        if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                            shared.idle.notify_waiters();
+                        }
+                    });
+                }
+            })
+        };
+        if let Ok(mut served) = self.served.lock() {
+            if let Some(old) = served.insert(name.to_string(), reader) {
+                old.abort();
+            }
+        }
+        tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
+    }
+
+    fn unserve(&self, name: &str) {
+        let reader = self.served.lock().ok().and_then(|mut s| s.remove(name));
+        if let Some(reader) = reader {
+            reader.abort();
+            tracing::info!(component = %name, "no longer serving on the lattice");
+        }
+    }
+
+    fn unserve_all(&self) {
+        let readers: Vec<_> = self
+            .served
+            .lock()
+            .map(|mut s| s.drain().collect())
+            .unwrap_or_default();
+        for (_, reader) in readers {
+            reader.abort();
+        }
+    }
+
+    /// After missed events: serve what runs, drop what does not.
+    async fn resync(self: &Arc<Self>) {
+        let running: Vec<String> = self
+            .host
+            .components()
+            .into_iter()
+            .filter(|n| matches!(self.host.state(n), Ok(ComponentState::Running)))
+            .collect();
+        for name in self.served() {
+            if !running.contains(&name) {
+                self.unserve(&name);
+            }
+        }
+        for name in &running {
+            self.serve(name).await;
+        }
+    }
+
+    /// Runs one message that came for `name` and answers it.
+    async fn answer(&self, name: &str, request: Message) {
+        let Some((topic, payload)) = wire::parse_request(&request.payload) else {
+            tracing::warn!(component = %name, subject = %request.subject, "lattice: a malformed request, dropped");
+            return;
+        };
+        let message = ComponentMessage {
+            topic,
+            payload,
+            sender: wire::header(request.headers.as_ref(), wire::SENDER).map(str::to_string),
+        };
+        let Some(reply_to) = request.reply else {
+            // A send: no reply, no ack.
+            if let Err(undelivered) = self.host.tell_here(name, message) {
+                tracing::debug!(component = %name, error = %undelivered, "lattice send not delivered");
+            }
+            return;
+        };
+        if !request.subject.ends_with(".ask") {
+            return;
+        }
+        let received = Instant::now();
+        let _ = self
+            .client
+            .publish_with_headers(reply_to.clone(), wire::ack_headers(&self.id), Default::default())
+            .await;
+        let deadline = wire::header(request.headers.as_ref(), wire::BUDGET)
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .map(|ms| received + Duration::from_millis(ms));
+        let outcome = self.host.ask_here(name, message, deadline).await;
+        let (headers, body) = match outcome {
+            Ok(reply) => wire::reply(reply),
+            Err(error) => wire::error_reply(&error),
+        };
+        let limit = self.client.server_info().max_payload;
+        let size = body.len();
+        let sent = if size > limit {
+            Err(())
+        } else {
+            self.client
+                .publish_with_headers(reply_to.clone(), headers, body)
+                .await
+                .map_err(|_| ())
+        };
+        if sent.is_err() {
+            // Too large with its headers, or the connection failed: a small answer that
+            // says so rather than none (the caller would wait out its deadline).
+            let (headers, body) =
+                wire::error_reply(&too_large(name, "the reply", size, limit));
+            if let Err(error) = self.client.publish_with_headers(reply_to, headers, body).await {
+                tracing::warn!(component = %name, %error, "lattice: cannot answer a request");
+            }
+        }
+    }
+}

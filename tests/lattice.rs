@@ -1,0 +1,411 @@
+//! The lattice (contract section 8), with real processes: `airssys-wasm serve` hosts and
+//! `airssys-wasm ask` over a real `nats-server` on a free loopback port, hosts killed with
+//! SIGKILL, and a host in this test process joined with `Lattice::join` where a timing or
+//! an error value is checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use airssys_wasm::lattice::Lattice;
+use airssys_wasm::manifest::{LatticeAuth, LatticeSettings};
+use airssys_wasm::{ErrorKind, Host};
+use airssys_wasm_actors::ActorSystem;
+use airssys_wasm_test_support::{
+    FAULTY, NatsServer, Resources, Served, TempDir, airssys_wasm_command, free_port, get, host,
+    eventually, eventually_within, manifest_for, sample, stderr, text,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
+
+/// `faulty` named `name`, answering `config where` with `place`, messaging anyone.
+fn faulty(dir: &TempDir, name: &str, place: &str, resources: Resources) -> PathBuf {
+    manifest_for(
+        dir,
+        "faulty",
+        name,
+        resources,
+        &format!("[capabilities]\nmessaging = [\"*\"]\n\n[config]\nwhere = \"{place}\""),
+    )
+}
+
+/// A host file `HOST.toml` in `dir`: the components in supervisor `app`, metrics on a free
+/// port, and `[lattice]` on `nats` with `lattice_lines`.
+fn host_file(dir: &TempDir, host: &str, components: &[(&str, &Path)], nats: &str, lattice_lines: &str) -> PathBuf {
+    let mut text = format!("[host]\nname = \"{host}\"\ndrain_timeout_ms = 3000\n\n[components]\n");
+    for (name, manifest) in components {
+        text.push_str(&format!("{name} = {:?}\n", manifest.display().to_string()));
+    }
+    let names: Vec<String> = components.iter().map(|(n, _)| format!("{n:?}")).collect();
+    text.push_str(&format!(
+        "\n[supervisors.app]\nrestarts = 20\nchildren = [{}]\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n\n[lattice]\nnats = [\"{nats}\"]\n{lattice_lines}\n",
+        names.join(", ")
+    ));
+    dir.write(&format!("{host}.toml"), text)
+}
+
+/// `airssys-wasm ask NAME --nats URL ARGS...`.
+fn ask(url: &str, name: &str, args: &[&str]) -> Output {
+    airssys_wasm_command(BIN)
+        .args(["ask", name, "--nats", url])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The reply of a successful `ask`.
+fn asked(url: &str, name: &str, args: &[&str]) -> String {
+    let out = ask(url, name, args);
+    assert_eq!(out.status.code(), Some(0), "ask {name} {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A host in this process on the lattice at `url`, with no components of its own.
+async fn caller(url: &str) -> (ActorSystem, Host, Lattice) {
+    let (system, host) = host().await;
+    let settings = LatticeSettings {
+        name: "default".into(),
+        nats: vec![url.to_string()],
+        auth: LatticeAuth::None,
+        tls: None,
+        export: None,
+    };
+    let lattice = Lattice::join(&host, &settings, "tester").await.unwrap();
+    assert!(lattice.is_joined());
+    (system, host, lattice)
+}
+
+/// A served host's counter `name{labels}` from its `/metrics`.
+async fn metric(served: &airssys_wasm_test_support::Ready, name: &str, labels: &str) -> f64 {
+    let body = get(served.metrics.unwrap(), "/metrics").await.text();
+    sample(&body, name, labels).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_on_another_host_answers_the_cli_host_ask_and_a_components_request() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let a = faulty(&dir, "alpha", "a", FAULTY);
+    let b = faulty(&dir, "beta", "b", FAULTY);
+    let mut host_a = Served::start(BIN, &host_file(&dir, "host-a", &[("alpha", &a)], &nats.url(), ""));
+    let mut host_b = Served::start(BIN, &host_file(&dir, "host-b", &[("beta", &b)], &nats.url(), ""));
+    host_a.ready();
+    host_b.ready();
+
+    assert_eq!(asked(&nats.url(), "alpha", &["--topic", "config", "--payload", "where"]), "a");
+    assert_eq!(asked(&nats.url(), "beta", &["--topic", "ok", "--payload", "-x-"]), "-x-");
+    let json = asked(&nats.url(), "beta", &["--topic", "ok", "--payload", "hi", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((json["ok"].as_bool(), json["reply"].as_str()), (Some(true), Some("aGk=")));
+    assert!(json["fuel_consumed"].as_u64().unwrap() > 0, "{json}");
+
+    // A component's request to a component on the other host, its sender seen there.
+    assert_eq!(
+        asked(&nats.url(), "alpha", &["--topic", "request", "--payload", "beta config where"]),
+        "b"
+    );
+    assert_eq!(
+        asked(&nats.url(), "alpha", &["--topic", "request", "--payload", "beta sender"]),
+        "alpha"
+    );
+
+    // Host::ask from a host of its own: a remote name, then a live local one, which wins.
+    let (system, host, lattice) = caller(&nats.url()).await;
+    let reply = host.ask("beta", "config", "where").await.unwrap();
+    assert_eq!(text(&reply.payload), "b");
+    let supervisor = airssys_wasm_test_support::supervisor(
+        &system,
+        airssys_wasm_actors::Strategy::OneForOne,
+        3,
+    )
+    .await;
+    let local = faulty(&dir, "beta", "local", FAULTY);
+    host.spawn_component(&supervisor, airssys_wasm::Manifest::from_file(&local).unwrap())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let reply = host.ask("beta", "config", "where").await.unwrap();
+        assert_eq!(text(&reply.payload), "local", "a live local component wins");
+    }
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_kind_arrives_from_another_host_as_itself_with_its_exit_code() {
+    let nats = NatsServer::start_with("max_payload: 65536\n");
+    let dir = TempDir::new();
+    let worker = faulty(&dir, "worker", "b", FAULTY);
+    let plain = manifest_for(&dir, "faulty", "plain", FAULTY, "");
+    let mut served = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("worker", &worker), ("plain", &plain)], &nats.url(), ""),
+    );
+    served.ready();
+    let url = nats.url();
+    let big_payload = dir.write("big", vec![b'x'; 70_000]);
+    let fits = dir.write("fits", vec![b'y'; 65_536 - 4096]);
+    let cases: &[(&str, Vec<&str>, i32, &str)] = &[
+        ("worker", vec!["--topic", "error"], 1, "error[handler]"),
+        ("worker", vec!["--topic", "trap"], 3, "error[trap]"),
+        ("worker", vec!["--topic", "sleep", "--payload", "1000"], 4, "error[timeout]"),
+        ("worker", vec!["--topic", "burn"], 5, "error[fuel]"),
+        ("worker", vec!["--topic", "grow"], 6, "error[memory]"),
+        ("nobody", vec![], 2, "error[not-found]"),
+        ("worker", vec!["--topic", "big", "--payload", "70000"], 7, "error[too-large]"),
+        ("worker", vec!["--payload-file", big_payload.to_str().unwrap()], 7, "error[too-large]"),
+        // Grants apply across hosts as locally: `plain` may message nobody.
+        ("plain", vec!["--topic", "request", "--payload", "worker ok x"], 1, "denied"),
+    ];
+    for (name, args, code, needle) in cases {
+        let out = ask(&url, name, args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(*code), "ask {name} {args:?}: {err}");
+        assert!(err.lines().next().unwrap_or("").contains(needle), "ask {name} {args:?}: {err}");
+    }
+    // 4 KiB under max_payload always passes.
+    let reply = asked(&url, "worker", &["--topic", "ok", "--payload-file", fits.to_str().unwrap()]);
+    assert_eq!(reply.len(), 65_536 - 4096);
+    let out = ask(&url, "worker", &["--topic", "trap", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["kind"], "trap");
+    // The in-process caller gets the same kinds as values.
+    let (system, host, lattice) = caller(&url).await;
+    for (topic, kind) in [("trap", ErrorKind::Trap), ("burn", ErrorKind::Fuel), ("error", ErrorKind::Handler)] {
+        let err = host.ask("worker", topic, "").await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{topic}: {err}");
+    }
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_remaining_time_bounds_the_run_on_the_other_host() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let slow = faulty(&dir, "slow", "b", FAULTY.time_ms(5_000));
+    let mut served = Served::start(BIN, &host_file(&dir, "host-b", &[("slow", &slow)], &nats.url(), ""));
+    let ready = served.ready();
+    let (system, host, lattice) = caller(&nats.url()).await;
+
+    let started = Instant::now();
+    let err = host
+        .ask_timeout("slow", "sleep", "1000", Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(took < Duration::from_millis(250), "timeout after {took:?}, for a 200 ms budget");
+    // The callee was stopped at the budget, not left to run its 1 s: a timeout there,
+    // and a restart.
+    eventually("the callee's timeout counted", || async {
+        metric(&ready, "airssys_messages_total", "component=\"slow\",outcome=\"timeout\"").await == 1.0
+    })
+    .await;
+    assert_eq!(metric(&ready, "airssys_restarts_total", "component=\"slow\"").await, 1.0);
+    let reply = host.ask("slow", "ok", "again").await.unwrap();
+    assert_eq!(text(&reply.payload), "again");
+
+    // From inside a component: what is left of its own 300 ms goes with its request.
+    let sup = airssys_wasm_test_support::supervisor(&system, airssys_wasm_actors::Strategy::OneForOne, 3).await;
+    let asker = faulty(&dir, "asker", "local", FAULTY.time_ms(300));
+    host.spawn_component(&sup, airssys_wasm::Manifest::from_file(&asker).unwrap()).await.unwrap();
+    let err = host.ask("asker", "request", "slow sleep 2000").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    eventually("the second timeout counted", || async {
+        metric(&ready, "airssys_messages_total", "component=\"slow\",outcome=\"timeout\"").await == 2.0
+    })
+    .await;
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_on_a_host_killed_midway_ends_stopped_within_3_s() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let slow = faulty(&dir, "slow", "b", FAULTY.time_ms(20_000));
+    let mut served = Served::start_logging(
+        BIN,
+        &host_file(&dir, "host-b", &[("slow", &slow)], &nats.url(), ""),
+        "info,airssys_wasm::engine=debug",
+    );
+    served.ready();
+    let (system, host, lattice) = caller(&nats.url()).await;
+    let asking = tokio::spawn({
+        let host = host.clone();
+        async move { host.ask_timeout("slow", "sleep", "15000", Duration::from_secs(18)).await }
+    });
+    served.until("\"topic\":\"sleep\"", Duration::from_secs(10));
+    let pid = served.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let killed = Instant::now();
+    let err = asking.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
+    assert!(killed.elapsed() < Duration::from_secs(3), "stopped {:?} after the kill", killed.elapsed());
+    assert!(err.to_string().contains("host-b"), "{err}");
+    // No host serves it now.
+    let err = host.ask("slow", "ok", "").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_the_requests_and_the_survivor_takes_them_all_when_one_dies() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let on_b = faulty(&dir, "replica", "b", FAULTY);
+    let dir_c = TempDir::new();
+    let on_c = faulty(&dir_c, "replica", "c", FAULTY);
+    let mut b = Served::start(BIN, &host_file(&dir, "host-b", &[("replica", &on_b)], &nats.url(), ""));
+    let mut c = Served::start(BIN, &host_file(&dir_c, "host-c", &[("replica", &on_c)], &nats.url(), ""));
+    b.ready();
+    c.ready();
+    let (system, host, lattice) = caller(&nats.url()).await;
+    let mut seen = std::collections::BTreeMap::<String, u32>::new();
+    for _ in 0..40 {
+        let reply = host.ask("replica", "config", "where").await.unwrap();
+        *seen.entry(text(&reply.payload)).or_default() += 1;
+    }
+    assert_eq!(seen.len(), 2, "both replicas answered: {seen:?}");
+    drop(c); // SIGKILL
+    for _ in 0..20 {
+        let reply = host.ask("replica", "config", "where").await.unwrap();
+        assert_eq!(text(&reply.payload), "b");
+    }
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_limits_what_the_lattice_reaches() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let open = faulty(&dir, "open", "b", FAULTY);
+    let hidden = faulty(&dir, "hidden", "b", FAULTY);
+    let mut served = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("open", &open), ("hidden", &hidden)], &nats.url(), "export = [\"open\"]"),
+    );
+    served.ready();
+    assert_eq!(asked(&nats.url(), "open", &["--topic", "ok", "--payload", "in"]), "in");
+    let out = ask(&nats.url(), "hidden", &["--topic", "ok"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error[not-found]"), "{}", stderr(&out));
+    // Its own host still reaches it.
+    assert_eq!(
+        asked(&nats.url(), "open", &["--topic", "request", "--payload", "hidden ok near"]),
+        "near"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_serves_alone_until_its_nats_server_is_up_then_joins_and_rejoins_after_a_restart() {
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let dir = TempDir::new();
+    let alone = faulty(&dir, "alone", "b", FAULTY);
+    let mut served = Served::start(BIN, &host_file(&dir, "host-b", &[("alone", &alone)], &url, ""));
+    let ready = served.ready();
+    let readyz = get(ready.metrics.unwrap(), "/readyz").await;
+    assert_eq!(readyz.status, 503, "{}", readyz.text());
+    assert!(readyz.text().contains("lattice"), "{}", readyz.text());
+    assert_eq!(get(ready.metrics.unwrap(), "/healthz").await.status, 200);
+
+    let mut nats = NatsServer::start_on(port, "");
+    eventually_within(Duration::from_secs(15), "joined: /readyz 200", || async {
+        get(ready.metrics.unwrap(), "/readyz").await.status == 200
+    })
+    .await;
+    assert_eq!(asked(&url, "alone", &["--topic", "ok", "--payload", "joined"]), "joined");
+
+    nats.restart();
+    eventually_within(Duration::from_secs(20), "served again after the server's restart", || async {
+        ask(&url, "alone", &["--topic", "ok", "--payload", "back"]).status.code() == Some(0)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_at_start_and_the_token_is_never_logged() {
+    let nats = NatsServer::start_with("authorization {\n  token: \"s3cret-token-42\"\n}\n");
+    let dir = TempDir::new();
+    let guarded = faulty(&dir, "guarded", "b", FAULTY);
+    dir.write("wrong", "not-the-token\n");
+    dir.write("right", "s3cret-token-42\n");
+    let wrong = host_file(&dir, "wrong-host", &[("guarded", &guarded)], &nats.url(), "token_file = \"wrong\"");
+    let out = airssys_wasm_command(BIN).args(["serve"]).arg(&wrong).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let first = err.lines().find(|l| l.starts_with("error[")).unwrap_or("");
+    assert!(first.starts_with("error[manifest]") && first.contains("lattice"), "{err}");
+    assert!(first.to_lowercase().contains("authorization"), "{first}");
+    assert!(!err.contains("not-the-token"), "the token is in the output:\n{err}");
+
+    let right = host_file(&dir, "right-host", &[("guarded", &guarded)], &nats.url(), "token_file = \"right\"");
+    let mut served = Served::start_logging(BIN, &right, "debug");
+    served.ready();
+    let token = dir.path().join("right");
+    let token = ["--token-file", token.to_str().unwrap()];
+    assert_eq!(
+        asked(&nats.url(), "guarded", &[&token[..], &["--topic", "ok", "--payload", "in"]].concat()),
+        "in"
+    );
+    let out = ask(&nats.url(), "guarded", &["--topic", "ok"]);
+    assert_eq!(out.status.code(), Some(2), "no token: refused; {}", stderr(&out));
+    served.signal("TERM");
+    served.wait_exit(Duration::from_secs(10));
+    served.drain_lines();
+    assert!(
+        !served.seen.iter().any(|l| l.contains("s3cret-token-42")),
+        "the token is in the host's logs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let on_b = faulty(&dir, "replica", "b", FAULTY.time_ms(5_000));
+    let dir_c = TempDir::new();
+    let on_c = faulty(&dir_c, "replica", "c", FAULTY.time_ms(5_000));
+    let mut b = Served::start(BIN, &host_file(&dir, "host-b", &[("replica", &on_b)], &nats.url(), ""));
+    let mut c = Served::start_logging(
+        BIN,
+        &host_file(&dir_c, "host-c", &[("replica", &on_c)], &nats.url(), ""),
+        "info,airssys_wasm::engine=debug",
+    );
+    b.ready();
+    c.ready();
+    let (system, host, lattice) = caller(&nats.url()).await;
+    // A slow message that lands on c, then c is told to stop.
+    let slow = loop {
+        let ask = tokio::spawn({
+            let host = host.clone();
+            async move { host.ask_timeout("replica", "sleep", "800", Duration::from_secs(10)).await }
+        });
+        let on_c = wait_until_either(&mut c, "\"topic\":\"sleep\"").await;
+        if on_c {
+            break ask;
+        }
+        ask.await.unwrap().unwrap();
+    };
+    c.signal("TERM");
+    c.until("draining", Duration::from_secs(10));
+    for _ in 0..10 {
+        let reply = host.ask("replica", "config", "where").await.unwrap();
+        assert_eq!(text(&reply.payload), "b", "new requests go to the host not draining");
+    }
+    let reply = slow.await.unwrap().unwrap();
+    assert_eq!(text(&reply.payload), "slept", "the one c had taken finished there");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)).code(), Some(0));
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+/// Whether `served` logs `needle` within 2 s.
+async fn wait_until_either(served: &mut Served, needle: &str) -> bool {
+    served.try_until(needle, Duration::from_secs(2)).is_some()
+}
