@@ -134,11 +134,14 @@ async fn tell_waits_for_room_where_try_tell_is_refused_overloaded() {
     let address = host.spawn_loaded_with(&sup, loaded, options).await.unwrap();
     // The actor runs a slow message; one more fills the mailbox.
     address
-        .tell(airssys_wasm::ComponentMessage {
-            topic: "sleep".into(),
-            payload: b"300".to_vec(),
-            sender: None,
-        })
+        .tell(
+            airssys_wasm::ComponentMessage {
+                topic: "sleep".into(),
+                payload: b"300".to_vec(),
+                sender: None,
+            }
+            .into(),
+        )
         .await
         .unwrap();
     until_call_started("narrow", "sleep").await;

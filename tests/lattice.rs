@@ -409,3 +409,161 @@ async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
 async fn wait_until_either(served: &mut Served, needle: &str) -> bool {
     served.try_until(needle, Duration::from_secs(2)).is_some()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_reaches_a_component_on_another_host_and_a_sighup_added_one_is_served() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let alpha = faulty(&dir, "alpha", "a", FAULTY);
+    let beta = faulty(&dir, "beta", "b", FAULTY);
+    let gamma = faulty(&dir, "gamma", "b", FAULTY);
+    let mut host_a = Served::start(BIN, &host_file(&dir, "host-a", &[("alpha", &alpha)], &nats.url(), ""));
+    let file_b = host_file(&dir, "host-b", &[("beta", &beta)], &nats.url(), "");
+    let mut host_b = Served::start(BIN, &file_b);
+    host_a.ready();
+    host_b.ready();
+    // Sent once alpha's host has heard of beta's (its announcements come every 500 ms).
+    eventually("alpha's send to beta accepted", || {
+        let out = ask(&nats.url(), "alpha", &["--topic", "send", "--payload", "beta count"]);
+        async move { out.status.code() == Some(0) && out.stdout == b"sent" }
+    })
+    .await;
+    let mut polls = 0;
+    eventually("beta counted the send", || {
+        polls += 1;
+        let count = asked(&nats.url(), "beta", &["--topic", "count"]);
+        async move { count == (polls + 1).to_string() }
+    })
+    .await;
+
+    let out = ask(&nats.url(), "gamma", &["--topic", "ok"]);
+    assert_eq!(out.status.code(), Some(2), "not there yet: {}", stderr(&out));
+    host_file(&dir, "host-b", &[("beta", &beta), ("gamma", &gamma)], &nats.url(), "");
+    host_b.signal("HUP");
+    host_b.until("\"message\":\"reloaded\"", Duration::from_secs(30));
+    eventually("gamma served after the SIGHUP", || async {
+        ask(&nats.url(), "gamma", &["--topic", "ok"]).status.code() == Some(0)
+    })
+    .await;
+    assert_eq!(file_b, dir.path().join("host-b.toml"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_supervisor_gave_up_leaves_the_group_and_its_host_asks_the_others() {
+    let nats = NatsServer::start();
+    let dir = TempDir::new();
+    let on_c = faulty(&dir, "replica", "c", FAULTY);
+    let mut c = Served::start(BIN, &host_file(&dir, "host-c", &[("replica", &on_c)], &nats.url(), ""));
+    c.ready();
+    let (system, host_b, lattice) = caller(&nats.url()).await;
+    let supervisor = airssys_wasm_test_support::supervisor(
+        &system,
+        airssys_wasm_actors::Strategy::OneForOne,
+        0,
+    )
+    .await;
+    let on_b = faulty(&dir, "replica-b", "b", FAULTY);
+    let text_b = std::fs::read_to_string(&on_b).unwrap().replace("name = \"replica-b\"", "name = \"replica\"");
+    let on_b = dir.write("replica-b.toml", text_b);
+    host_b
+        .spawn_component(&supervisor, airssys_wasm::Manifest::from_file(&on_b).unwrap())
+        .await
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    eventually("both replicas answered the lattice", || {
+        seen.insert(asked(&nats.url(), "replica", &["--topic", "config", "--payload", "where"]));
+        let both = seen.len() == 2;
+        async move { both }
+    })
+    .await;
+    // Its supervisor allows no restart: one crash and it gives up.
+    let crash = host_b.ask("replica", "trap", "").await.unwrap_err();
+    assert_eq!(crash.kind(), ErrorKind::Trap);
+    eventually("the local replica stopped for good", || {
+        let stopped = matches!(host_b.state("replica"), Ok(airssys_wasm::ComponentState::Stopped(_)));
+        async move { stopped }
+    })
+    .await;
+    for _ in 0..10 {
+        assert_eq!(asked(&nats.url(), "replica", &["--topic", "config", "--payload", "where"]), "c");
+    }
+    let reply = host_b.ask("replica", "config", "where").await.unwrap();
+    assert_eq!(text(&reply.payload), "c", "its own host asks the live replica elsewhere");
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_joins_with_an_nkey_and_one_the_server_does_not_know_is_refused() {
+    let user = nkeys::KeyPair::new_user();
+    let stranger = nkeys::KeyPair::new_user();
+    let nats = NatsServer::start_with(&format!(
+        "authorization {{\n  users = [ {{ nkey: \"{}\" }} ]\n}}\n",
+        user.public_key()
+    ));
+    let dir = TempDir::new();
+    let keyed = faulty(&dir, "keyed", "b", FAULTY);
+    dir.write("host.nk", user.seed().unwrap());
+    dir.write("stranger.nk", stranger.seed().unwrap());
+    let refused = host_file(&dir, "stranger", &[("keyed", &keyed)], &nats.url(), "nkey_seed_file = \"stranger.nk\"");
+    let out = airssys_wasm_command(BIN).arg("serve").arg(&refused).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error[manifest]"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&stranger.seed().unwrap()), "the seed is in the output");
+
+    let good = host_file(&dir, "keyed-host", &[("keyed", &keyed)], &nats.url(), "nkey_seed_file = \"host.nk\"");
+    let mut served = Served::start(BIN, &good);
+    served.ready();
+    let seed = dir.path().join("host.nk");
+    let args = ["--nkey-seed-file", seed.to_str().unwrap(), "--topic", "ok", "--payload", "nk"];
+    assert_eq!(asked(&nats.url(), "keyed", &args), "nk");
+}
+
+/// `openssl ARGS` in `dir`.
+fn openssl(dir: &Path, args: &str) {
+    let out = std::process::Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl {args}: {}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_joins_over_tls_with_a_client_certificate_and_a_client_without_one_is_refused() {
+    let certs = TempDir::new();
+    let d = certs.path();
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(d, &format!("req -x509 {ec} -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=airssys-test-ca"));
+    for (name, ext) in [("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")] {
+        openssl(d, &format!("req {ec} -keyout {name}-key.pem -out {name}.csr -subj /CN={name}"));
+        std::fs::write(d.join(format!("{name}.ext")), ext).unwrap();
+        openssl(
+            d,
+            &format!("x509 -req -in {name}.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out {name}.pem -days 2 -extfile {name}.ext"),
+        );
+    }
+    let nats = NatsServer::start_with(&format!(
+        "tls {{\n  cert_file: \"{0}/server.pem\"\n  key_file: \"{0}/server-key.pem\"\n  ca_file: \"{0}/ca.pem\"\n  verify: true\n}}\n",
+        d.display()
+    ));
+    let dir = TempDir::new();
+    let secure = faulty(&dir, "secure", "b", FAULTY);
+    let tls = format!(
+        "tls = {{ ca = \"{0}/ca.pem\", cert = \"{0}/client.pem\", key = \"{0}/client-key.pem\" }}",
+        d.display()
+    );
+    let mut served = Served::start(BIN, &host_file(&dir, "tls-host", &[("secure", &secure)], &nats.url(), &tls));
+    served.ready();
+    let path = |f: &str| d.join(f).display().to_string();
+    let (ca, cert, key) = (path("ca.pem"), path("client.pem"), path("client-key.pem"));
+    assert_eq!(
+        asked(&nats.url(), "secure", &["--tls-ca", &ca, "--tls-cert", &cert, "--tls-key", &key, "--topic", "ok", "--payload", "tls"]),
+        "tls"
+    );
+    let out = ask(&nats.url(), "secure", &["--tls-ca", &ca, "--topic", "ok"]);
+    assert_eq!(out.status.code(), Some(2), "without a client certificate: {}", stderr(&out));
+    let plain = host_file(&dir, "plain-host", &[("secure", &secure)], &nats.url(), "");
+    let out = airssys_wasm_command(BIN).arg("serve").arg(&plain).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a host without TLS: {}", stderr(&out));
+}

@@ -49,7 +49,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: airssys-wasm-bench [--quick] [--json FILE] [--only native,roundtrip,load,spawn,restart,timeout,throughput,rss,http]"
+                    "usage: airssys-wasm-bench [--quick] [--json FILE] [--only native,roundtrip,load,spawn,restart,timeout,throughput,lattice,rss,http]"
                 );
                 std::process::exit(0);
             }
@@ -95,7 +95,7 @@ fn run(args: impl Iterator<Item = String>) -> Result<()> {
             plan.rss_actors
         ));
     }
-    let families: [(&str, rows::Family); 7] = [
+    let families: [(&str, rows::Family); 8] = [
         ("native", rows::native::run),
         ("roundtrip", rows::roundtrip::run),
         ("load", rows::load::run),
@@ -103,6 +103,7 @@ fn run(args: impl Iterator<Item = String>) -> Result<()> {
         ("restart", rows::restart::run),
         ("timeout", rows::timeout::run),
         ("throughput", rows::throughput::run),
+        ("lattice", rows::lattice::run),
     ];
     for (family, run) in families {
         if wanted(family) {

@@ -3,6 +3,7 @@
 //! the medians of the batches.
 
 pub mod http;
+pub mod lattice;
 pub mod load;
 pub mod native;
 pub mod restart;

@@ -65,11 +65,14 @@ impl Sides {
             Way::ActorAsk => timed!(
                 iters,
                 self.actor
-                    .ask(ComponentMessage {
-                        topic: "echo".into(),
-                        payload: payload.to_vec(),
-                        sender: None,
-                    })
+                    .ask(
+                        ComponentMessage {
+                            topic: "echo".into(),
+                            payload: payload.to_vec(),
+                            sender: None,
+                        }
+                        .into()
+                    )
                     .await??
             ),
             Way::Executor => timed!(iters, self.executor.call_message(&message).await?),
