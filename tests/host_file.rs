@@ -230,12 +230,18 @@ fn a_bad_lattice_section_names_each_key() {
     has(&e, "lattice.nats[0]", "nats://HOST:PORT");
     has(&e, "lattice.nats[1]", "\"nats://nohost\"");
     has(&e, "lattice.token_file", "absent");
-    has(&e, "lattice", "at most one of credentials, token_file and nkey_seed_file");
+    has(
+        &e,
+        "lattice",
+        "at most one of credentials, token_file and nkey_seed_file",
+    );
     has(&e, "lattice.tls", "cert and key together");
     has(&e, "lattice.export[0]", "\"Bad Name\"");
     let e = errors(&format!("{GOOD}\n[lattice]\nnats = []\n"));
     has(&e, "lattice.nats", "at least one");
-    let e = errors(&format!("{GOOD}\n[lattice]\nnats = [\"nats://a:1\"]\nseeds = 1\n"));
+    let e = errors(&format!(
+        "{GOOD}\n[lattice]\nnats = [\"nats://a:1\"]\nseeds = 1\n"
+    ));
     assert!(e.iter().any(|e| e.to_string().contains("seeds")), "{e:?}");
 }
 

@@ -13,8 +13,8 @@ use airssys_wasm::manifest::{LatticeAuth, LatticeSettings};
 use airssys_wasm::{ErrorKind, Host};
 use airssys_wasm_actors::ActorSystem;
 use airssys_wasm_test_support::{
-    FAULTY, NatsServer, Resources, Served, TempDir, airssys_wasm_command, free_port, get, host,
-    eventually, eventually_within, manifest_for, sample, stderr, text,
+    FAULTY, NatsServer, Resources, Served, TempDir, airssys_wasm_command, eventually,
+    eventually_within, free_port, get, host, manifest_for, sample, stderr, text,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
@@ -32,7 +32,13 @@ fn faulty(dir: &TempDir, name: &str, place: &str, resources: Resources) -> PathB
 
 /// A host file `HOST.toml` in `dir`: the components in supervisor `app`, metrics on a free
 /// port, and `[lattice]` on `nats` with `lattice_lines`.
-fn host_file(dir: &TempDir, host: &str, components: &[(&str, &Path)], nats: &str, lattice_lines: &str) -> PathBuf {
+fn host_file(
+    dir: &TempDir,
+    host: &str,
+    components: &[(&str, &Path)],
+    nats: &str,
+    lattice_lines: &str,
+) -> PathBuf {
     let mut text = format!("[host]\nname = \"{host}\"\ndrain_timeout_ms = 3000\n\n[components]\n");
     for (name, manifest) in components {
         text.push_str(&format!("{name} = {:?}\n", manifest.display().to_string()));
@@ -57,7 +63,12 @@ fn ask(url: &str, name: &str, args: &[&str]) -> Output {
 /// The reply of a successful `ask`.
 fn asked(url: &str, name: &str, args: &[&str]) -> String {
     let out = ask(url, name, args);
-    assert_eq!(out.status.code(), Some(0), "ask {name} {args:?}: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ask {name} {args:?}: {}",
+        stderr(&out)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -88,25 +99,56 @@ async fn a_component_on_another_host_answers_the_cli_host_ask_and_a_components_r
     let dir = TempDir::new();
     let a = faulty(&dir, "alpha", "a", FAULTY);
     let b = faulty(&dir, "beta", "b", FAULTY);
-    let mut host_a = Served::start(BIN, &host_file(&dir, "host-a", &[("alpha", &a)], &nats.url(), ""));
-    let mut host_b = Served::start(BIN, &host_file(&dir, "host-b", &[("beta", &b)], &nats.url(), ""));
+    let mut host_a = Served::start(
+        BIN,
+        &host_file(&dir, "host-a", &[("alpha", &a)], &nats.url(), ""),
+    );
+    let mut host_b = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("beta", &b)], &nats.url(), ""),
+    );
     host_a.ready();
     host_b.ready();
 
-    assert_eq!(asked(&nats.url(), "alpha", &["--topic", "config", "--payload", "where"]), "a");
-    assert_eq!(asked(&nats.url(), "beta", &["--topic", "ok", "--payload", "-x-"]), "-x-");
-    let json = asked(&nats.url(), "beta", &["--topic", "ok", "--payload", "hi", "--json"]);
+    assert_eq!(
+        asked(
+            &nats.url(),
+            "alpha",
+            &["--topic", "config", "--payload", "where"]
+        ),
+        "a"
+    );
+    assert_eq!(
+        asked(&nats.url(), "beta", &["--topic", "ok", "--payload", "-x-"]),
+        "-x-"
+    );
+    let json = asked(
+        &nats.url(),
+        "beta",
+        &["--topic", "ok", "--payload", "hi", "--json"],
+    );
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!((json["ok"].as_bool(), json["reply"].as_str()), (Some(true), Some("aGk=")));
+    assert_eq!(
+        (json["ok"].as_bool(), json["reply"].as_str()),
+        (Some(true), Some("aGk="))
+    );
     assert!(json["fuel_consumed"].as_u64().unwrap() > 0, "{json}");
 
     // A component's request to a component on the other host, its sender seen there.
     assert_eq!(
-        asked(&nats.url(), "alpha", &["--topic", "request", "--payload", "beta config where"]),
+        asked(
+            &nats.url(),
+            "alpha",
+            &["--topic", "request", "--payload", "beta config where"]
+        ),
         "b"
     );
     assert_eq!(
-        asked(&nats.url(), "alpha", &["--topic", "request", "--payload", "beta sender"]),
+        asked(
+            &nats.url(),
+            "alpha",
+            &["--topic", "request", "--payload", "beta sender"]
+        ),
         "alpha"
     );
 
@@ -114,16 +156,16 @@ async fn a_component_on_another_host_answers_the_cli_host_ask_and_a_components_r
     let (system, host, lattice) = caller(&nats.url()).await;
     let reply = host.ask("beta", "config", "where").await.unwrap();
     assert_eq!(text(&reply.payload), "b");
-    let supervisor = airssys_wasm_test_support::supervisor(
-        &system,
-        airssys_wasm_actors::Strategy::OneForOne,
-        3,
-    )
-    .await;
+    let supervisor =
+        airssys_wasm_test_support::supervisor(&system, airssys_wasm_actors::Strategy::OneForOne, 3)
+            .await;
     let local = faulty(&dir, "beta", "local", FAULTY);
-    host.spawn_component(&supervisor, airssys_wasm::Manifest::from_file(&local).unwrap())
-        .await
-        .unwrap();
+    host.spawn_component(
+        &supervisor,
+        airssys_wasm::Manifest::from_file(&local).unwrap(),
+    )
+    .await
+    .unwrap();
     for _ in 0..5 {
         let reply = host.ask("beta", "config", "where").await.unwrap();
         assert_eq!(text(&reply.payload), "local", "a live local component wins");
@@ -140,7 +182,13 @@ async fn every_error_kind_arrives_from_another_host_as_itself_with_its_exit_code
     let plain = manifest_for(&dir, "faulty", "plain", FAULTY, "");
     let mut served = Served::start(
         BIN,
-        &host_file(&dir, "host-b", &[("worker", &worker), ("plain", &plain)], &nats.url(), ""),
+        &host_file(
+            &dir,
+            "host-b",
+            &[("worker", &worker), ("plain", &plain)],
+            &nats.url(),
+            "",
+        ),
     );
     served.ready();
     let url = nats.url();
@@ -149,30 +197,61 @@ async fn every_error_kind_arrives_from_another_host_as_itself_with_its_exit_code
     let cases: &[(&str, Vec<&str>, i32, &str)] = &[
         ("worker", vec!["--topic", "error"], 1, "error[handler]"),
         ("worker", vec!["--topic", "trap"], 3, "error[trap]"),
-        ("worker", vec!["--topic", "sleep", "--payload", "1000"], 4, "error[timeout]"),
+        (
+            "worker",
+            vec!["--topic", "sleep", "--payload", "1000"],
+            4,
+            "error[timeout]",
+        ),
         ("worker", vec!["--topic", "burn"], 5, "error[fuel]"),
         ("worker", vec!["--topic", "grow"], 6, "error[memory]"),
         ("nobody", vec![], 2, "error[not-found]"),
-        ("worker", vec!["--topic", "big", "--payload", "70000"], 7, "error[too-large]"),
-        ("worker", vec!["--payload-file", big_payload.to_str().unwrap()], 7, "error[too-large]"),
+        (
+            "worker",
+            vec!["--topic", "big", "--payload", "70000"],
+            7,
+            "error[too-large]",
+        ),
+        (
+            "worker",
+            vec!["--payload-file", big_payload.to_str().unwrap()],
+            7,
+            "error[too-large]",
+        ),
         // Grants apply across hosts as locally: `plain` may message nobody.
-        ("plain", vec!["--topic", "request", "--payload", "worker ok x"], 1, "denied"),
+        (
+            "plain",
+            vec!["--topic", "request", "--payload", "worker ok x"],
+            1,
+            "denied",
+        ),
     ];
     for (name, args, code, needle) in cases {
         let out = ask(&url, name, args);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(*code), "ask {name} {args:?}: {err}");
-        assert!(err.lines().next().unwrap_or("").contains(needle), "ask {name} {args:?}: {err}");
+        assert!(
+            err.lines().next().unwrap_or("").contains(needle),
+            "ask {name} {args:?}: {err}"
+        );
     }
     // 4 KiB under max_payload always passes.
-    let reply = asked(&url, "worker", &["--topic", "ok", "--payload-file", fits.to_str().unwrap()]);
+    let reply = asked(
+        &url,
+        "worker",
+        &["--topic", "ok", "--payload-file", fits.to_str().unwrap()],
+    );
     assert_eq!(reply.len(), 65_536 - 4096);
     let out = ask(&url, "worker", &["--topic", "trap", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["kind"], "trap");
     // The in-process caller gets the same kinds as values.
     let (system, host, lattice) = caller(&url).await;
-    for (topic, kind) in [("trap", ErrorKind::Trap), ("burn", ErrorKind::Fuel), ("error", ErrorKind::Handler)] {
+    for (topic, kind) in [
+        ("trap", ErrorKind::Trap),
+        ("burn", ErrorKind::Fuel),
+        ("error", ErrorKind::Handler),
+    ] {
         let err = host.ask("worker", topic, "").await.unwrap_err();
         assert_eq!(err.kind(), kind, "{topic}: {err}");
     }
@@ -185,7 +264,10 @@ async fn a_callers_remaining_time_bounds_the_run_on_the_other_host() {
     let nats = NatsServer::start();
     let dir = TempDir::new();
     let slow = faulty(&dir, "slow", "b", FAULTY.time_ms(5_000));
-    let mut served = Served::start(BIN, &host_file(&dir, "host-b", &[("slow", &slow)], &nats.url(), ""));
+    let mut served = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("slow", &slow)], &nats.url(), ""),
+    );
     let ready = served.ready();
     let (system, host, lattice) = caller(&nats.url()).await;
 
@@ -196,25 +278,50 @@ async fn a_callers_remaining_time_bounds_the_run_on_the_other_host() {
         .unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(took < Duration::from_millis(250), "timeout after {took:?}, for a 200 ms budget");
+    assert!(
+        took < Duration::from_millis(250),
+        "timeout after {took:?}, for a 200 ms budget"
+    );
     // The callee was stopped at the budget, not left to run its 1 s: a timeout there,
     // and a restart.
     eventually("the callee's timeout counted", || async {
-        metric(&ready, "airssys_messages_total", "component=\"slow\",outcome=\"timeout\"").await == 1.0
+        metric(
+            &ready,
+            "airssys_messages_total",
+            "component=\"slow\",outcome=\"timeout\"",
+        )
+        .await
+            == 1.0
     })
     .await;
-    assert_eq!(metric(&ready, "airssys_restarts_total", "component=\"slow\"").await, 1.0);
+    assert_eq!(
+        metric(&ready, "airssys_restarts_total", "component=\"slow\"").await,
+        1.0
+    );
     let reply = host.ask("slow", "ok", "again").await.unwrap();
     assert_eq!(text(&reply.payload), "again");
 
     // From inside a component: what is left of its own 300 ms goes with its request.
-    let sup = airssys_wasm_test_support::supervisor(&system, airssys_wasm_actors::Strategy::OneForOne, 3).await;
+    let sup =
+        airssys_wasm_test_support::supervisor(&system, airssys_wasm_actors::Strategy::OneForOne, 3)
+            .await;
     let asker = faulty(&dir, "asker", "local", FAULTY.time_ms(300));
-    host.spawn_component(&sup, airssys_wasm::Manifest::from_file(&asker).unwrap()).await.unwrap();
-    let err = host.ask("asker", "request", "slow sleep 2000").await.unwrap_err();
+    host.spawn_component(&sup, airssys_wasm::Manifest::from_file(&asker).unwrap())
+        .await
+        .unwrap();
+    let err = host
+        .ask("asker", "request", "slow sleep 2000")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     eventually("the second timeout counted", || async {
-        metric(&ready, "airssys_messages_total", "component=\"slow\",outcome=\"timeout\"").await == 2.0
+        metric(
+            &ready,
+            "airssys_messages_total",
+            "component=\"slow\",outcome=\"timeout\"",
+        )
+        .await
+            == 2.0
     })
     .await;
     lattice.leave().await;
@@ -235,15 +342,28 @@ async fn a_request_on_a_host_killed_midway_ends_stopped_within_3_s() {
     let (system, host, lattice) = caller(&nats.url()).await;
     let asking = tokio::spawn({
         let host = host.clone();
-        async move { host.ask_timeout("slow", "sleep", "15000", Duration::from_secs(18)).await }
+        async move {
+            host.ask_timeout("slow", "sleep", "15000", Duration::from_secs(18))
+                .await
+        }
     });
     served.until("\"topic\":\"sleep\"", Duration::from_secs(10));
     let pid = served.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let killed = Instant::now();
     let err = asking.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
-    assert!(killed.elapsed() < Duration::from_secs(3), "stopped {:?} after the kill", killed.elapsed());
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "stopped {:?} after the kill",
+        killed.elapsed()
+    );
     assert!(err.to_string().contains("host-b"), "{err}");
     // No host serves it now.
     let err = host.ask("slow", "ok", "").await.unwrap_err();
@@ -259,8 +379,14 @@ async fn replicas_share_the_requests_and_the_survivor_takes_them_all_when_one_di
     let on_b = faulty(&dir, "replica", "b", FAULTY);
     let dir_c = TempDir::new();
     let on_c = faulty(&dir_c, "replica", "c", FAULTY);
-    let mut b = Served::start(BIN, &host_file(&dir, "host-b", &[("replica", &on_b)], &nats.url(), ""));
-    let mut c = Served::start(BIN, &host_file(&dir_c, "host-c", &[("replica", &on_c)], &nats.url(), ""));
+    let mut b = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("replica", &on_b)], &nats.url(), ""),
+    );
+    let mut c = Served::start(
+        BIN,
+        &host_file(&dir_c, "host-c", &[("replica", &on_c)], &nats.url(), ""),
+    );
     b.ready();
     c.ready();
     let (system, host, lattice) = caller(&nats.url()).await;
@@ -287,16 +413,33 @@ async fn export_limits_what_the_lattice_reaches() {
     let hidden = faulty(&dir, "hidden", "b", FAULTY);
     let mut served = Served::start(
         BIN,
-        &host_file(&dir, "host-b", &[("open", &open), ("hidden", &hidden)], &nats.url(), "export = [\"open\"]"),
+        &host_file(
+            &dir,
+            "host-b",
+            &[("open", &open), ("hidden", &hidden)],
+            &nats.url(),
+            "export = [\"open\"]",
+        ),
     );
     served.ready();
-    assert_eq!(asked(&nats.url(), "open", &["--topic", "ok", "--payload", "in"]), "in");
+    assert_eq!(
+        asked(&nats.url(), "open", &["--topic", "ok", "--payload", "in"]),
+        "in"
+    );
     let out = ask(&nats.url(), "hidden", &["--topic", "ok"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).starts_with("error[not-found]"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error[not-found]"),
+        "{}",
+        stderr(&out)
+    );
     // Its own host still reaches it.
     assert_eq!(
-        asked(&nats.url(), "open", &["--topic", "request", "--payload", "hidden ok near"]),
+        asked(
+            &nats.url(),
+            "open",
+            &["--topic", "request", "--payload", "hidden ok near"]
+        ),
         "near"
     );
 }
@@ -307,7 +450,10 @@ async fn a_host_serves_alone_until_its_nats_server_is_up_then_joins_and_rejoins_
     let url = format!("nats://127.0.0.1:{port}");
     let dir = TempDir::new();
     let alone = faulty(&dir, "alone", "b", FAULTY);
-    let mut served = Served::start(BIN, &host_file(&dir, "host-b", &[("alone", &alone)], &url, ""));
+    let mut served = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("alone", &alone)], &url, ""),
+    );
     let ready = served.ready();
     let readyz = get(ready.metrics.unwrap(), "/readyz").await;
     assert_eq!(readyz.status, 503, "{}", readyz.text());
@@ -319,12 +465,22 @@ async fn a_host_serves_alone_until_its_nats_server_is_up_then_joins_and_rejoins_
         get(ready.metrics.unwrap(), "/readyz").await.status == 200
     })
     .await;
-    assert_eq!(asked(&url, "alone", &["--topic", "ok", "--payload", "joined"]), "joined");
+    assert_eq!(
+        asked(&url, "alone", &["--topic", "ok", "--payload", "joined"]),
+        "joined"
+    );
 
     nats.restart();
-    eventually_within(Duration::from_secs(20), "served again after the server's restart", || async {
-        ask(&url, "alone", &["--topic", "ok", "--payload", "back"]).status.code() == Some(0)
-    })
+    eventually_within(
+        Duration::from_secs(20),
+        "served again after the server's restart",
+        || async {
+            ask(&url, "alone", &["--topic", "ok", "--payload", "back"])
+                .status
+                .code()
+                == Some(0)
+        },
+    )
     .await;
 }
 
@@ -335,26 +491,57 @@ async fn wrong_credentials_fail_at_start_and_the_token_is_never_logged() {
     let guarded = faulty(&dir, "guarded", "b", FAULTY);
     dir.write("wrong", "not-the-token\n");
     dir.write("right", "s3cret-token-42\n");
-    let wrong = host_file(&dir, "wrong-host", &[("guarded", &guarded)], &nats.url(), "token_file = \"wrong\"");
-    let out = airssys_wasm_command(BIN).args(["serve"]).arg(&wrong).output().unwrap();
+    let wrong = host_file(
+        &dir,
+        "wrong-host",
+        &[("guarded", &guarded)],
+        &nats.url(),
+        "token_file = \"wrong\"",
+    );
+    let out = airssys_wasm_command(BIN)
+        .args(["serve"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let first = err.lines().find(|l| l.starts_with("error[")).unwrap_or("");
-    assert!(first.starts_with("error[manifest]") && first.contains("lattice"), "{err}");
+    assert!(
+        first.starts_with("error[manifest]") && first.contains("lattice"),
+        "{err}"
+    );
     assert!(first.to_lowercase().contains("authorization"), "{first}");
-    assert!(!err.contains("not-the-token"), "the token is in the output:\n{err}");
+    assert!(
+        !err.contains("not-the-token"),
+        "the token is in the output:\n{err}"
+    );
 
-    let right = host_file(&dir, "right-host", &[("guarded", &guarded)], &nats.url(), "token_file = \"right\"");
+    let right = host_file(
+        &dir,
+        "right-host",
+        &[("guarded", &guarded)],
+        &nats.url(),
+        "token_file = \"right\"",
+    );
     let mut served = Served::start_logging(BIN, &right, "debug");
     served.ready();
     let token = dir.path().join("right");
     let token = ["--token-file", token.to_str().unwrap()];
     assert_eq!(
-        asked(&nats.url(), "guarded", &[&token[..], &["--topic", "ok", "--payload", "in"]].concat()),
+        asked(
+            &nats.url(),
+            "guarded",
+            &[&token[..], &["--topic", "ok", "--payload", "in"]].concat()
+        ),
         "in"
     );
     let out = ask(&nats.url(), "guarded", &["--topic", "ok"]);
-    assert_eq!(out.status.code(), Some(2), "no token: refused; {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no token: refused; {}",
+        stderr(&out)
+    );
     served.signal("TERM");
     served.wait_exit(Duration::from_secs(10));
     served.drain_lines();
@@ -371,7 +558,10 @@ async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
     let on_b = faulty(&dir, "replica", "b", FAULTY.time_ms(5_000));
     let dir_c = TempDir::new();
     let on_c = faulty(&dir_c, "replica", "c", FAULTY.time_ms(5_000));
-    let mut b = Served::start(BIN, &host_file(&dir, "host-b", &[("replica", &on_b)], &nats.url(), ""));
+    let mut b = Served::start(
+        BIN,
+        &host_file(&dir, "host-b", &[("replica", &on_b)], &nats.url(), ""),
+    );
     let mut c = Served::start_logging(
         BIN,
         &host_file(&dir_c, "host-c", &[("replica", &on_c)], &nats.url(), ""),
@@ -384,7 +574,10 @@ async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
     let slow = loop {
         let ask = tokio::spawn({
             let host = host.clone();
-            async move { host.ask_timeout("replica", "sleep", "800", Duration::from_secs(10)).await }
+            async move {
+                host.ask_timeout("replica", "sleep", "800", Duration::from_secs(10))
+                    .await
+            }
         });
         let on_c = wait_until_either(&mut c, "\"topic\":\"sleep\"").await;
         if on_c {
@@ -396,10 +589,18 @@ async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
     c.until("draining", Duration::from_secs(10));
     for _ in 0..10 {
         let reply = host.ask("replica", "config", "where").await.unwrap();
-        assert_eq!(text(&reply.payload), "b", "new requests go to the host not draining");
+        assert_eq!(
+            text(&reply.payload),
+            "b",
+            "new requests go to the host not draining"
+        );
     }
     let reply = slow.await.unwrap().unwrap();
-    assert_eq!(text(&reply.payload), "slept", "the one c had taken finished there");
+    assert_eq!(
+        text(&reply.payload),
+        "slept",
+        "the one c had taken finished there"
+    );
     assert_eq!(c.wait_exit(Duration::from_secs(10)).code(), Some(0));
     lattice.leave().await;
     system.shutdown().await.unwrap();
@@ -417,14 +618,21 @@ async fn a_send_reaches_a_component_on_another_host_and_a_sighup_added_one_is_se
     let alpha = faulty(&dir, "alpha", "a", FAULTY);
     let beta = faulty(&dir, "beta", "b", FAULTY);
     let gamma = faulty(&dir, "gamma", "b", FAULTY);
-    let mut host_a = Served::start(BIN, &host_file(&dir, "host-a", &[("alpha", &alpha)], &nats.url(), ""));
+    let mut host_a = Served::start(
+        BIN,
+        &host_file(&dir, "host-a", &[("alpha", &alpha)], &nats.url(), ""),
+    );
     let file_b = host_file(&dir, "host-b", &[("beta", &beta)], &nats.url(), "");
     let mut host_b = Served::start(BIN, &file_b);
     host_a.ready();
     host_b.ready();
     // Sent once alpha's host has heard of beta's (its announcements come every 500 ms).
     eventually("alpha's send to beta accepted", || {
-        let out = ask(&nats.url(), "alpha", &["--topic", "send", "--payload", "beta count"]);
+        let out = ask(
+            &nats.url(),
+            "alpha",
+            &["--topic", "send", "--payload", "beta count"],
+        );
         async move { out.status.code() == Some(0) && out.stdout == b"sent" }
     })
     .await;
@@ -437,8 +645,19 @@ async fn a_send_reaches_a_component_on_another_host_and_a_sighup_added_one_is_se
     .await;
 
     let out = ask(&nats.url(), "gamma", &["--topic", "ok"]);
-    assert_eq!(out.status.code(), Some(2), "not there yet: {}", stderr(&out));
-    host_file(&dir, "host-b", &[("beta", &beta), ("gamma", &gamma)], &nats.url(), "");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "not there yet: {}",
+        stderr(&out)
+    );
+    host_file(
+        &dir,
+        "host-b",
+        &[("beta", &beta), ("gamma", &gamma)],
+        &nats.url(),
+        "",
+    );
     host_b.signal("HUP");
     host_b.until("\"message\":\"reloaded\"", Duration::from_secs(30));
     eventually("gamma served after the SIGHUP", || async {
@@ -453,25 +672,34 @@ async fn a_replica_whose_supervisor_gave_up_leaves_the_group_and_its_host_asks_t
     let nats = NatsServer::start();
     let dir = TempDir::new();
     let on_c = faulty(&dir, "replica", "c", FAULTY);
-    let mut c = Served::start(BIN, &host_file(&dir, "host-c", &[("replica", &on_c)], &nats.url(), ""));
+    let mut c = Served::start(
+        BIN,
+        &host_file(&dir, "host-c", &[("replica", &on_c)], &nats.url(), ""),
+    );
     c.ready();
     let (system, host_b, lattice) = caller(&nats.url()).await;
-    let supervisor = airssys_wasm_test_support::supervisor(
-        &system,
-        airssys_wasm_actors::Strategy::OneForOne,
-        0,
-    )
-    .await;
+    let supervisor =
+        airssys_wasm_test_support::supervisor(&system, airssys_wasm_actors::Strategy::OneForOne, 0)
+            .await;
     let on_b = faulty(&dir, "replica-b", "b", FAULTY);
-    let text_b = std::fs::read_to_string(&on_b).unwrap().replace("name = \"replica-b\"", "name = \"replica\"");
+    let text_b = std::fs::read_to_string(&on_b)
+        .unwrap()
+        .replace("name = \"replica-b\"", "name = \"replica\"");
     let on_b = dir.write("replica-b.toml", text_b);
     host_b
-        .spawn_component(&supervisor, airssys_wasm::Manifest::from_file(&on_b).unwrap())
+        .spawn_component(
+            &supervisor,
+            airssys_wasm::Manifest::from_file(&on_b).unwrap(),
+        )
         .await
         .unwrap();
     let mut seen = std::collections::BTreeSet::new();
     eventually("both replicas answered the lattice", || {
-        seen.insert(asked(&nats.url(), "replica", &["--topic", "config", "--payload", "where"]));
+        seen.insert(asked(
+            &nats.url(),
+            "replica",
+            &["--topic", "config", "--payload", "where"],
+        ));
         let both = seen.len() == 2;
         async move { both }
     })
@@ -480,15 +708,29 @@ async fn a_replica_whose_supervisor_gave_up_leaves_the_group_and_its_host_asks_t
     let crash = host_b.ask("replica", "trap", "").await.unwrap_err();
     assert_eq!(crash.kind(), ErrorKind::Trap);
     eventually("the local replica stopped for good", || {
-        let stopped = matches!(host_b.state("replica"), Ok(airssys_wasm::ComponentState::Stopped(_)));
+        let stopped = matches!(
+            host_b.state("replica"),
+            Ok(airssys_wasm::ComponentState::Stopped(_))
+        );
         async move { stopped }
     })
     .await;
     for _ in 0..10 {
-        assert_eq!(asked(&nats.url(), "replica", &["--topic", "config", "--payload", "where"]), "c");
+        assert_eq!(
+            asked(
+                &nats.url(),
+                "replica",
+                &["--topic", "config", "--payload", "where"]
+            ),
+            "c"
+        );
     }
     let reply = host_b.ask("replica", "config", "where").await.unwrap();
-    assert_eq!(text(&reply.payload), "c", "its own host asks the live replica elsewhere");
+    assert_eq!(
+        text(&reply.payload),
+        "c",
+        "its own host asks the live replica elsewhere"
+    );
     lattice.leave().await;
     system.shutdown().await.unwrap();
 }
@@ -505,17 +747,43 @@ async fn a_host_joins_with_an_nkey_and_one_the_server_does_not_know_is_refused()
     let keyed = faulty(&dir, "keyed", "b", FAULTY);
     dir.write("host.nk", user.seed().unwrap());
     dir.write("stranger.nk", stranger.seed().unwrap());
-    let refused = host_file(&dir, "stranger", &[("keyed", &keyed)], &nats.url(), "nkey_seed_file = \"stranger.nk\"");
-    let out = airssys_wasm_command(BIN).arg("serve").arg(&refused).output().unwrap();
+    let refused = host_file(
+        &dir,
+        "stranger",
+        &[("keyed", &keyed)],
+        &nats.url(),
+        "nkey_seed_file = \"stranger.nk\"",
+    );
+    let out = airssys_wasm_command(BIN)
+        .arg("serve")
+        .arg(&refused)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("error[manifest]"), "{}", stderr(&out));
-    assert!(!stderr(&out).contains(&stranger.seed().unwrap()), "the seed is in the output");
+    assert!(
+        !stderr(&out).contains(&stranger.seed().unwrap()),
+        "the seed is in the output"
+    );
 
-    let good = host_file(&dir, "keyed-host", &[("keyed", &keyed)], &nats.url(), "nkey_seed_file = \"host.nk\"");
+    let good = host_file(
+        &dir,
+        "keyed-host",
+        &[("keyed", &keyed)],
+        &nats.url(),
+        "nkey_seed_file = \"host.nk\"",
+    );
     let mut served = Served::start(BIN, &good);
     served.ready();
     let seed = dir.path().join("host.nk");
-    let args = ["--nkey-seed-file", seed.to_str().unwrap(), "--topic", "ok", "--payload", "nk"];
+    let args = [
+        "--nkey-seed-file",
+        seed.to_str().unwrap(),
+        "--topic",
+        "ok",
+        "--payload",
+        "nk",
+    ];
     assert_eq!(asked(&nats.url(), "keyed", &args), "nk");
 }
 
@@ -534,13 +802,24 @@ async fn a_host_joins_over_tls_with_a_client_certificate_and_a_client_without_on
     let certs = TempDir::new();
     let d = certs.path();
     let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    openssl(d, &format!("req -x509 {ec} -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=airssys-test-ca"));
-    for (name, ext) in [("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")] {
-        openssl(d, &format!("req {ec} -keyout {name}-key.pem -out {name}.csr -subj /CN={name}"));
+    openssl(
+        d,
+        &format!("req -x509 {ec} -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=airssys-test-ca"),
+    );
+    for (name, ext) in [
+        ("server", "subjectAltName=IP:127.0.0.1"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ] {
+        openssl(
+            d,
+            &format!("req {ec} -keyout {name}-key.pem -out {name}.csr -subj /CN={name}"),
+        );
         std::fs::write(d.join(format!("{name}.ext")), ext).unwrap();
         openssl(
             d,
-            &format!("x509 -req -in {name}.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out {name}.pem -days 2 -extfile {name}.ext"),
+            &format!(
+                "x509 -req -in {name}.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out {name}.pem -days 2 -extfile {name}.ext"
+            ),
         );
     }
     let nats = NatsServer::start_with(&format!(
@@ -553,17 +832,49 @@ async fn a_host_joins_over_tls_with_a_client_certificate_and_a_client_without_on
         "tls = {{ ca = \"{0}/ca.pem\", cert = \"{0}/client.pem\", key = \"{0}/client-key.pem\" }}",
         d.display()
     );
-    let mut served = Served::start(BIN, &host_file(&dir, "tls-host", &[("secure", &secure)], &nats.url(), &tls));
+    let mut served = Served::start(
+        BIN,
+        &host_file(&dir, "tls-host", &[("secure", &secure)], &nats.url(), &tls),
+    );
     served.ready();
     let path = |f: &str| d.join(f).display().to_string();
     let (ca, cert, key) = (path("ca.pem"), path("client.pem"), path("client-key.pem"));
     assert_eq!(
-        asked(&nats.url(), "secure", &["--tls-ca", &ca, "--tls-cert", &cert, "--tls-key", &key, "--topic", "ok", "--payload", "tls"]),
+        asked(
+            &nats.url(),
+            "secure",
+            &[
+                "--tls-ca",
+                &ca,
+                "--tls-cert",
+                &cert,
+                "--tls-key",
+                &key,
+                "--topic",
+                "ok",
+                "--payload",
+                "tls"
+            ]
+        ),
         "tls"
     );
     let out = ask(&nats.url(), "secure", &["--tls-ca", &ca, "--topic", "ok"]);
-    assert_eq!(out.status.code(), Some(2), "without a client certificate: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "without a client certificate: {}",
+        stderr(&out)
+    );
     let plain = host_file(&dir, "plain-host", &[("secure", &secure)], &nats.url(), "");
-    let out = airssys_wasm_command(BIN).arg("serve").arg(&plain).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "a host without TLS: {}", stderr(&out));
+    let out = airssys_wasm_command(BIN)
+        .arg("serve")
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a host without TLS: {}",
+        stderr(&out)
+    );
 }

@@ -47,7 +47,10 @@ fn the_library_without_the_cli_feature_compiles_no_cli_dependency() {
     // async-nats (NKeys): the library itself must not depend on either.
     let direct = library_tree(false, "1");
     for cli_only in ["serde_json", "base64"] {
-        assert!(!crate_names(&direct).contains(&cli_only), "{cli_only}: {direct}");
+        assert!(
+            !crate_names(&direct).contains(&cli_only),
+            "{cli_only}: {direct}"
+        );
     }
 }
 

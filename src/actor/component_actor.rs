@@ -234,10 +234,7 @@ impl Actor for WasmComponentActor {
         let Some(instance) = guard.instance.as_mut() else {
             return Err(self.no_instance("no live instance"));
         };
-        match instance
-            .call_until(&msg.message, None, msg.deadline)
-            .await
-        {
+        match instance.call_until(&msg.message, None, msg.deadline).await {
             Ok(reply) => Ok(Ok(reply)),
             // A handled `err(...)`, or a deadline gone before the message ran.
             Err(e) if !instance.has_crashed() => Ok(Err(e)),

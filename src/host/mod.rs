@@ -615,17 +615,15 @@ impl Host {
             })
         });
         let route = match (route, message) {
-            (Some(Err(message)), _) | (None, Some(message)) => {
-                match (way, self.remote()) {
-                    (Way::Outside | Way::FromComponent, Some(remote)) => {
-                        Route::Remote(remote.ask(to, message, deadline))
-                    }
-                    _ => match self.entry(to) {
-                        Ok(entry) => Route::Refused(Box::new(stopped(to, &entry))),
-                        Err(e) => Route::Refused(Box::new(e)),
-                    },
+            (Some(Err(message)), _) | (None, Some(message)) => match (way, self.remote()) {
+                (Way::Outside | Way::FromComponent, Some(remote)) => {
+                    Route::Remote(remote.ask(to, message, deadline))
                 }
-            }
+                _ => match self.entry(to) {
+                    Ok(entry) => Route::Refused(Box::new(stopped(to, &entry))),
+                    Err(e) => Route::Refused(Box::new(e)),
+                },
+            },
             (Some(Ok(route)), _) => route,
             (None, None) => Route::Refused(Box::new(Error::NotFound {
                 name: to.to_string(),
@@ -880,9 +878,7 @@ fn refused(to: &str, entry: &Entry, e: SendError<Envelope>) -> Undelivered {
             },
             message.message,
         ),
-        SendError::Stopped { message, .. } => {
-            Undelivered::new(stopped(to, entry), message.message)
-        }
+        SendError::Stopped { message, .. } => Undelivered::new(stopped(to, entry), message.message),
     }
 }
 

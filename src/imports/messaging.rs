@@ -59,8 +59,11 @@ impl MessagingImport for StoreData {
             )));
         };
         let deadline = tokio::time::Instant::from_std(self.deadline);
-        match tokio::time::timeout_at(deadline, router.request(&self.name, &to, topic, payload, self.deadline))
-            .await
+        match tokio::time::timeout_at(
+            deadline,
+            router.request(&self.name, &to, topic, payload, self.deadline),
+        )
+        .await
         {
             // A reply that comes in once the caller's own time is over (the timer and the
             // reply woke it in the same tick) is too late for it: its message timed out.

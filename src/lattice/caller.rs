@@ -75,9 +75,7 @@ impl Hosts {
                 "host {host} went silent (no heartbeat for {} ms)",
                 s.last.elapsed().as_millis()
             )),
-            None if since.elapsed() > LAPSE => {
-                Some(format!("host {host} was never heard from"))
-            }
+            None if since.elapsed() > LAPSE => Some(format!("host {host} was never heard from")),
             _ => None,
         }
     }

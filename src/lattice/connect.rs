@@ -111,6 +111,13 @@ pub(crate) async fn attempt(
                     servers,
                     source,
                 }),
+                // A handshake the server or this host refused (an unknown CA, no client
+                // certificate) reaches async-nats as an I/O error.
+                _ if tls_refused(&source) => Attempt::Refused(LatticeError::Refused {
+                    lattice,
+                    servers,
+                    source,
+                }),
                 _ => Attempt::Unreachable(LatticeError::Unreachable {
                     lattice,
                     servers,
@@ -119,6 +126,25 @@ pub(crate) async fn attempt(
             }
         }
     }
+}
+
+/// Whether rustls refused the TLS handshake somewhere in `error`'s causes.
+fn tls_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<async_nats::rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<async_nats::rustls::Error>().is_some())
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// `url` without the user, password or token it may carry (`nats://***@HOST:PORT`).

@@ -83,9 +83,7 @@ impl Ingress {
                 loop {
                     match events.recv().await {
                         Ok(ComponentEvent::Started { component }) => shared.serve(&component).await,
-                        Ok(ComponentEvent::Stopped { component, .. }) => {
-                            shared.unserve(&component)
-                        }
+                        Ok(ComponentEvent::Stopped { component, .. }) => shared.unserve(&component),
                         Ok(ComponentEvent::Restarted { .. }) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                             shared.resync().await
@@ -170,10 +168,10 @@ impl Shared {
                 }
             })
         };
-        if let Ok(mut served) = self.served.lock() {
-            if let Some(old) = served.insert(name.to_string(), reader) {
-                old.abort();
-            }
+        if let Ok(mut served) = self.served.lock()
+            && let Some(old) = served.insert(name.to_string(), reader)
+        {
+            old.abort();
         }
         tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
     }
@@ -239,7 +237,11 @@ impl Shared {
         let received = Instant::now();
         let _ = self
             .client
-            .publish_with_headers(reply_to.clone(), wire::ack_headers(&self.id), Default::default())
+            .publish_with_headers(
+                reply_to.clone(),
+                wire::ack_headers(&self.id),
+                Default::default(),
+            )
             .await;
         let deadline = wire::header(request.headers.as_ref(), wire::BUDGET)
             .and_then(|ms| ms.parse::<u64>().ok())
@@ -262,9 +264,12 @@ impl Shared {
         if sent.is_err() {
             // Too large with its headers, or the connection failed: a small answer that
             // says so rather than none (the caller would wait out its deadline).
-            let (headers, body) =
-                wire::error_reply(&too_large(name, "the reply", size, limit));
-            if let Err(error) = self.client.publish_with_headers(reply_to, headers, body).await {
+            let (headers, body) = wire::error_reply(&too_large(name, "the reply", size, limit));
+            if let Err(error) = self
+                .client
+                .publish_with_headers(reply_to, headers, body)
+                .await
+            {
                 tracing::warn!(component = %name, %error, "lattice: cannot answer a request");
             }
         }

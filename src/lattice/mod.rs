@@ -146,7 +146,9 @@ impl Lattice {
                     tracing::error!(error = %e, "lattice: refused; not retrying");
                     return;
                 }
-                Attempt::Unreachable(e) => tracing::debug!(error = %e, "lattice: still unreachable"),
+                Attempt::Unreachable(e) => {
+                    tracing::debug!(error = %e, "lattice: still unreachable")
+                }
             }
         }
     }
@@ -159,7 +161,8 @@ impl Lattice {
             Attempt::Connected(control) => control,
             Attempt::Refused(e) | Attempt::Unreachable(e) => return Err(e),
         };
-        let caller = Arc::new(Caller::start(data.clone(), &control, &settings.name, &inner.id).await?);
+        let caller =
+            Arc::new(Caller::start(data.clone(), &control, &settings.name, &inner.id).await?);
         let ingress = Ingress::start(data.clone(), &inner.host, settings, &inner.id).await;
         let heartbeat = {
             let control = control.clone();
@@ -174,7 +177,11 @@ impl Lattice {
                         Some(joined) => joined.ingress.served().join(","),
                         None => String::new(),
                     };
-                    let subject = wire::presence_subject(&inner.settings.name, &inner.id, wire::Presence::Alive);
+                    let subject = wire::presence_subject(
+                        &inner.settings.name,
+                        &inner.id,
+                        wire::Presence::Alive,
+                    );
                     drop(inner);
                     let _ = control.publish(subject, exports.into()).await;
                 }
@@ -184,7 +191,9 @@ impl Lattice {
         // it on the same connection has come back.
         round_trip(&data).await;
         round_trip(&control).await;
-        inner.host.set_remote(Some(Arc::new(LatticeRemote { caller })));
+        inner
+            .host
+            .set_remote(Some(Arc::new(LatticeRemote { caller })));
         *inner.parts.lock().await = Some(Joined {
             data,
             control,
@@ -199,15 +208,11 @@ impl Lattice {
     /// Whether the host has joined (connected and subscribed) and its connection is up.
     pub fn is_joined(&self) -> bool {
         self.inner.joined.load(Ordering::SeqCst)
-            && self
-                .inner
-                .parts
-                .try_lock()
-                .map_or(true, |parts| {
-                    parts.as_ref().is_some_and(|j| {
-                        j.data.connection_state() == async_nats::connection::State::Connected
-                    })
+            && self.inner.parts.try_lock().map_or(true, |parts| {
+                parts.as_ref().is_some_and(|j| {
+                    j.data.connection_state() == async_nats::connection::State::Connected
                 })
+            })
     }
 
     /// The host's id on the lattice: its name and a part unique to this process.
@@ -241,7 +246,11 @@ impl Lattice {
         joined.heartbeat.abort();
         // The last replies reach the server before the announcement does.
         round_trip(&joined.data).await;
-        let gone = wire::presence_subject(&self.inner.settings.name, &self.inner.id, wire::Presence::Gone);
+        let gone = wire::presence_subject(
+            &self.inner.settings.name,
+            &self.inner.id,
+            wire::Presence::Gone,
+        );
         let _ = joined.control.publish(gone, Default::default()).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), joined.control.flush()).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), joined.data.flush()).await;

@@ -371,7 +371,18 @@ mod tests {
             let back = parse_reply("x", "h1", Some(&headers), &body).unwrap_err();
             assert_eq!(back.kind(), error.kind(), "{error}");
             match (&error, &back) {
-                (Error::Timeout { limit_ms: a, budget: b, .. }, Error::Timeout { limit_ms: c, budget: d, .. }) => {
+                (
+                    Error::Timeout {
+                        limit_ms: a,
+                        budget: b,
+                        ..
+                    },
+                    Error::Timeout {
+                        limit_ms: c,
+                        budget: d,
+                        ..
+                    },
+                ) => {
                     assert_eq!((a, b), (c, d));
                 }
                 (Error::Memory { requested: a, .. }, Error::Memory { requested: b, .. }) => {
@@ -388,7 +399,10 @@ mod tests {
     #[test]
     fn presence_subjects_name_their_host() {
         let subject = presence_subject("default", "edge-1_X9", Presence::Gone);
-        assert_eq!(parse_presence(&subject), Some(("edge-1_X9", Presence::Gone)));
+        assert_eq!(
+            parse_presence(&subject),
+            Some(("edge-1_X9", Presence::Gone))
+        );
         assert_eq!(parse_presence("airssys.v1.default.h.a.other"), None);
     }
 }

@@ -321,7 +321,9 @@ fn key_doc(key: &str) -> Option<KeyDoc> {
         "lattice.name" => NAME,
         "lattice.nats" => "an array of NATS server URLs such as \"nats://127.0.0.1:4222\"",
         "lattice.export" => "an array of component names",
-        "lattice.tls" => "a table { ca = \"ca.pem\", cert = \"client.pem\", key = \"client-key.pem\" }",
+        "lattice.tls" => {
+            "a table { ca = \"ca.pem\", cert = \"client.pem\", key = \"client-key.pem\" }"
+        }
         _ => return None,
     };
     Some(KeyDoc {
@@ -593,13 +595,23 @@ fn validate_lattice(
     if let Some(creds) = &raw.credentials {
         ways.push((
             "credentials",
-            LatticeAuth::Credentials(file_at(errors, "lattice.credentials", creds, "the NATS .creds file")),
+            LatticeAuth::Credentials(file_at(
+                errors,
+                "lattice.credentials",
+                creds,
+                "the NATS .creds file",
+            )),
         ));
     }
     if let Some(token) = &raw.token_file {
         ways.push((
             "token_file",
-            LatticeAuth::Token(file_at(errors, "lattice.token_file", token, "the NATS token file")),
+            LatticeAuth::Token(file_at(
+                errors,
+                "lattice.token_file",
+                token,
+                "the NATS token file",
+            )),
         ));
     }
     if let Some(seed) = &raw.nkey_seed_file {
@@ -617,7 +629,10 @@ fn validate_lattice(
         errors.push(invalid(
             "lattice".into(),
             "at most one of credentials, token_file and nkey_seed_file",
-            ways.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(" and "),
+            ways.iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(" and "),
         ));
     }
     let auth = ways.pop().map_or(LatticeAuth::None, |(_, auth)| auth);
@@ -626,7 +641,12 @@ fn validate_lattice(
             errors.push(invalid(
                 "lattice.tls".into(),
                 "cert and key together (a client certificate and its private key)",
-                if tls.cert.is_some() { "cert without key" } else { "key without cert" }.into(),
+                if tls.cert.is_some() {
+                    "cert without key"
+                } else {
+                    "key without cert"
+                }
+                .into(),
             ));
         }
         LatticeTls {
@@ -634,10 +654,14 @@ fn validate_lattice(
                 .ca
                 .as_ref()
                 .map(|ca| file_at(errors, "lattice.tls.ca", ca, "the CA certificates (PEM)")),
-            cert: tls
-                .cert
-                .as_ref()
-                .map(|cert| file_at(errors, "lattice.tls.cert", cert, "the client certificate (PEM)")),
+            cert: tls.cert.as_ref().map(|cert| {
+                file_at(
+                    errors,
+                    "lattice.tls.cert",
+                    cert,
+                    "the client certificate (PEM)",
+                )
+            }),
             key: tls
                 .key
                 .as_ref()
@@ -647,7 +671,11 @@ fn validate_lattice(
     if let Some(export) = &raw.export {
         for (i, name) in export.iter().enumerate() {
             if !is_valid_name(name) {
-                errors.push(invalid(format!("lattice.export[{i}]"), NAME, format!("{name:?}")));
+                errors.push(invalid(
+                    format!("lattice.export[{i}]"),
+                    NAME,
+                    format!("{name:?}"),
+                ));
             }
         }
     }

@@ -66,7 +66,8 @@ impl Service {
                         errors: vec![Error::Manifest(ManifestError::Invalid {
                             file: file.path.clone(),
                             key: "lattice".into(),
-                            expected: "NATS servers that accept this host's credentials and TLS".into(),
+                            expected: "NATS servers that accept this host's credentials and TLS"
+                                .into(),
                             found: e.to_string(),
                         })],
                     })?;

@@ -16,7 +16,7 @@ use airssys_wasm_bench::measure::{median, ns_per, per_second};
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
 
-use super::{BoxReport, Plan, host, host_config, order, Side};
+use super::{BoxReport, Plan, Side, host, host_config, order};
 use crate::report::{Better, Report, Row, Target};
 
 pub fn run(plan: Plan, scratch: Arc<Scratch>) -> BoxReport {
@@ -35,7 +35,9 @@ struct NatsChild {
 
 impl NatsChild {
     fn start() -> Result<NatsChild> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = std::process::Command::new("nats-server")
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())

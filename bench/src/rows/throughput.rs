@@ -73,7 +73,10 @@ async fn actor_asks(actors: &[ActorRef<WasmComponentActor>], per_actor: u64) -> 
                     payload: PAYLOAD.to_vec(),
                     sender: None,
                 };
-                actor.ask(message.into()).await.map_err(|e| e.to_string())??;
+                actor
+                    .ask(message.into())
+                    .await
+                    .map_err(|e| e.to_string())??;
             }
             Ok::<_, airssys_wasm_bench::BoxError>(())
         });
