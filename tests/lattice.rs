@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use airssys_wasm::lattice::Lattice;
@@ -45,7 +46,7 @@ fn host_file(
     }
     let names: Vec<String> = components.iter().map(|(n, _)| format!("{n:?}")).collect();
     text.push_str(&format!(
-        "\n[supervisors.app]\nrestarts = 20\nchildren = [{}]\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n\n[lattice]\nnats = [\"{nats}\"]\n{lattice_lines}\n",
+        "\n[supervisors.app]\nrestarts = 1000\nchildren = [{}]\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n\n[lattice]\nnats = [\"{nats}\"]\n{lattice_lines}\n",
         names.join(", ")
     ));
     dir.write(&format!("{host}.toml"), text)
@@ -364,7 +365,13 @@ async fn a_request_on_a_host_killed_midway_ends_stopped_within_3_s() {
         "stopped {:?} after the kill",
         killed.elapsed()
     );
-    assert!(err.to_string().contains("host-b"), "{err}");
+    // Acked by host-b (named in the error), or killed before its ack was due (25 ms in):
+    // then lost with the host that took it.
+    let why = err.to_string();
+    assert!(
+        why.contains("host-b") || why.contains("no host answered"),
+        "{err}"
+    );
     // No host serves it now.
     let err = host.ask("slow", "ok", "").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
@@ -877,4 +884,300 @@ async fn a_host_joins_over_tls_with_a_client_certificate_and_a_client_without_on
         "a host without TLS: {}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_cut_off_mid_request_ends_it_stopped_within_3_s_and_new_requests_go_to_the_other() {
+    // The server drops a client that stops answering its pings after about 2 s.
+    let nats = NatsServer::start_with("ping_interval: \"1s\"\nping_max: 1\n");
+    let proxy = airssys_wasm_test_support::Proxy::start(([127, 0, 0, 1], nats.port).into()).await;
+    let behind = format!("nats://127.0.0.1:{}", proxy.port);
+    let dir = TempDir::new();
+    let on_b = faulty(&dir, "replica", "b", FAULTY.time_ms(20_000));
+    let dir_c = TempDir::new();
+    let on_c = faulty(&dir_c, "replica", "c", FAULTY.time_ms(20_000));
+    let mut b = Served::start_logging(
+        BIN,
+        &host_file(&dir, "host-b", &[("replica", &on_b)], &behind, ""),
+        "info,airssys_wasm::engine=debug",
+    );
+    b.ready();
+    let (system, host, lattice) = caller(&nats.url()).await;
+    let asking = tokio::spawn({
+        let host = host.clone();
+        async move {
+            host.ask_timeout("replica", "sleep", "15000", Duration::from_secs(18))
+                .await
+        }
+    });
+    b.until("\"topic\":\"sleep\"", Duration::from_secs(10));
+    let mut c = Served::start(
+        BIN,
+        &host_file(&dir_c, "host-c", &[("replica", &on_c)], &nats.url(), ""),
+    );
+    c.ready();
+    proxy.cut();
+    let cut = Instant::now();
+    let err = asking.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
+    assert!(
+        cut.elapsed() < Duration::from_secs(3),
+        "stopped {:?} after the cut",
+        cut.elapsed()
+    );
+    let why = err.to_string();
+    assert!(
+        why.contains("silent") || why.contains("never heard"),
+        "{err}"
+    );
+    // Once the server has given up on b, every request goes to c.
+    eventually_within(
+        Duration::from_secs(15),
+        "ten asks in a row answered by c",
+        || {
+            let host = host.clone();
+            async move {
+                for _ in 0..10 {
+                    match host
+                        .ask_timeout("replica", "config", "where", Duration::from_millis(500))
+                        .await
+                    {
+                        Ok(reply) if reply.payload == b"c" => {}
+                        _ => return false,
+                    }
+                }
+                true
+            }
+        },
+    )
+    .await;
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
+}
+
+/// A NATS JWT (`nats-io/jwt` v2) with `claims`, signed by `issuer`.
+fn jwt(issuer: &nkeys::KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let header = b64(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let claims = serde_json::json!({
+        "jti": format!("{name}-{}", free_port()),
+        "iat": 1_700_000_000u64,
+        "iss": issuer.public_key(),
+        "name": name,
+        "sub": subject,
+        "nats": nats,
+    });
+    let body = format!("{header}.{}", b64(claims.to_string().as_bytes()));
+    let signature = issuer.sign(body.as_bytes()).unwrap();
+    format!("{body}.{}", b64(&signature))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_joins_with_a_creds_file_under_an_operator_and_a_user_of_another_is_refused() {
+    let operator = nkeys::KeyPair::new_operator();
+    let account = nkeys::KeyPair::new_account();
+    let user = nkeys::KeyPair::new_user();
+    let limits = serde_json::json!({"subs": -1, "data": -1, "payload": -1});
+    let operator_jwt = jwt(
+        &operator,
+        &operator.public_key(),
+        "op",
+        serde_json::json!({"type": "operator", "version": 2}),
+    );
+    let account_jwt = jwt(
+        &operator,
+        &account.public_key(),
+        "acc",
+        serde_json::json!({
+            "limits": {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                       "wildcards": true, "conn": -1, "leaf": -1},
+            "type": "account", "version": 2,
+        }),
+    );
+    let mut user_nats = limits.clone();
+    user_nats["type"] = "user".into();
+    user_nats["version"] = 2.into();
+    let creds = |signer: &nkeys::KeyPair| {
+        let user_jwt = jwt(signer, &user.public_key(), "u", user_nats.clone());
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+             -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
+            user.seed().unwrap()
+        )
+    };
+    let dir = TempDir::new();
+    let op = dir.write("op.jwt", &operator_jwt);
+    let nats = NatsServer::start_with(&format!(
+        "operator: \"{}\"\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{account_jwt}\"\n}}\n",
+        op.display(),
+        account.public_key()
+    ));
+    dir.write("host.creds", creds(&account));
+    dir.write("forged.creds", creds(&nkeys::KeyPair::new_account()));
+    let member = faulty(&dir, "member", "b", FAULTY);
+    let forged = host_file(
+        &dir,
+        "forged",
+        &[("member", &member)],
+        &nats.url(),
+        "credentials = \"forged.creds\"",
+    );
+    let out = airssys_wasm_command(BIN)
+        .arg("serve")
+        .arg(&forged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error[manifest]"), "{}", stderr(&out));
+
+    let good = host_file(
+        &dir,
+        "member-host",
+        &[("member", &member)],
+        &nats.url(),
+        "credentials = \"host.creds\"",
+    );
+    let mut served = Served::start(BIN, &good);
+    served.ready();
+    let creds = dir.path().join("host.creds");
+    let args = [
+        "--credentials",
+        creds.to_str().unwrap(),
+        "--topic",
+        "ok",
+        "--payload",
+        "jwt",
+    ];
+    assert_eq!(asked(&nats.url(), "member", &args), "jwt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_every_ask_across_three_hosts_ends_once_in_a_value_or_a_kind_by_its_deadline() {
+    let nats = NatsServer::start();
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new()).collect();
+    let places = ["b", "c", "d"];
+    let files: Vec<PathBuf> = dirs
+        .iter()
+        .zip(places)
+        .map(|(dir, place)| {
+            let manifest = faulty(dir, "replica", place, FAULTY.time_ms(300));
+            host_file(
+                dir,
+                &format!("host-{place}"),
+                &[("replica", &manifest)],
+                &nats.url(),
+                "",
+            )
+        })
+        .collect();
+    let mut hosts: Vec<Served> = files.iter().map(|f| Served::start(BIN, f)).collect();
+    for host in &mut hosts {
+        host.ready();
+    }
+    let (system, host, lattice) = caller(&nats.url()).await;
+    // A fixed-seed generator: a failing run can be replayed.
+    let mut seed: u64 = 0x5eed_1a77_1ce5;
+    let mut next = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let topics = [
+        ("ok", "x"),
+        ("trap", ""),
+        ("error", ""),
+        ("burn", ""),
+        ("sleep", "50"),
+        ("config", "where"),
+    ];
+    let asks: Vec<(&str, &str, u64)> = (0..400)
+        .map(|_| {
+            let (topic, payload) = topics[next(topics.len() as u64) as usize];
+            (topic, payload, 100 + next(900))
+        })
+        .collect();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let storm = tokio::spawn({
+        let host = host.clone();
+        async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(16));
+            let mut tasks = tokio::task::JoinSet::new();
+            for (topic, payload, budget) in asks {
+                let permit = gate.clone().acquire_owned().await.unwrap();
+                let (host, done) = (host.clone(), done_tx.clone());
+                tasks.spawn(async move {
+                    let started = Instant::now();
+                    let outcome = host
+                        .ask_timeout("replica", topic, payload, Duration::from_millis(budget))
+                        .await;
+                    let _ = done.send(());
+                    drop(permit);
+                    (
+                        topic,
+                        budget,
+                        started.elapsed(),
+                        outcome.map(|r| r.payload).map_err(|e| e.kind()),
+                    )
+                });
+            }
+            let mut results = Vec::new();
+            while let Some(result) = tasks.join_next().await {
+                results.push(result.unwrap());
+            }
+            results
+        }
+    });
+    // A third of the way in, host d is killed; two thirds in, it comes back.
+    for _ in 0..130 {
+        done_rx.recv().await.unwrap();
+    }
+    drop(hosts.pop());
+    for _ in 0..130 {
+        done_rx.recv().await.unwrap();
+    }
+    let mut back = Served::start(BIN, &files[2]);
+    back.ready();
+    let results = tokio::time::timeout(Duration::from_secs(120), storm)
+        .await
+        .expect("the storm ended")
+        .unwrap();
+    assert_eq!(results.len(), 400, "every ask ended");
+    let mut counts = std::collections::BTreeMap::<String, u32>::new();
+    for (topic, budget, took, outcome) in &results {
+        assert!(
+            *took <= Duration::from_millis(budget + 100),
+            "{topic} with {budget} ms took {took:?}: {outcome:?}"
+        );
+        let label = match outcome {
+            Ok(_) => "ok".to_string(),
+            Err(kind) => {
+                assert!(
+                    matches!(
+                        kind,
+                        ErrorKind::Trap
+                            | ErrorKind::Handler
+                            | ErrorKind::Fuel
+                            | ErrorKind::Timeout
+                            | ErrorKind::Stopped
+                            | ErrorKind::NotFound
+                            | ErrorKind::Overloaded
+                    ),
+                    "{topic}: {kind}"
+                );
+                kind.as_str().to_string()
+            }
+        };
+        *counts.entry(label).or_default() += 1;
+        if *topic == "ok"
+            && let Ok(payload) = outcome
+        {
+            assert_eq!(payload, b"x");
+        }
+    }
+    println!("chaos: 400 asks over 3 hosts, one killed and restarted: {counts:?}");
+    assert!(counts.get("ok").copied().unwrap_or(0) > 50, "{counts:?}");
+    lattice.leave().await;
+    system.shutdown().await.unwrap();
 }

@@ -1,7 +1,9 @@
 //! The caller's side: asks and sends to components on other hosts of the lattice.
 //!
 //! One inbox subscription per caller (`airssys.v1.L.r.ID.*`) takes every answer; each ask
-//! waits on its own channel for its ack and its reply. The hosts' announcements
+//! waits on its own channel for its reply, and for the ack a host sends when the reply
+//! takes more than 25 ms; with neither within [`UNACKED`], the request was lost with the
+//! host that took it (`stopped`). The hosts' announcements
 //! (`airssys.v1.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
 //! a host that stops announcing itself for [`LAPSE`](super::LAPSE), or says it is gone,
 //! ends `stopped` then, not at its deadline; a send to a name no live host exports is
@@ -26,8 +28,18 @@ use crate::imports::ComponentMessage;
 /// What limits a message's size on the lattice, as errors name it.
 pub(crate) const MAX_PAYLOAD: &str = "the lattice's max_payload (NATS server)";
 
+/// How long a host that left or went silent is remembered.
+const FORGET: Duration = Duration::from_secs(60);
+
+/// Sends waiting to be published, per caller: past this, a send is `overloaded`.
+const SEND_QUEUE: usize = 4096;
+
 /// How long an ask whose host is gone still waits for a reply already sent.
 const GONE_GRACE: Duration = Duration::from_millis(250);
+
+/// How long an ask waits for the ack or the answer of the host that took it before it
+/// counts the request as lost with that host (a live host acks within 25 ms).
+const UNACKED: Duration = Duration::from_secs(2);
 
 /// How often a waiting ask looks whether the host that took it is still there.
 const WATCH_EVERY: Duration = Duration::from_millis(200);
@@ -51,6 +63,8 @@ struct Seen {
 impl Hosts {
     fn heard(&self, host: &str, presence: Presence, exports: Vec<String>) {
         if let Ok(mut seen) = self.seen.lock() {
+            // Every incarnation of a host has an id of its own: forget the long gone.
+            seen.retain(|_, s| s.last.elapsed() < FORGET);
             seen.insert(
                 host.to_string(),
                 Seen {
@@ -98,8 +112,13 @@ pub(crate) struct Caller {
     pending: Arc<Pending>,
     next: AtomicU64,
     hosts: Arc<Hosts>,
+    /// Sends, published one after another by a task of their own (in the order made).
+    sends: mpsc::Sender<Send>,
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// A send waiting to be published: subject, headers, body.
+type Send = (String, async_nats::HeaderMap, bytes::Bytes);
 
 impl Drop for Caller {
     fn drop(&mut self) {
@@ -173,6 +192,20 @@ impl Caller {
                 }
             })
         };
+        let (sends, mut queued) = mpsc::channel::<Send>(SEND_QUEUE);
+        let publish = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                while let Some((subject, headers, body)) = queued.recv().await {
+                    if let Err(error) = client
+                        .publish_with_headers(subject.clone(), headers, body)
+                        .await
+                    {
+                        tracing::warn!(%subject, %error, "lattice send failed");
+                    }
+                }
+            })
+        };
         Ok(Caller {
             client,
             lattice: lattice.to_string(),
@@ -180,7 +213,8 @@ impl Caller {
             pending,
             next: AtomicU64::new(1),
             hosts,
-            tasks: vec![dispatch, listen],
+            sends,
+            tasks: vec![dispatch, listen, publish],
         })
     }
 
@@ -222,6 +256,7 @@ impl Caller {
         let sleep = tokio::time::sleep_until(deadline.into());
         tokio::pin!(sleep);
         let mut accepted: Option<(String, Instant)> = None;
+        let sent = Instant::now();
         loop {
             tokio::select! {
                 answer = rx.recv() => {
@@ -245,7 +280,18 @@ impl Caller {
                 }
                 () = &mut sleep => return Err(timeout(started.elapsed())),
                 () = self.hosts.left.notified() => {}
-                () = tokio::time::sleep(WATCH_EVERY), if accepted.is_some() => {}
+                () = tokio::time::sleep(WATCH_EVERY) => {}
+            }
+            if accepted.is_none() && sent.elapsed() > UNACKED {
+                // A live host acks what it took within 25 ms: this request was lost with
+                // a host that died or was cut off as it took it.
+                return Err(Error::Stopped {
+                    component: to.to_string(),
+                    reason: format!(
+                        "no host answered or acknowledged it within {} ms (the host that took it is gone)",
+                        UNACKED.as_millis()
+                    ),
+                });
             }
             if let Some((host, since)) = &accepted
                 && let Some(reason) = self.hosts.lost(host, *since)
@@ -269,7 +315,8 @@ impl Caller {
     ///
     /// # Errors
     ///
-    /// `not-found` when no live host exports `to`; `too-large` past `max_payload`.
+    /// `not-found` when no live host exports `to`; `too-large` past `max_payload`;
+    /// `overloaded` when more sends wait to be published than the queue holds.
     pub(crate) fn tell(&self, to: &str, message: ComponentMessage) -> Result<(), Error> {
         if !self.hosts.exported(to) {
             return Err(Error::NotFound {
@@ -282,20 +329,23 @@ impl Caller {
         if let Some(sender) = &message.sender {
             headers.insert(wire::SENDER, sender.as_str());
         }
-        let client = self.client.clone();
         let subject = wire::send_subject(&self.lattice, to);
-        let to = to.to_string();
-        tokio::spawn(async move {
-            if let Err(error) = client.publish_with_headers(subject, headers, body).await {
-                tracing::warn!(component = %to, %error, "lattice send failed");
-            }
-        });
-        Ok(())
+        self.sends
+            .try_send((subject, headers, body))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => Error::Overloaded {
+                    component: to.to_string(),
+                },
+                mpsc::error::TrySendError::Closed(_) => Error::Stopped {
+                    component: to.to_string(),
+                    reason: "the lattice connection closed".into(),
+                },
+            })
     }
 
     /// `too-large` when `size` bytes cannot travel.
     fn fits(&self, to: &str, what: &str, size: usize) -> Result<(), Error> {
-        let limit = self.client.server_info().max_payload;
+        let limit = self.client.max_payload();
         if size > limit {
             return Err(too_large(to, what, size, limit));
         }
@@ -304,12 +354,9 @@ impl Caller {
 
     fn publish_error(&self, to: &str, size: usize, error: &async_nats::PublishError) -> Error {
         match error.kind() {
-            PublishErrorKind::MaxPayloadExceeded => too_large(
-                to,
-                "the message",
-                size,
-                self.client.server_info().max_payload,
-            ),
+            PublishErrorKind::MaxPayloadExceeded => {
+                too_large(to, "the message", size, self.client.max_payload())
+            }
             _ => Error::Stopped {
                 component: to.to_string(),
                 reason: format!("the lattice connection failed: {error}"),

@@ -3,8 +3,9 @@
 //! The ingress owns the subscriptions, not the component actors: a component restarting
 //! keeps its subscription (requests wait in its mailbox, as local ones do), and one that
 //! stopped for good (removed, or its supervisor gave up) loses it, so the queue group
-//! hands its requests to the other replicas. Each request is acked at once, then run with
-//! [`Host::ask_here`] within the budget it carries; admission is the mailbox's
+//! hands its requests to the other replicas. Each request is run with [`Host::ask_here`]
+//! within the budget it carries, and acked if its answer is not ready after
+//! [`ACK_AFTER`]; admission is the mailbox's
 //! (`overloaded` when full): the subscription is always read.
 
 use std::collections::HashMap;
@@ -22,6 +23,9 @@ use super::wire;
 use crate::host::{ComponentEvent, ComponentState, Host};
 use crate::imports::ComponentMessage;
 use crate::manifest::LatticeSettings;
+
+/// How long a request runs before its host acks it (names itself as the one that took it).
+pub(crate) const ACK_AFTER: Duration = Duration::from_millis(25);
 
 /// The subscriptions of one host's exported components.
 pub(crate) struct Ingress {
@@ -235,23 +239,29 @@ impl Shared {
             return;
         }
         let received = Instant::now();
-        let _ = self
-            .client
-            .publish_with_headers(
-                reply_to.clone(),
-                wire::ack_headers(&self.id),
-                Default::default(),
-            )
-            .await;
         let deadline = wire::header(request.headers.as_ref(), wire::BUDGET)
             .and_then(|ms| ms.parse::<u64>().ok())
             .map(|ms| received + Duration::from_millis(ms));
-        let outcome = self.host.ask_here(name, message, deadline).await;
+        let ask = self.host.ask_here(name, message, deadline);
+        tokio::pin!(ask);
+        // Acked only when the answer takes a while: most answers come first, and an ack
+        // is a message more through the server for each request.
+        let outcome = tokio::select! {
+            outcome = &mut ask => outcome,
+            () = tokio::time::sleep(ACK_AFTER) => {
+                let ack = wire::ack_headers(&self.id);
+                let _ = self
+                    .client
+                    .publish_with_headers(reply_to.clone(), ack, Default::default())
+                    .await;
+                ask.await
+            }
+        };
         let (headers, body) = match outcome {
             Ok(reply) => wire::reply(reply),
             Err(error) => wire::error_reply(&error),
         };
-        let limit = self.client.server_info().max_payload;
+        let limit = self.client.max_payload();
         let size = body.len();
         let sent = if size > limit {
             Err(())

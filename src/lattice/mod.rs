@@ -14,8 +14,10 @@
 //! - a message or reply past the server's `max_payload` is `too-large`, never a timeout
 //!   (the callee answers a reply that cannot travel with a small `too-large`);
 //! - the caller's remaining time goes with the request and bounds the run there;
-//! - the callee acks a request when it takes it; a host that then leaves (`gone`) or
-//!   stops announcing itself for [`LAPSE`] has its requests ended `stopped`;
+//! - the callee acks a request it has not answered within 25 ms; a host that then leaves
+//!   (`gone`) or stops announcing itself for [`LAPSE`] has its requests ended `stopped`,
+//!   and a request neither answered nor acked within 2 s was lost with its host
+//!   (`stopped`);
 //! - nothing is retried: a request that may have run is never run twice.
 
 use std::sync::Arc;

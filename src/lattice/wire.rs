@@ -6,8 +6,8 @@
 //! - A request's body is the topic's length (4 bytes, big-endian), the topic, then the
 //!   payload; its headers give the caller's remaining budget in ms (relative, so no clock
 //!   is compared across hosts) and the sending component.
-//! - The callee answers on the request's reply subject twice: at once an **ack** naming
-//!   the host that took the request, then the **reply**: the payload with the call's
+//! - The callee answers on the request's reply subject: if its answer is not ready within
+//!   25 ms, first an **ack** naming the host that took the request; then the **reply**: the payload with the call's
 //!   fuel and time, or an error as its kind, the facts of its variant in headers and its
 //!   text in the body.
 //! - Each host announces itself on `airssys.v1.L.h.HOST.alive` every

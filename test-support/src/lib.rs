@@ -16,7 +16,8 @@
 //! - `process` (feature `host`): `airssys-wasm serve` as a child process (`Served`: its
 //!   stderr lines, `ready` with its listeners, real signals, a bounded wait for the exit).
 //! - [`nats`]: a real `nats-server` on a free loopback port ([`NatsServer`]), for the
-//!   lattice tests.
+//!   lattice tests; [`proxy`]: a TCP proxy that can stop forwarding, a
+//!   partition (`Proxy`).
 //! - [`actors`]: a scriptable test actor ([`Worker`]) and a top-level [`supervisor`].
 //! - `components` (feature `host`): hosts, components and the waits that need them
 //!   (`host`, `host_in`, `faulty_with`, `until_call_started`, `airssys_wasm_command`).
@@ -35,6 +36,7 @@ pub mod logs;
 pub mod nats;
 #[cfg(feature = "host")]
 pub mod process;
+pub mod proxy;
 pub mod resources;
 pub mod text;
 pub mod wait;
@@ -48,6 +50,7 @@ pub use logs::*;
 pub use nats::*;
 #[cfg(feature = "host")]
 pub use process::*;
+pub use proxy::*;
 pub use resources::{FAULTY, Resources, SMALL, limits};
 pub use text::*;
 pub use wait::*;
