@@ -39,8 +39,8 @@ struct Shared {
     settings: LatticeSettings,
     /// This host's id on the lattice, as acks name it.
     id: String,
-    /// A reading task per served component; aborting it drops the subscription.
-    served: Mutex<HashMap<String, JoinHandle<()>>>,
+    /// A reading task per served component, and what tells it to stop.
+    served: Mutex<HashMap<String, Reader>>,
     /// Requests taken and not yet answered.
     in_flight: AtomicUsize,
     idle: Notify,
@@ -48,10 +48,20 @@ struct Shared {
     closed: std::sync::atomic::AtomicBool,
 }
 
+/// The task reading one component's subscription.
+struct Reader {
+    task: JoinHandle<()>,
+    /// Raised to stop: the task unsubscribes, answers what was already delivered, and
+    /// ends.
+    stop: Arc<Notify>,
+}
+
 impl Drop for Ingress {
     fn drop(&mut self) {
         self.follow.abort();
-        self.shared.unserve_all();
+        for (_, reader) in self.shared.take_all() {
+            reader.task.abort();
+        }
     }
 }
 
@@ -105,12 +115,30 @@ impl Ingress {
         self.shared.served()
     }
 
-    /// Stops taking requests (the queue groups hand new ones to other hosts), then waits
-    /// up to `limit` for the ones taken to be answered; whether they all were.
-    pub(crate) async fn drain(&self, limit: Duration) -> bool {
+    /// Stops taking requests: every subscription is ended, and once the server has
+    /// processed that (at most 1 s), the queue groups hand new requests to other hosts.
+    /// What was delivered before is still answered.
+    pub(crate) async fn stop_taking(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.follow.abort();
-        self.shared.unserve_all();
+        let readers = self.shared.take_all();
+        for (_, reader) in &readers {
+            reader.stop.notify_one();
+        }
+        for (_, reader) in readers {
+            let _ = tokio::time::timeout(Duration::from_secs(1), reader.task).await;
+        }
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            super::round_trip(&self.shared.client),
+        )
+        .await;
+    }
+
+    /// [`Ingress::stop_taking`], then waits up to `limit` for the requests taken to be
+    /// answered; whether they all were.
+    pub(crate) async fn drain(&self, limit: Duration) -> bool {
+        self.stop_taking().await;
         let until = Instant::now() + limit;
         loop {
             let idle = self.shared.idle.notified();
@@ -155,48 +183,62 @@ impl Shared {
                 return;
             }
         };
-        let reader = {
+        let stop = Arc::new(Notify::new());
+        let task = {
             let shared = self.clone();
             let name = name.to_string();
+            let stop = stop.clone();
             tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        message = subscription.next() => match message {
+                            Some(message) => shared.take(&name, message),
+                            None => return,
+                        },
+                        () = stop.notified() => break,
+                    }
+                }
+                // Unsubscribed, then what the server had already delivered is answered.
+                let _ = subscription.drain().await;
                 while let Some(message) = subscription.next().await {
-                    shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                    let shared = shared.clone();
-                    let name = name.clone();
-                    tokio::spawn(async move {
-                        shared.answer(&name, message).await;
-                        if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-                            shared.idle.notify_waiters();
-                        }
-                    });
+                    shared.take(&name, message);
                 }
             })
         };
         if let Ok(mut served) = self.served.lock()
-            && let Some(old) = served.insert(name.to_string(), reader)
+            && let Some(old) = served.insert(name.to_string(), Reader { task, stop })
         {
-            old.abort();
+            old.stop.notify_one();
         }
         tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
+    }
+
+    /// Answers one request on a task of its own, counted in flight until answered.
+    fn take(self: &Arc<Self>, name: &str, message: Message) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let shared = self.clone();
+        let name = name.to_string();
+        tokio::spawn(async move {
+            shared.answer(&name, message).await;
+            if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                shared.idle.notify_waiters();
+            }
+        });
     }
 
     fn unserve(&self, name: &str) {
         let reader = self.served.lock().ok().and_then(|mut s| s.remove(name));
         if let Some(reader) = reader {
-            reader.abort();
+            reader.stop.notify_one();
             tracing::info!(component = %name, "no longer serving on the lattice");
         }
     }
 
-    fn unserve_all(&self) {
-        let readers: Vec<_> = self
-            .served
+    fn take_all(&self) -> Vec<(String, Reader)> {
+        self.served
             .lock()
             .map(|mut s| s.drain().collect())
-            .unwrap_or_default();
-        for (_, reader) in readers {
-            reader.abort();
-        }
+            .unwrap_or_default()
     }
 
     /// After missed events: serve what runs, drop what does not.

@@ -222,9 +222,22 @@ impl Lattice {
         &self.inner.id
     }
 
-    /// Stops taking requests from the lattice (new ones go to the other hosts that serve
-    /// the same components), and waits up to `limit` for those taken to be answered;
-    /// whether they all were. This host still reaches the others.
+    /// Stops taking requests from the lattice: once this returns, new ones go to the other
+    /// hosts that serve the same components; those already delivered here are still
+    /// answered. This host still reaches the others.
+    pub async fn stop_taking(&self) {
+        if let Ok(mut joining) = self.inner.joining.lock()
+            && let Some(task) = joining.take()
+        {
+            task.abort();
+        }
+        if let Some(joined) = &*self.inner.parts.lock().await {
+            joined.ingress.stop_taking().await;
+        }
+    }
+
+    /// [`Lattice::stop_taking`], then waits up to `limit` for the requests taken to be
+    /// answered; whether they all were.
     pub async fn drain(&self, limit: Duration) -> bool {
         if let Ok(mut joining) = self.inner.joining.lock()
             && let Some(task) = joining.take()
@@ -262,7 +275,7 @@ impl Lattice {
 }
 
 /// Sends a message to a fresh inbox on `client` and waits (up to 5 s) for it.
-async fn round_trip(client: &Client) {
+pub(crate) async fn round_trip(client: &Client) {
     let inbox = client.new_inbox();
     let Ok(mut probe) = client.subscribe(inbox.clone()).await else {
         return;

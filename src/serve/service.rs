@@ -157,6 +157,11 @@ impl Service {
     /// (they were answered `stopped`).
     pub async fn shutdown(self) -> Result<(), Error> {
         self.telemetry.health().set_draining();
+        // Out of the lattice's queue groups before the drain is announced: from then on,
+        // requests for its components go to other hosts.
+        if let Some(lattice) = &self.lattice {
+            lattice.stop_taking().await;
+        }
         // Logged once new requests are refused: a line a supervisor (or a test) can wait on.
         tracing::info!(host = %self.deployment.file().host.name, drain_timeout_ms = self.deployment.file().host.drain_timeout_ms, "draining");
         let host = self.deployment.host().clone();
