@@ -1171,3 +1171,45 @@ async fn chaos_every_ask_across_three_hosts_ends_once_in_a_value_or_a_kind_by_it
     lattice.leave().await;
     system.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_cluster_member_a_host_is_connected_to_dies_it_reconnects_to_another_and_serves() {
+    let mut servers = NatsServer::cluster(3);
+    let dir = TempDir::new();
+    let member = faulty(&dir, "member", "b", FAULTY);
+    // The host knows one server; the cluster tells it of the others.
+    let mut served = Served::start(
+        BIN,
+        &host_file(
+            &dir,
+            "host-b",
+            &[("member", &member)],
+            &servers[0].url(),
+            "",
+        ),
+    );
+    served.ready();
+    let other = servers[2].url();
+    eventually_within(
+        Duration::from_secs(15),
+        "reached through another member",
+        || async {
+            ask(&other, "member", &["--topic", "ok", "--payload", "via-2"])
+                .status
+                .code()
+                == Some(0)
+        },
+    )
+    .await;
+    servers[0].kill();
+    eventually_within(
+        Duration::from_secs(20),
+        "served again once reconnected",
+        || async {
+            let out = ask(&other, "member", &["--topic", "ok", "--payload", "again"]);
+            out.status.code() == Some(0) && out.stdout == b"again"
+        },
+    )
+    .await;
+    servers.clear();
+}

@@ -192,7 +192,7 @@ impl Shared {
                 loop {
                     tokio::select! {
                         message = subscription.next() => match message {
-                            Some(message) => shared.take(&name, message),
+                            Some(message) => shared.take(&name, message).await,
                             None => return,
                         },
                         () = stop.notified() => break,
@@ -201,7 +201,7 @@ impl Shared {
                 // Unsubscribed, then what the server had already delivered is answered.
                 let _ = subscription.drain().await;
                 while let Some(message) = subscription.next().await {
-                    shared.take(&name, message);
+                    shared.take(&name, message).await;
                 }
             })
         };
@@ -214,16 +214,25 @@ impl Shared {
     }
 
     /// Answers one request on a task of its own, counted in flight until answered.
-    fn take(self: &Arc<Self>, name: &str, message: Message) {
+    ///
+    /// It is polled once on the reading task first: a message that runs at once on an idle
+    /// component (most do) is answered there, without a task hop; one that waits moves to
+    /// a task of its own, so the subscription is always read.
+    async fn take(self: &Arc<Self>, name: &str, message: Message) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let shared = self.clone();
         let name = name.to_string();
-        tokio::spawn(async move {
+        let mut answering = Box::pin(async move {
             shared.answer(&name, message).await;
             if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
                 shared.idle.notify_waiters();
             }
         });
+        let first =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(answering.as_mut().poll(cx))).await;
+        if first.is_pending() {
+            tokio::spawn(answering);
+        }
     }
 
     fn unserve(&self, name: &str) {
@@ -301,7 +310,7 @@ impl Shared {
         };
         let (headers, body) = match outcome {
             Ok(reply) => wire::reply(reply),
-            Err(error) => wire::error_reply(&error),
+            Err(error) => wire::error_reply(&error, &self.id),
         };
         let limit = self.client.max_payload();
         let size = body.len();
@@ -316,7 +325,8 @@ impl Shared {
         if sent.is_err() {
             // Too large with its headers, or the connection failed: a small answer that
             // says so rather than none (the caller would wait out its deadline).
-            let (headers, body) = wire::error_reply(&too_large(name, "the reply", size, limit));
+            let (headers, body) =
+                wire::error_reply(&too_large(name, "the reply", size, limit), &self.id);
             if let Err(error) = self
                 .client
                 .publish_with_headers(reply_to, headers, body)

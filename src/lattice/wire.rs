@@ -34,6 +34,8 @@ pub(crate) const SENDER: &str = "Airssys-Sender";
 pub(crate) const ACK: &str = "Airssys-Ack";
 /// Header of an error reply: its kind (`trap`, `timeout`, ...).
 pub(crate) const KIND: &str = "Airssys-Kind";
+/// Header of an error reply: the host that answered.
+const HOST: &str = "Airssys-Host";
 /// Header: the component an error is about.
 const COMPONENT: &str = "Airssys-Component";
 /// Header of a reply: fuel consumed.
@@ -170,10 +172,11 @@ pub(crate) fn reply(reply: Reply) -> (HeaderMap, Bytes) {
     (headers, Bytes::from(reply.payload))
 }
 
-/// An error reply: its kind and facts in headers, its text in the body.
-pub(crate) fn error_reply(error: &Error) -> (HeaderMap, Bytes) {
+/// An error reply from `host`: its kind and facts in headers, its text in the body.
+pub(crate) fn error_reply(error: &Error, host: &str) -> (HeaderMap, Bytes) {
     let mut headers = HeaderMap::new();
     headers.insert(KIND, error.kind().as_str());
+    headers.insert(HOST, host);
     let (component, text): (&str, String) = match error {
         Error::Handler { component, message } => (component, message.clone()),
         Error::Trap {
@@ -238,8 +241,8 @@ pub(crate) fn error_reply(error: &Error) -> (HeaderMap, Bytes) {
     (headers, Bytes::from(text))
 }
 
-/// The reply or error a callee's answer carries; `to` names the component when the answer
-/// does not. An unknown kind (a newer host) is a trap with its text.
+/// The reply or error a callee's answer carries; `to` names the component and `host` the
+/// host (the one that acked it) when the answer does not. An unknown kind (a newer host) is a trap with its text.
 pub(crate) fn parse_reply(
     to: &str,
     host: &str,
@@ -254,6 +257,7 @@ pub(crate) fn parse_reply(
         });
     };
     let component = header(headers, COMPONENT).unwrap_or(to).to_string();
+    let host = header(headers, HOST).unwrap_or(host);
     let text = String::from_utf8_lossy(body).into_owned();
     let on_host = |text: String| format!("{text} (on host {host})");
     Err(match kind {
@@ -367,7 +371,7 @@ mod tests {
             },
         ];
         for error in errors {
-            let (headers, body) = error_reply(&error);
+            let (headers, body) = error_reply(&error, "h1");
             let back = parse_reply("x", "h1", Some(&headers), &body).unwrap_err();
             assert_eq!(back.kind(), error.kind(), "{error}");
             match (&error, &back) {

@@ -55,9 +55,37 @@ impl NatsServer {
 
     /// A server with `config` on `port` (one a host was told to use before it was up).
     pub fn start_on(port: u16, config: &str) -> NatsServer {
+        NatsServer::start_args(port, config, Vec::new())
+    }
+
+    /// `n` servers in one cluster (routes between all of them), each on free ports.
+    pub fn cluster(n: usize) -> Vec<NatsServer> {
+        let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let routes = cluster_ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        cluster_ports
+            .iter()
+            .map(|cluster_port| {
+                let extra = vec![
+                    "--cluster_name".to_string(),
+                    "airssys-test".to_string(),
+                    "--cluster".to_string(),
+                    format!("nats://127.0.0.1:{cluster_port}"),
+                    "--routes".to_string(),
+                    routes.clone(),
+                ];
+                NatsServer::start_args(free_port(), "", extra)
+            })
+            .collect()
+    }
+
+    fn start_args(port: u16, config: &str, extra: Vec<String>) -> NatsServer {
         let dir = TempDir::new();
         let conf = dir.write("nats.conf", config);
-        let args = vec![
+        let mut args = vec![
             "-a".to_string(),
             "127.0.0.1".to_string(),
             "-p".to_string(),
@@ -65,6 +93,7 @@ impl NatsServer {
             "-c".to_string(),
             conf.display().to_string(),
         ];
+        args.extend(extra);
         let child = spawn(&args, &dir);
         let server = NatsServer {
             child,
