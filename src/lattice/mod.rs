@@ -2,12 +2,12 @@
 //! (contract section 8).
 //!
 //! A host joins with [`Lattice::join`]: two NATS connections (data: requests and replies;
-//! control: announcements, so heartbeats flow under load), an [`ingress`] serving its
-//! exported components, a [`caller`] for names it does not run, set as the host's
-//! [`Remote`](crate::host::Remote) so that `Host::ask`, the components' `messaging`
+//! control: announcements, so heartbeats flow under load), an ingress (`ingress.rs`) serving its
+//! exported components, a caller (`caller.rs`) for names it does not run, set as the host's
+//! [`Remote`] so that `Host::ask`, the components' `messaging`
 //! imports and the HTTP routes reach a component on any host, a live local one first.
 //! [`LatticeClient`] is a caller without components (`airssys-wasm ask`). What crosses the
-//! wire is in [`wire`].
+//! wire is in `wire.rs`.
 //!
 //! Delivery is core NATS: at most once. What makes it safe to use:
 //! - no responders (no host serves the name) is `not-found`, at once;
