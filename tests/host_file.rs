@@ -237,6 +237,14 @@ fn a_bad_lattice_section_names_each_key() {
     );
     has(&e, "lattice.tls", "cert and key together");
     has(&e, "lattice.export[0]", "\"Bad Name\"");
+    let e = errors(&format!(
+        "{GOOD}\n[lattice]\nnats = [\"nats://user:s3cret@nohost\"]\n"
+    ));
+    has(&e, "lattice.nats[0]", "nats://***@nohost");
+    assert!(
+        !format!("{e:?}").contains("s3cret"),
+        "a password in an error: {e:?}"
+    );
     let e = errors(&format!("{GOOD}\n[lattice]\nnats = []\n"));
     has(&e, "lattice.nats", "at least one");
     let e = errors(&format!(

@@ -236,6 +236,17 @@ async fn every_error_kind_arrives_from_another_host_as_itself_with_its_exit_code
             "ask {name} {args:?}: {err}"
         );
     }
+    // Not a name: not-found, as locally; a bad lattice name is a usage error.
+    let out = ask(&url, "a b", &["--topic", "ok"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error[not-found]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ask(&url, "worker", &["--lattice", "Not.One"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error[usage]"), "{}", stderr(&out));
     // 4 KiB under max_payload always passes.
     let reply = asked(
         &url,
@@ -248,6 +259,15 @@ async fn every_error_kind_arrives_from_another_host_as_itself_with_its_exit_code
     assert_eq!(json["kind"], "trap");
     // The in-process caller gets the same kinds as values.
     let (system, host, lattice) = caller(&url).await;
+    let err = host
+        .ask_timeout("nobody", "ok", "", Duration::MAX)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::NotFound,
+        "no limit is not a panic: {err}"
+    );
     for (topic, kind) in [
         ("trap", ErrorKind::Trap),
         ("burn", ErrorKind::Fuel),
@@ -582,7 +602,7 @@ async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
         let ask = tokio::spawn({
             let host = host.clone();
             async move {
-                host.ask_timeout("replica", "sleep", "800", Duration::from_secs(10))
+                host.ask_timeout("replica", "sleep", "2500", Duration::from_secs(10))
                     .await
             }
         });
@@ -738,6 +758,21 @@ async fn a_replica_whose_supervisor_gave_up_leaves_the_group_and_its_host_asks_t
         "c",
         "its own host asks the live replica elsewhere"
     );
+    // Once no other host serves it either, it is this host's `stopped`, as without a
+    // lattice.
+    drop(c);
+    eventually("stopped once c is gone", || {
+        let host_b = host_b.clone();
+        async move {
+            host_b
+                .ask("replica", "config", "where")
+                .await
+                .is_err_and(|e| e.kind() == ErrorKind::Stopped)
+        }
+    })
+    .await;
+    let refused = host_b.try_tell("replica", "count", "").unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Stopped, "{refused}");
     lattice.leave().await;
     system.shutdown().await.unwrap();
 }

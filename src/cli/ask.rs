@@ -56,6 +56,12 @@ pub(crate) struct Ask {
 
 impl Ask {
     pub(crate) async fn run(self) -> i32 {
+        if !airssys_wasm::manifest::is_valid_name(&self.lattice) {
+            return report::usage(format!(
+                "--lattice {:?}: a lattice name is 1-64 characters of [a-z0-9_-]",
+                self.lattice
+            ));
+        }
         let payload = match self.message.payload() {
             Ok(payload) => payload,
             Err(code) => return code,

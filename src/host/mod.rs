@@ -314,7 +314,8 @@ impl Host {
             Way::Outside,
             to,
             outside(topic, payload.into()),
-            Some(started + limit),
+            // A limit too far to be an instant (`Duration::MAX`) is no limit.
+            started.checked_add(limit),
         );
         match tokio::time::timeout(limit, ask).await {
             Ok(outcome) => outcome,
@@ -617,7 +618,21 @@ impl Host {
         let route = match (route, message) {
             (Some(Err(message)), _) | (None, Some(message)) => match (way, self.remote()) {
                 (Way::Outside | Way::FromComponent, Some(remote)) => {
-                    Route::Remote(remote.ask(to, message, deadline))
+                    let reply = remote.ask(to, message, deadline);
+                    match self.entry(to) {
+                        // Stopped here and served nowhere else: it is this host's
+                        // `stopped`, not a `not-found`.
+                        Ok(entry) => {
+                            let here = stopped(to, &entry);
+                            Route::Remote(Box::pin(async move {
+                                match reply.await {
+                                    Err(Error::NotFound { .. }) => Err(here),
+                                    other => other,
+                                }
+                            }))
+                        }
+                        Err(_) => Route::Remote(reply),
+                    }
                 }
                 _ => match self.entry(to) {
                     Ok(entry) => Route::Refused(Box::new(stopped(to, &entry))),
@@ -669,10 +684,17 @@ impl Host {
         };
         match self.remote() {
             Some(remote) if way != Way::FromLattice && gone => {
+                let local = undelivered.error().clone();
                 let message = undelivered.into_message();
                 remote
                     .tell(to, message.clone())
-                    .map_err(|error| Undelivered::new(error, message))
+                    .map_err(|error| match error {
+                        // Stopped here and served nowhere else: this host's `stopped`.
+                        Error::NotFound { .. } if matches!(local, Error::Stopped { .. }) => {
+                            Undelivered::new(local, message)
+                        }
+                        error => Undelivered::new(error, message),
+                    })
             }
             _ => Err(undelivered),
         }

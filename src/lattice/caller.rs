@@ -24,6 +24,7 @@ use super::{DEFAULT_DEADLINE, LAPSE, LatticeError};
 use crate::engine::executor::Reply;
 use crate::error::Error;
 use crate::imports::ComponentMessage;
+use crate::manifest::is_valid_name;
 
 /// What limits a message's size on the lattice, as errors name it.
 pub(crate) const MAX_PAYLOAD: &str = "the lattice's max_payload (NATS server)";
@@ -226,6 +227,12 @@ impl Caller {
         message: ComponentMessage,
         deadline: Option<Instant>,
     ) -> Result<Reply, Error> {
+        if !is_valid_name(to) {
+            // Not a component name (nor a NATS subject token): no host can run it.
+            return Err(Error::NotFound {
+                name: to.to_string(),
+            });
+        }
         let started = Instant::now();
         let deadline = deadline.unwrap_or(started + DEFAULT_DEADLINE);
         let budget = deadline.saturating_duration_since(started);
@@ -244,15 +251,19 @@ impl Caller {
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, mut rx) = mpsc::channel(2);
         let _waiting = Waiting::new(&self.pending, seq, tx);
-        self.client
-            .publish_with_reply_and_headers(
-                wire::ask_subject(&self.lattice, to),
-                format!("{}.{seq}", self.inbox),
-                headers,
-                body.clone(),
-            )
-            .await
-            .map_err(|e| self.publish_error(to, body.len(), &e))?;
+        // Bounded by the deadline too: while the connection is down, async-nats' command
+        // channel fills and a publish waits for the reconnect.
+        let size = body.len();
+        let publish = self.client.publish_with_reply_and_headers(
+            wire::ask_subject(&self.lattice, to),
+            format!("{}.{seq}", self.inbox),
+            headers,
+            body,
+        );
+        match tokio::time::timeout_at(deadline.into(), publish).await {
+            Ok(published) => published.map_err(|e| self.publish_error(to, size, &e))?,
+            Err(_) => return Err(timeout(started.elapsed())),
+        }
         let sleep = tokio::time::sleep_until(deadline.into());
         tokio::pin!(sleep);
         let mut accepted: Option<(String, Instant)> = None;
@@ -298,8 +309,10 @@ impl Caller {
             {
                 // A reply it sent just before leaving may still be on its way: it comes
                 // on the data connection, the announcement on the control one.
-                if let Ok(Some(answer)) = tokio::time::timeout(GONE_GRACE, rx.recv()).await
+                let grace = (Instant::now() + GONE_GRACE).min(deadline);
+                if let Ok(Some(answer)) = tokio::time::timeout_at(grace.into(), rx.recv()).await
                     && wire::header(answer.headers.as_ref(), wire::ACK).is_none()
+                    && Instant::now() < deadline
                 {
                     return wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload);
                 }
@@ -318,7 +331,7 @@ impl Caller {
     /// `not-found` when no live host exports `to`; `too-large` past `max_payload`;
     /// `overloaded` when more sends wait to be published than the queue holds.
     pub(crate) fn tell(&self, to: &str, message: ComponentMessage) -> Result<(), Error> {
-        if !self.hosts.exported(to) {
+        if !is_valid_name(to) || !self.hosts.exported(to) {
             return Err(Error::NotFound {
                 name: to.to_string(),
             });

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event};
 
 use super::LatticeError;
+use crate::manifest::host_file::redacted;
 use crate::manifest::{LatticeAuth, LatticeSettings};
 
 /// How often a connection pings its server: a server cut off without a TCP close is
@@ -147,22 +148,14 @@ fn tls_refused(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// `url` without the user, password or token it may carry (`nats://***@HOST:PORT`).
-pub(crate) fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
-        }
-        _ => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use crate::manifest::host_file::redacted;
+
     #[test]
     fn urls_lose_their_credentials_in_messages() {
-        assert_eq!(super::redacted("nats://tok@h:1"), "nats://***@h:1");
-        assert_eq!(super::redacted("tls://u:p@h:1"), "tls://***@h:1");
-        assert_eq!(super::redacted("nats://h:1"), "nats://h:1");
+        assert_eq!(redacted("nats://tok@h:1"), "nats://***@h:1");
+        assert_eq!(redacted("tls://u:p@h:1"), "tls://***@h:1");
+        assert_eq!(redacted("nats://h:1"), "nats://h:1");
     }
 }

@@ -85,7 +85,7 @@ struct Membership {
 struct Joined {
     data: Client,
     control: Client,
-    ingress: Ingress,
+    ingress: Arc<Ingress>,
     heartbeat: JoinHandle<()>,
 }
 
@@ -121,16 +121,22 @@ impl Lattice {
                 joining: std::sync::Mutex::new(None),
             }),
         };
-        match connect::attempt(settings, &lattice.inner.id, "data").await {
-            Attempt::Connected(data) => lattice.set_up(data).await?,
+        let unreachable = match connect::attempt(settings, &lattice.inner.id, "data").await {
+            Attempt::Connected(data) => match lattice.set_up(data).await {
+                Ok(()) => None,
+                // The control connection could not be made: as for the data one.
+                Err(e @ LatticeError::Unreachable { .. }) => Some(e),
+                Err(e) => return Err(e),
+            },
             Attempt::Refused(e) => return Err(e),
-            Attempt::Unreachable(e) => {
-                tracing::warn!(error = %e, "lattice: servers unreachable; serving this host's components and retrying");
-                let retry = lattice.clone();
-                let task = tokio::spawn(async move { retry.keep_trying().await });
-                if let Ok(mut joining) = lattice.inner.joining.lock() {
-                    *joining = Some(task);
-                }
+            Attempt::Unreachable(e) => Some(e),
+        };
+        if let Some(e) = unreachable {
+            tracing::warn!(error = %e, "lattice: servers unreachable; serving this host's components and retrying");
+            let retry = lattice.clone();
+            let task = tokio::spawn(async move { retry.keep_trying().await });
+            if let Ok(mut joining) = lattice.inner.joining.lock() {
+                *joining = Some(task);
             }
         }
         Ok(lattice)
@@ -165,27 +171,20 @@ impl Lattice {
         };
         let caller =
             Arc::new(Caller::start(data.clone(), &control, &settings.name, &inner.id).await?);
-        let ingress = Ingress::start(data.clone(), &inner.host, settings, &inner.id).await;
+        let ingress =
+            Arc::new(Ingress::start(data.clone(), &inner.host, settings, &inner.id).await);
         let heartbeat = {
             let control = control.clone();
-            let weak = Arc::downgrade(inner);
+            // Its own handle on the ingress: no lock a drain holds can delay a heartbeat.
+            let ingress = ingress.clone();
+            let subject = wire::presence_subject(&settings.name, &inner.id, wire::Presence::Alive);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(HEARTBEAT);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    let Some(inner) = weak.upgrade() else { return };
-                    let exports = match &*inner.parts.lock().await {
-                        Some(joined) => joined.ingress.served().join(","),
-                        None => String::new(),
-                    };
-                    let subject = wire::presence_subject(
-                        &inner.settings.name,
-                        &inner.id,
-                        wire::Presence::Alive,
-                    );
-                    drop(inner);
-                    let _ = control.publish(subject, exports.into()).await;
+                    let exports = ingress.served().join(",");
+                    let _ = control.publish(subject.clone(), exports.into()).await;
                 }
             })
         };
@@ -231,9 +230,19 @@ impl Lattice {
         {
             task.abort();
         }
-        if let Some(joined) = &*self.inner.parts.lock().await {
-            joined.ingress.stop_taking().await;
+        if let Some(ingress) = self.ingress().await {
+            ingress.stop_taking().await;
         }
+    }
+
+    /// The ingress, once joined (the lock released before anything is awaited on it).
+    async fn ingress(&self) -> Option<Arc<Ingress>> {
+        self.inner
+            .parts
+            .lock()
+            .await
+            .as_ref()
+            .map(|joined| joined.ingress.clone())
     }
 
     /// [`Lattice::stop_taking`], then waits up to `limit` for the requests taken to be
@@ -244,8 +253,8 @@ impl Lattice {
         {
             task.abort();
         }
-        match &*self.inner.parts.lock().await {
-            Some(joined) => joined.ingress.drain(limit).await,
+        match self.ingress().await {
+            Some(ingress) => ingress.drain(limit).await,
             None => true,
         }
     }

@@ -545,6 +545,17 @@ fn validate_http(
     }
 }
 
+/// `url` without the user, password or token it may carry (`nats://***@HOST:PORT`), for
+/// messages and logs.
+pub(crate) fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn validate_lattice(
     raw: &RawLattice,
     file: &Path,
@@ -575,7 +586,7 @@ fn validate_lattice(
             errors.push(invalid(
                 format!("lattice.nats[{i}]"),
                 "a NATS server URL: nats://HOST:PORT or tls://HOST:PORT",
-                format!("{url:?}"),
+                format!("{:?}", redacted(url)),
             ));
         }
     }
