@@ -275,6 +275,17 @@ impl Error {
         }
     }
 
+    /// The `timeout` of a message that ran out of its caller's `budget` (rather than of
+    /// the component's own `max_execution_time_ms`) after `elapsed`.
+    pub(crate) fn past_budget(component: &str, budget: Duration, elapsed: Duration) -> Error {
+        Error::Timeout {
+            component: component.to_string(),
+            limit_ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+            budget: true,
+            elapsed,
+        }
+    }
+
     /// The stable kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -261,12 +261,11 @@ impl ComponentInstance {
         {
             // Its caller's time ran out while it waited: answered without running, the
             // instance untouched.
-            return Err(Error::Timeout {
-                component: loaded.name.to_string(),
-                limit_ms: 0,
-                budget: true,
-                elapsed: Duration::ZERO,
-            });
+            return Err(Error::past_budget(
+                &loaded.name,
+                Duration::ZERO,
+                Duration::ZERO,
+            ));
         }
         let started = arm_until(loaded, &mut self.store, cap);
         let deadline = self.store.data().deadline;
@@ -358,12 +357,7 @@ fn timeout_at(
     if limit >= Duration::from_millis(own) {
         return timeout(loaded, elapsed);
     }
-    Error::Timeout {
-        component: loaded.name.to_string(),
-        limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
-        budget: true,
-        elapsed,
-    }
+    Error::past_budget(&loaded.name, limit, elapsed)
 }
 
 /// Fuel a call used: the limit it was armed with, less what is left.

@@ -319,12 +319,7 @@ impl Host {
         );
         match tokio::time::timeout(limit, ask).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(Error::Timeout {
-                component: to.to_string(),
-                limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
-                budget: true,
-                elapsed: started.elapsed(),
-            }),
+            Err(_) => Err(Error::past_budget(to, limit, started.elapsed())),
         }
     }
 
@@ -620,15 +615,10 @@ impl Host {
                 (Way::Outside | Way::FromComponent, Some(remote)) => {
                     let reply = remote.ask(to, message, deadline);
                     match self.entry(to) {
-                        // Stopped here and served nowhere else: it is this host's
-                        // `stopped`, not a `not-found`.
                         Ok(entry) => {
                             let here = stopped(to, &entry);
                             Route::Remote(Box::pin(async move {
-                                match reply.await {
-                                    Err(Error::NotFound { .. }) => Err(here),
-                                    other => other,
-                                }
+                                reply.await.map_err(|e| nowhere_else(e, Some(here)))
                             }))
                         }
                         Err(_) => Route::Remote(reply),
@@ -684,17 +674,12 @@ impl Host {
         };
         match self.remote() {
             Some(remote) if way != Way::FromLattice && gone => {
-                let local = undelivered.error().clone();
+                let here = Some(undelivered.error().clone())
+                    .filter(|e| matches!(e, Error::Stopped { .. }));
                 let message = undelivered.into_message();
                 remote
                     .tell(to, message.clone())
-                    .map_err(|error| match error {
-                        // Stopped here and served nowhere else: this host's `stopped`.
-                        Error::NotFound { .. } if matches!(local, Error::Stopped { .. }) => {
-                            Undelivered::new(local, message)
-                        }
-                        error => Undelivered::new(error, message),
-                    })
+                    .map_err(|error| Undelivered::new(nowhere_else(error, here), message))
             }
             _ => Err(undelivered),
         }
@@ -901,6 +886,16 @@ fn refused(to: &str, entry: &Entry, e: SendError<Envelope>) -> Undelivered {
             message.message,
         ),
         SendError::Stopped { message, .. } => Undelivered::new(stopped(to, entry), message.message),
+    }
+}
+
+/// The error of a message sent elsewhere for want of a live local component: a `not-found`
+/// from elsewhere is this host's own `stopped` when it has the component, stopped for good
+/// (`here`), as it would be without a lattice.
+fn nowhere_else(elsewhere: Error, here: Option<Error>) -> Error {
+    match (elsewhere, here) {
+        (Error::NotFound { .. }, Some(here)) => here,
+        (elsewhere, _) => elsewhere,
     }
 }
 

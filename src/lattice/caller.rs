@@ -236,17 +236,12 @@ impl Caller {
         let started = Instant::now();
         let deadline = deadline.unwrap_or(started + DEFAULT_DEADLINE);
         let budget = deadline.saturating_duration_since(started);
-        let timeout = |elapsed: Duration| Error::Timeout {
-            component: to.to_string(),
-            limit_ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
-            budget: true,
-            elapsed,
-        };
+        let timeout = |elapsed: Duration| Error::past_budget(to, budget, elapsed);
         if budget.is_zero() {
             return Err(timeout(Duration::ZERO));
         }
         let body = wire::request_body(&message.topic, &message.payload);
-        self.fits(to, "the message", body.len())?;
+        self.fits(to, body.len())?;
         let headers = wire::request_headers(budget, message.sender.as_deref());
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, mut rx) = mpsc::channel(2);
@@ -337,11 +332,8 @@ impl Caller {
             });
         }
         let body = wire::request_body(&message.topic, &message.payload);
-        self.fits(to, "the message", body.len())?;
-        let mut headers = async_nats::HeaderMap::new();
-        if let Some(sender) = &message.sender {
-            headers.insert(wire::SENDER, sender.as_str());
-        }
+        self.fits(to, body.len())?;
+        let headers = wire::send_headers(message.sender.as_deref());
         let subject = wire::send_subject(&self.lattice, to);
         self.sends
             .try_send((subject, headers, body))
@@ -356,11 +348,11 @@ impl Caller {
             })
     }
 
-    /// `too-large` when `size` bytes cannot travel.
-    fn fits(&self, to: &str, what: &str, size: usize) -> Result<(), Error> {
+    /// `too-large` when a message of `size` bytes cannot travel.
+    fn fits(&self, to: &str, size: usize) -> Result<(), Error> {
         let limit = self.client.max_payload();
         if size > limit {
-            return Err(too_large(to, what, size, limit));
+            return Err(too_large(to, "the message", size, limit));
         }
         Ok(())
     }

@@ -117,9 +117,11 @@ impl Ingress {
 
     /// Stops taking requests: every subscription is ended, and once the server has
     /// processed that (at most 1 s), the queue groups hand new requests to other hosts.
-    /// What was delivered before is still answered.
+    /// What was delivered before is still answered. Only the first call does anything.
     pub(crate) async fn stop_taking(&self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
+        if self.shared.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
         self.follow.abort();
         let readers = self.shared.take_all();
         for (_, reader) in &readers {
@@ -213,11 +215,10 @@ impl Shared {
         tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
     }
 
-    /// Answers one request on a task of its own, counted in flight until answered.
-    ///
-    /// It is polled once on the reading task first: a message that runs at once on an idle
-    /// component (most do) is answered there, without a task hop; one that waits moves to
-    /// a task of its own, so the subscription is always read.
+    /// Answers one request, counted in flight until answered. It is polled once on the
+    /// reading task: a message that runs at once on an idle component (most do) is
+    /// answered there, without a task hop; one that waits moves to a task of its own, so
+    /// the subscription is always read.
     async fn take(self: &Arc<Self>, name: &str, message: Message) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let shared = self.clone();

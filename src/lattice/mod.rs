@@ -245,14 +245,10 @@ impl Lattice {
             .map(|joined| joined.ingress.clone())
     }
 
-    /// [`Lattice::stop_taking`], then waits up to `limit` for the requests taken to be
-    /// answered; whether they all were.
+    /// [`Lattice::stop_taking`] (unless done already), then waits up to `limit` for the
+    /// requests taken to be answered; whether they all were.
     pub async fn drain(&self, limit: Duration) -> bool {
-        if let Ok(mut joining) = self.inner.joining.lock()
-            && let Some(task) = joining.take()
-        {
-            task.abort();
-        }
+        self.stop_taking().await;
         match self.ingress().await {
             Some(ingress) => ingress.drain(limit).await,
             None => true,

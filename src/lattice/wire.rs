@@ -133,15 +133,21 @@ pub(crate) fn parse_request(body: &[u8]) -> Option<(String, Vec<u8>)> {
     Some((String::from_utf8(topic.to_vec()).ok()?, payload.to_vec()))
 }
 
-/// A request's headers: the budget left and the sender.
-pub(crate) fn request_headers(budget: Duration, sender: Option<&str>) -> HeaderMap {
+/// A send's headers: the sender, if any.
+pub(crate) fn send_headers(sender: Option<&str>) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    // At least 1 ms: 0 would read as "no time left" for a budget of 0.4 ms.
-    let ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX).max(1);
-    headers.insert(BUDGET, ms.to_string().as_str());
     if let Some(sender) = sender {
         headers.insert(SENDER, sender);
     }
+    headers
+}
+
+/// A request's headers: a send's, and the budget left.
+pub(crate) fn request_headers(budget: Duration, sender: Option<&str>) -> HeaderMap {
+    let mut headers = send_headers(sender);
+    // At least 1 ms: 0 would read as "no time left" for a budget of 0.4 ms.
+    let ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX).max(1);
+    headers.insert(BUDGET, ms.to_string().as_str());
     headers
 }
 
