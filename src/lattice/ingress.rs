@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_nats::client::PublishErrorKind;
 use async_nats::{Client, Message};
 use futures_util::StreamExt;
 use tokio::sync::Notify;
@@ -315,17 +316,26 @@ impl Shared {
         };
         let limit = self.client.max_payload();
         let size = body.len();
-        let sent = if size > limit {
-            Err(())
+        let too_big = if size > limit {
+            true
         } else {
-            self.client
+            match self
+                .client
                 .publish_with_headers(reply_to.clone(), headers, body)
                 .await
-                .map_err(|_| ())
+            {
+                Ok(()) => false,
+                // Under max_payload alone, over it with the headers.
+                Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => true,
+                Err(error) => {
+                    tracing::warn!(component = %name, %error, "lattice: cannot answer a request");
+                    false
+                }
+            }
         };
-        if sent.is_err() {
-            // Too large with its headers, or the connection failed: a small answer that
-            // says so rather than none (the caller would wait out its deadline).
+        if too_big {
+            // A small answer that says so rather than none (the caller would wait out its
+            // deadline).
             let (headers, body) =
                 wire::error_reply(&too_large(name, "the reply", size, limit), &self.id);
             if let Err(error) = self
