@@ -73,6 +73,29 @@ fn asked(url: &str, name: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `airssys-wasm serve FILE`, which must end on its own (refused at start) within 20 s: a
+/// host that retried instead would fail the test, not hang it.
+fn serve_refused(file: &Path) -> Output {
+    let mut child = airssys_wasm_command(BIN)
+        .arg("serve")
+        .arg(file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("serve still running 20 s in; stderr:\n{}", stderr(&out));
+        }
+        // The polling interval of a bounded wait for its exit.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// A host in this process on the lattice at `url`, with no components of its own.
 async fn caller(url: &str) -> (ActorSystem, Host, Lattice) {
     let (system, host) = host().await;
@@ -525,11 +548,7 @@ async fn wrong_credentials_fail_at_start_and_the_token_is_never_logged() {
         &nats.url(),
         "token_file = \"wrong\"",
     );
-    let out = airssys_wasm_command(BIN)
-        .args(["serve"])
-        .arg(&wrong)
-        .output()
-        .unwrap();
+    let out = serve_refused(&wrong);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let first = err.lines().find(|l| l.starts_with("error[")).unwrap_or("");
@@ -796,11 +815,7 @@ async fn a_host_joins_with_an_nkey_and_one_the_server_does_not_know_is_refused()
         &nats.url(),
         "nkey_seed_file = \"stranger.nk\"",
     );
-    let out = airssys_wasm_command(BIN)
-        .arg("serve")
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let out = serve_refused(&refused);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("error[manifest]"), "{}", stderr(&out));
     assert!(
@@ -908,11 +923,7 @@ async fn a_host_joins_over_tls_with_a_client_certificate_and_a_client_without_on
         stderr(&out)
     );
     let plain = host_file(&dir, "plain-host", &[("secure", &secure)], &nats.url(), "");
-    let out = airssys_wasm_command(BIN)
-        .arg("serve")
-        .arg(&plain)
-        .output()
-        .unwrap();
+    let out = serve_refused(&plain);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -1048,11 +1059,7 @@ async fn a_host_joins_with_a_creds_file_under_an_operator_and_a_user_of_another_
         &nats.url(),
         "credentials = \"forged.creds\"",
     );
-    let out = airssys_wasm_command(BIN)
-        .arg("serve")
-        .arg(&forged)
-        .output()
-        .unwrap();
+    let out = serve_refused(&forged);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("error[manifest]"), "{}", stderr(&out));
 
