@@ -1,9 +1,10 @@
 //! The caller's side: asks and sends to components on other hosts of the lattice.
 //!
-//! One inbox subscription per caller (`airssys.v1.L.r.ID.*`) takes every answer; each ask
-//! waits on its own channel for its reply, and for the ack a host sends when the reply
-//! takes more than 25 ms; with neither within [`UNACKED`], the request was lost with the
-//! host that took it (`stopped`). The hosts' announcements
+//! An ask is an async-nats request (its answer comes to `airssys.v1.L.r.ID.NUID.TOKEN`,
+//! handed over by the connection's own task); the ack a host sends when the answer takes
+//! more than 25 ms comes to `airssys.v1.L.r.ID.SEQ`, one subscription for all of a
+//! caller's acks. With neither answer nor ack within [`UNACKED`], the request was lost with
+//! the host that took it (`stopped`). The hosts' announcements
 //! (`airssys.v1.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
 //! a host that stops announcing itself for [`LAPSE`](super::LAPSE), or says it is gone,
 //! ends `stopped` then, not at its deadline; a send to a name no live host exports is
@@ -14,9 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::{Client, Message, StatusCode, client::PublishErrorKind};
+use async_nats::client::RequestErrorKind;
+use async_nats::{Client, Message};
 use futures_util::StreamExt;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::wire::{self, Presence};
@@ -45,7 +47,8 @@ const UNACKED: Duration = Duration::from_secs(2);
 /// How often a waiting ask looks whether the host that took it is still there.
 const WATCH_EVERY: Duration = Duration::from_millis(200);
 
-type Pending = Mutex<HashMap<u64, mpsc::Sender<Message>>>;
+/// The asks waiting, by sequence number: where the inbox hands each its ack.
+type Pending = Mutex<HashMap<u64, oneshot::Sender<String>>>;
 
 /// The hosts of the lattice as their announcements tell.
 #[derive(Default)]
@@ -118,8 +121,8 @@ pub(crate) struct Caller {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// A send waiting to be published: subject, headers, body.
-type Send = (String, async_nats::HeaderMap, bytes::Bytes);
+/// A send waiting to be published: subject, body.
+type Send = (String, bytes::Bytes);
 
 impl Drop for Caller {
     fn drop(&mut self) {
@@ -147,7 +150,7 @@ impl Caller {
         };
         let inbox = wire::inbox_prefix(lattice, id);
         let replies = format!("{inbox}.*");
-        let mut answers = client
+        let mut acks = client
             .subscribe(replies.clone())
             .await
             .map_err(subscribe_error(replies))?;
@@ -161,7 +164,7 @@ impl Caller {
         let dispatch = {
             let pending = pending.clone();
             tokio::spawn(async move {
-                while let Some(message) = answers.next().await {
+                while let Some(message) = acks.next().await {
                     let Some(seq) = message
                         .subject
                         .rsplit('.')
@@ -170,10 +173,12 @@ impl Caller {
                     else {
                         continue;
                     };
-                    let waiter = pending.lock().ok().and_then(|p| p.get(&seq).cloned());
-                    if let Some(waiter) = waiter {
-                        // Never blocks the inbox: an ask gets two messages at most.
-                        let _ = waiter.try_send(message);
+                    let Some(host) = wire::header(message.headers.as_ref(), wire::ACK) else {
+                        continue;
+                    };
+                    let ack = pending.lock().ok().and_then(|mut p| p.remove(&seq));
+                    if let Some(ack) = ack {
+                        let _ = ack.send(host.to_string());
                     }
                 }
             })
@@ -197,11 +202,8 @@ impl Caller {
         let publish = {
             let client = client.clone();
             tokio::spawn(async move {
-                while let Some((subject, headers, body)) = queued.recv().await {
-                    if let Err(error) = client
-                        .publish_with_headers(subject.clone(), headers, body)
-                        .await
-                    {
+                while let Some((subject, body)) = queued.recv().await {
+                    if let Err(error) = client.publish(subject.clone(), body).await {
                         tracing::warn!(%subject, %error, "lattice send failed");
                     }
                 }
@@ -240,57 +242,51 @@ impl Caller {
         if budget.is_zero() {
             return Err(timeout(Duration::ZERO));
         }
-        let body = wire::request_body(&message.topic, &message.payload);
-        self.fits(to, body.len())?;
-        let headers = wire::request_headers(budget, message.sender.as_deref());
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, mut rx) = mpsc::channel(2);
-        let _waiting = Waiting::new(&self.pending, seq, tx);
-        // Bounded by the deadline too: while the connection is down, async-nats' command
-        // channel fills and a publish waits for the reconnect.
-        let size = body.len();
-        let publish = self.client.publish_with_reply_and_headers(
-            wire::ask_subject(&self.lattice, to),
-            format!("{}.{seq}", self.inbox),
-            headers,
-            body,
+        let ack_to = wire::ack_subject(&self.inbox, seq);
+        let body = wire::request_body(
+            Some(wire::Asked {
+                budget,
+                ack_to: &ack_to,
+            }),
+            &message,
         );
-        match tokio::time::timeout_at(deadline.into(), publish).await {
-            Ok(published) => published.map_err(|e| self.publish_error(to, size, &e))?,
-            Err(_) => return Err(timeout(started.elapsed())),
-        }
-        let sleep = tokio::time::sleep_until(deadline.into());
-        tokio::pin!(sleep);
-        let mut accepted: Option<(String, Instant)> = None;
-        let sent = Instant::now();
-        loop {
-            tokio::select! {
-                answer = rx.recv() => {
-                    let Some(answer) = answer else {
-                        return Err(Error::Stopped { component: to.to_string(), reason: "the lattice connection closed".into() });
-                    };
-                    if answer.status == Some(StatusCode::NO_RESPONDERS) {
-                        return Err(Error::NotFound { name: to.to_string() });
-                    }
-                    if let Some(host) = wire::header(answer.headers.as_ref(), wire::ACK) {
-                        accepted = Some((host.to_string(), Instant::now()));
-                        continue;
-                    }
-                    let host = accepted.as_ref().map_or("?", |(h, _)| h.as_str());
-                    let outcome = wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload);
-                    // A reply that comes in once the deadline has passed is too late.
-                    if Instant::now() >= deadline {
-                        return Err(timeout(started.elapsed()));
-                    }
-                    return outcome;
-                }
-                () = &mut sleep => return Err(timeout(started.elapsed())),
-                () = self.hosts.left.notified() => {}
-                () = tokio::time::sleep(WATCH_EVERY) => {}
+        self.fits(to, body.len())?;
+        let size = body.len();
+        let (ack, acks) = oneshot::channel();
+        let _waiting = Waiting::new(&self.pending, seq, ack);
+        // The answer comes through async-nats' own request inbox, handed over by the
+        // connection's task (no task of ours between). The request waits no longer than
+        // the deadline, even while the connection is down and its publish cannot go.
+        let request = async_nats::Request::new().payload(body).timeout(None);
+        let answer = self
+            .client
+            .send_request(wire::ask_subject(&self.lattice, to), request);
+        tokio::pin!(answer);
+        let answered = |host: &str, answer: Result<Message, async_nats::RequestError>| {
+            let answer = answer.map_err(|e| self.request_error(to, size, &e))?;
+            // A reply that comes in once the deadline has passed is too late.
+            if Instant::now() >= deadline {
+                return Err(timeout(started.elapsed()));
             }
-            if accepted.is_none() && sent.elapsed() > UNACKED {
-                // A live host acks what it took within 25 ms: this request was lost with
-                // a host that died or was cut off as it took it.
+            wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload)
+        };
+        // Until a host acks it (most answers come first): one timer, for the deadline or
+        // for the ack a live host sends within 25 ms.
+        let unacked = tokio::time::sleep_until((started + UNACKED).min(deadline).into());
+        let mut acks = std::pin::pin!(acks);
+        let host = tokio::select! {
+            biased;
+            answer = &mut answer => return answered("?", answer),
+            ack = &mut acks => match ack {
+                Ok(host) => host,
+                Err(_) => return answered("?", answer.await),
+            },
+            () = unacked => {
+                if Instant::now() >= deadline {
+                    return Err(timeout(started.elapsed()));
+                }
+                // This request was lost with a host that died or was cut off as it took it.
                 return Err(Error::Stopped {
                     component: to.to_string(),
                     reason: format!(
@@ -299,17 +295,25 @@ impl Caller {
                     ),
                 });
             }
-            if let Some((host, since)) = &accepted
-                && let Some(reason) = self.hosts.lost(host, *since)
-            {
+        };
+        // Acked: the answer, the deadline, or the host known gone.
+        let since = Instant::now();
+        let sleep = tokio::time::sleep_until(deadline.into());
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                answer = &mut answer => return answered(&host, answer),
+                () = &mut sleep => return Err(timeout(started.elapsed())),
+                () = self.hosts.left.notified() => {}
+                () = tokio::time::sleep(WATCH_EVERY) => {}
+            }
+            if let Some(reason) = self.hosts.lost(&host, since) {
                 // A reply it sent just before leaving may still be on its way: it comes
                 // on the data connection, the announcement on the control one.
                 let grace = (Instant::now() + GONE_GRACE).min(deadline);
-                if let Ok(Some(answer)) = tokio::time::timeout_at(grace.into(), rx.recv()).await
-                    && wire::header(answer.headers.as_ref(), wire::ACK).is_none()
-                    && Instant::now() < deadline
+                if let Ok(answer @ Ok(_)) = tokio::time::timeout_at(grace.into(), &mut answer).await
                 {
-                    return wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload);
+                    return answered(&host, answer);
                 }
                 return Err(Error::Stopped {
                     component: to.to_string(),
@@ -331,21 +335,18 @@ impl Caller {
                 name: to.to_string(),
             });
         }
-        let body = wire::request_body(&message.topic, &message.payload);
+        let body = wire::request_body(None, &message);
         self.fits(to, body.len())?;
-        let headers = wire::send_headers(message.sender.as_deref());
         let subject = wire::send_subject(&self.lattice, to);
-        self.sends
-            .try_send((subject, headers, body))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Error::Overloaded {
-                    component: to.to_string(),
-                },
-                mpsc::error::TrySendError::Closed(_) => Error::Stopped {
-                    component: to.to_string(),
-                    reason: "the lattice connection closed".into(),
-                },
-            })
+        self.sends.try_send((subject, body)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Error::Overloaded {
+                component: to.to_string(),
+            },
+            mpsc::error::TrySendError::Closed(_) => Error::Stopped {
+                component: to.to_string(),
+                reason: "the lattice connection closed".into(),
+            },
+        })
     }
 
     /// `too-large` when a message of `size` bytes cannot travel.
@@ -357,9 +358,12 @@ impl Caller {
         Ok(())
     }
 
-    fn publish_error(&self, to: &str, size: usize, error: &async_nats::PublishError) -> Error {
+    fn request_error(&self, to: &str, size: usize, error: &async_nats::RequestError) -> Error {
         match error.kind() {
-            PublishErrorKind::MaxPayloadExceeded => {
+            RequestErrorKind::NoResponders => Error::NotFound {
+                name: to.to_string(),
+            },
+            RequestErrorKind::MaxPayloadExceeded => {
                 too_large(to, "the message", size, self.client.max_payload())
             }
             _ => Error::Stopped {
@@ -388,9 +392,9 @@ struct Waiting<'a> {
 }
 
 impl<'a> Waiting<'a> {
-    fn new(pending: &'a Pending, seq: u64, tx: mpsc::Sender<Message>) -> Self {
+    fn new(pending: &'a Pending, seq: u64, ack: oneshot::Sender<String>) -> Self {
         if let Ok(mut p) = pending.lock() {
-            p.insert(seq, tx);
+            p.insert(seq, ack);
         }
         Waiting { pending, seq }
     }

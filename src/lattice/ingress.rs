@@ -22,7 +22,6 @@ use tokio::task::JoinHandle;
 use super::caller::too_large;
 use super::wire;
 use crate::host::{ComponentEvent, ComponentState, Host};
-use crate::imports::ComponentMessage;
 use crate::manifest::LatticeSettings;
 
 /// How long a request runs before its host acks it (names itself as the one that took it).
@@ -189,7 +188,7 @@ impl Shared {
         let stop = Arc::new(Notify::new());
         let task = {
             let shared = self.clone();
-            let name = name.to_string();
+            let name: Arc<str> = Arc::from(name);
             let stop = stop.clone();
             tokio::spawn(async move {
                 loop {
@@ -216,24 +215,43 @@ impl Shared {
         tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
     }
 
-    /// Answers one request, counted in flight until answered. It is polled once on the
-    /// reading task: a message that runs at once on an idle component (most do) is
+    /// Runs and answers one request, counted in flight until answered. It is polled once
+    /// on the reading task: a message that runs at once on an idle component (most do) is
     /// answered there, without a task hop; one that waits moves to a task of its own, so
     /// the subscription is always read.
-    async fn take(self: &Arc<Self>, name: &str, message: Message) {
+    async fn take(self: &Arc<Self>, name: &Arc<str>, message: Message) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let shared = self.clone();
-        let name = name.to_string();
-        let mut answering = Box::pin(async move {
-            shared.answer(&name, message).await;
-            if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-                shared.idle.notify_waiters();
-            }
+        let name = name.clone();
+        let mut running = Box::pin(async move {
+            let answer = shared.run(&name, message).await;
+            (shared, name, answer)
         });
         let first =
-            std::future::poll_fn(|cx| std::task::Poll::Ready(answering.as_mut().poll(cx))).await;
-        if first.is_pending() {
-            tokio::spawn(answering);
+            std::future::poll_fn(|cx| std::task::Poll::Ready(running.as_mut().poll(cx))).await;
+        match first {
+            std::task::Poll::Ready((_, name, answer)) => {
+                if let Some(answer) = answer {
+                    self.send(&name, answer).await;
+                }
+                self.answered();
+            }
+            std::task::Poll::Pending => {
+                tokio::spawn(async move {
+                    let (shared, name, answer) = running.await;
+                    if let Some(answer) = answer {
+                        shared.send(&name, answer).await;
+                    }
+                    shared.answered();
+                });
+            }
+        }
+    }
+
+    /// One request taken is answered (or needs none).
+    fn answered(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
         }
     }
 
@@ -270,60 +288,76 @@ impl Shared {
         }
     }
 
-    /// Runs one message that came for `name` and answers it.
-    async fn answer(&self, name: &str, request: Message) {
-        let Some((topic, payload)) = wire::parse_request(&request.payload) else {
+    /// Runs one message that came for `name`: its answer, or `None` for a send (or a
+    /// request that is not one). The host that took it acks it once it has run
+    /// [`ACK_AFTER`].
+    async fn run(&self, name: &str, request: Message) -> Option<Answer> {
+        let Some((asked, message)) = wire::parse_request(&request.payload) else {
             tracing::warn!(component = %name, subject = %request.subject, "lattice: a malformed request, dropped");
-            return;
+            return None;
         };
-        let message = ComponentMessage {
-            topic,
-            payload,
-            sender: wire::header(request.headers.as_ref(), wire::SENDER).map(str::to_string),
-        };
-        let Some(reply_to) = request.reply else {
+        let (Some(reply_to), Some(asked)) = (request.reply, asked) else {
             // A send: no reply, no ack.
             if let Err(undelivered) = self.host.tell_here(name, message) {
                 tracing::debug!(component = %name, error = %undelivered, "lattice send not delivered");
             }
-            return;
+            return None;
         };
         if !request.subject.ends_with(".ask") {
-            return;
+            return None;
         }
-        let received = Instant::now();
-        let deadline = wire::header(request.headers.as_ref(), wire::BUDGET)
-            .and_then(|ms| ms.parse::<u64>().ok())
-            .map(|ms| received + Duration::from_millis(ms));
+        let deadline = Some(Instant::now() + asked.budget);
         let ask = self.host.ask_here(name, message, deadline);
         tokio::pin!(ask);
         // Acked only when the answer takes a while: most answers come first, and an ack
-        // is a message more through the server for each request.
-        let outcome = tokio::select! {
-            outcome = &mut ask => outcome,
-            () = tokio::time::sleep(ACK_AFTER) => {
+        // is a message more through the server for each request. `timeout` polls the ask
+        // first, so an answer ready at once arms no timer.
+        let outcome = match tokio::time::timeout(ACK_AFTER, &mut ask).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
                 let ack = wire::ack_headers(&self.id);
                 let _ = self
                     .client
-                    .publish_with_headers(reply_to.clone(), ack, Default::default())
+                    .publish_with_headers(asked.ack_to.to_string(), ack, Default::default())
                     .await;
                 ask.await
             }
         };
         let (headers, body) = match outcome {
-            Ok(reply) => wire::reply(reply),
-            Err(error) => wire::error_reply(&error, &self.id),
+            Ok(reply) => (None, wire::reply(reply)),
+            Err(error) => {
+                let (headers, body) = wire::error_reply(&error, &self.id);
+                (Some(headers), body)
+            }
         };
+        Some(Answer {
+            reply_to,
+            headers,
+            body,
+        })
+    }
+
+    /// Publishes one answer; one over `max_payload` is answered `too-large` instead.
+    async fn send(&self, name: &str, answer: Answer) {
+        let Answer {
+            reply_to,
+            headers,
+            body,
+        } = answer;
         let limit = self.client.max_payload();
         let size = body.len();
         let too_big = if size > limit {
             true
         } else {
-            match self
-                .client
-                .publish_with_headers(reply_to.clone(), headers, body)
-                .await
-            {
+            let published = match headers {
+                Some(headers) => {
+                    self.client
+                        .publish_with_headers(reply_to.clone(), headers, body)
+                        .await
+                }
+                None => self.client.publish(reply_to.clone(), body).await,
+            };
+            match published {
                 Ok(()) => false,
                 // Under max_payload alone, over it with the headers.
                 Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => true,
@@ -347,4 +381,11 @@ impl Shared {
             }
         }
     }
+}
+
+/// A request's answer, ready to publish.
+struct Answer {
+    reply_to: async_nats::Subject,
+    headers: Option<async_nats::HeaderMap>,
+    body: bytes::Bytes,
 }

@@ -3,13 +3,16 @@
 //! - A component `NAME` of lattice `L` is reached at `airssys.v1.L.c.NAME.ask` (a reply
 //!   wanted) and `airssys.v1.L.c.NAME.send` (none), in queue group `airssys.L.NAME`: every
 //!   host that runs and exports it subscribes, and NATS hands each message to one of them.
-//! - A request's body is the topic's length (4 bytes, big-endian), the topic, then the
-//!   payload; its headers give the caller's remaining budget in ms (relative, so no clock
-//!   is compared across hosts) and the sending component.
-//! - The callee answers on the request's reply subject: if its answer is not ready within
-//!   25 ms, first an **ack** naming the host that took the request; then the **reply**: the payload with the call's
-//!   fuel and time, or an error as its kind, the facts of its variant in headers and its
-//!   text in the body.
+//! - A request's body (no headers: the hot path parses none) is the caller's remaining
+//!   budget in ms (8 bytes; relative, so no clock is compared across hosts; 0 for a send),
+//!   the subject for its ack (`airssys.v1.L.r.ID.SEQ`; empty for a send) and the sending
+//!   component's name (empty for none), each after a 2-byte length, the topic after a
+//!   4-byte length, then the payload; numbers big-endian.
+//! - If its answer is not ready within 25 ms, the callee first sends an **ack** naming the
+//!   host that took the request (a header) to that ack subject. The **reply** goes to the
+//!   request's reply subject: without headers, the call's fuel and time (8 bytes each)
+//!   then the payload; or an error as its kind, the facts of its variant in headers and
+//!   its text in the body.
 //! - Each host announces itself on `airssys.v1.L.h.HOST.alive` every
 //!   [`HEARTBEAT`](super::HEARTBEAT) and `airssys.v1.L.h.HOST.gone` when it leaves; a
 //!   caller whose request was acked by a host that stops announcing itself (or leaves)
@@ -22,14 +25,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::engine::executor::Reply;
 use crate::error::{Error, ErrorKind};
+use crate::imports::ComponentMessage;
 
 /// The protocol's version, in every subject.
 const PREFIX: &str = "airssys.v1";
 
-/// Header: the caller's remaining budget, in whole milliseconds.
-pub(crate) const BUDGET: &str = "Airssys-Budget-Ms";
-/// Header: the sending component.
-pub(crate) const SENDER: &str = "Airssys-Sender";
 /// Header of an ack: the host that took the request.
 pub(crate) const ACK: &str = "Airssys-Ack";
 /// Header of an error reply: its kind (`trap`, `timeout`, ...).
@@ -38,9 +38,7 @@ pub(crate) const KIND: &str = "Airssys-Kind";
 const HOST: &str = "Airssys-Host";
 /// Header: the component an error is about.
 const COMPONENT: &str = "Airssys-Component";
-/// Header of a reply: fuel consumed.
-const FUEL: &str = "Airssys-Fuel";
-/// Header of a reply or a `timeout`: time spent, in microseconds.
+/// Header of a `timeout`: time spent, in microseconds.
 const ELAPSED: &str = "Airssys-Elapsed-Us";
 /// Header of `fuel`, `timeout`, `memory` and `too-large` errors: the limit.
 const LIMIT: &str = "Airssys-Limit";
@@ -55,7 +53,16 @@ const WHAT: &str = "Airssys-What";
 
 /// `airssys.v1.L.c.NAME.ask`: requests to the component `name`.
 pub(crate) fn ask_subject(lattice: &str, name: &str) -> String {
-    format!("{PREFIX}.{lattice}.c.{name}.ask")
+    // Once per ask: one allocation of the exact size.
+    [PREFIX, lattice, "c", name, "ask"].join(".")
+}
+
+/// `INBOX.SEQ`: where the ack of a caller's ask `seq` comes.
+pub(crate) fn ack_subject(inbox: &str, seq: u64) -> String {
+    use std::fmt::Write;
+    let mut subject = String::with_capacity(inbox.len() + 1 + 20);
+    let _ = write!(subject, "{inbox}.{seq}");
+    subject
 }
 
 /// `airssys.v1.L.c.NAME.send`: messages to `name` that want no reply.
@@ -73,7 +80,8 @@ pub(crate) fn queue_group(lattice: &str, name: &str) -> String {
     format!("airssys.{lattice}.{name}")
 }
 
-/// `airssys.v1.L.r.ID`: the inbox prefix of one caller (replies come to `ID.SEQ`).
+/// `airssys.v1.L.r.ID`: the inbox prefix of one caller (acks come to `ID.SEQ`, answers to
+/// `ID.NUID.TOKEN`).
 pub(crate) fn inbox_prefix(lattice: &str, id: &str) -> String {
     format!("{PREFIX}.{lattice}.r.{id}")
 }
@@ -112,43 +120,75 @@ pub(crate) fn parse_presence(subject: &str) -> Option<(&str, Presence)> {
     Some((tokens.next()?, event))
 }
 
-/// A request's body: the topic's length, the topic, the payload.
-pub(crate) fn request_body(topic: &str, payload: &[u8]) -> Bytes {
-    let mut body = BytesMut::with_capacity(4 + topic.len() + payload.len());
-    // A topic of 4 GiB cannot be sent anyway (max_payload is far below).
+/// What an ask carries beside its message: the caller's remaining budget, and where the
+/// callee sends its ack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Asked<'a> {
+    pub(crate) budget: Duration,
+    pub(crate) ack_to: &'a str,
+}
+
+/// A request's body: what an ask carries (`None` for a send), then the message.
+pub(crate) fn request_body(asked: Option<Asked<'_>>, message: &ComponentMessage) -> Bytes {
+    let sender = message.sender.as_deref().unwrap_or_default();
+    let ack_to = asked.map_or("", |a| a.ack_to);
+    let topic = &message.topic;
+    let mut body = BytesMut::with_capacity(
+        8 + 2 + ack_to.len() + 2 + sender.len() + 4 + topic.len() + message.payload.len(),
+    );
+    // At least 1 ms: 0 would read as a send for a budget of 0.4 ms.
+    body.put_u64(asked.map_or(0, |a| {
+        u64::try_from(a.budget.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }));
+    // Subjects, names and topics this long cannot be sent anyway (max_payload is far below
+    // 4 GiB; a subject or a component name far under 64 KiB).
+    for short in [ack_to, sender] {
+        body.put_u16(u16::try_from(short.len()).unwrap_or(u16::MAX));
+        body.put_slice(short.as_bytes());
+    }
     body.put_u32(u32::try_from(topic.len()).unwrap_or(u32::MAX));
     body.put_slice(topic.as_bytes());
-    body.put_slice(payload);
+    body.put_slice(&message.payload);
     body.freeze()
 }
 
-/// The topic and payload of a request's body; `None` when it is not one.
-pub(crate) fn parse_request(body: &[u8]) -> Option<(String, Vec<u8>)> {
-    let (len, rest) = body.split_first_chunk::<4>()?;
-    let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
-    if rest.len() < len {
-        return None;
-    }
-    let (topic, payload) = rest.split_at(len);
-    Some((String::from_utf8(topic.to_vec()).ok()?, payload.to_vec()))
+/// What an ask carries (`None` for a send) and the message of a request's body; `None`
+/// when it is not one.
+pub(crate) fn parse_request(body: &[u8]) -> Option<(Option<Asked<'_>>, ComponentMessage)> {
+    let (budget, rest) = body.split_first_chunk::<8>()?;
+    let (ack_to, rest) = sized(rest, 2)?;
+    let (sender, rest) = sized(rest, 2)?;
+    let (topic, payload) = sized(rest, 4)?;
+    let asked = match u64::from_be_bytes(*budget) {
+        0 => None,
+        ms => Some(Asked {
+            budget: Duration::from_millis(ms),
+            ack_to: std::str::from_utf8(ack_to).ok()?,
+        }),
+    };
+    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).ok();
+    Some((
+        asked,
+        ComponentMessage {
+            topic: text(topic)?,
+            payload: payload.to_vec(),
+            sender: if sender.is_empty() {
+                None
+            } else {
+                Some(text(sender)?)
+            },
+        },
+    ))
 }
 
-/// A send's headers: the sender, if any.
-pub(crate) fn send_headers(sender: Option<&str>) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    if let Some(sender) = sender {
-        headers.insert(SENDER, sender);
-    }
-    headers
-}
-
-/// A request's headers: a send's, and the budget left.
-pub(crate) fn request_headers(budget: Duration, sender: Option<&str>) -> HeaderMap {
-    let mut headers = send_headers(sender);
-    // At least 1 ms: 0 would read as "no time left" for a budget of 0.4 ms.
-    let ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX).max(1);
-    headers.insert(BUDGET, ms.to_string().as_str());
-    headers
+/// The `len_bytes`-long big-endian length at the start of `bytes`, the bytes it counts,
+/// and what follows them.
+fn sized(bytes: &[u8], len_bytes: usize) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_at_checked(len_bytes)?;
+    let len = len.iter().fold(0usize, |n, b| n << 8 | usize::from(*b));
+    rest.split_at_checked(len)
 }
 
 /// A header's value as text.
@@ -169,13 +209,13 @@ pub(crate) fn ack_headers(host: &str) -> HeaderMap {
     headers
 }
 
-/// A successful reply: headers and body.
-pub(crate) fn reply(reply: Reply) -> (HeaderMap, Bytes) {
-    let mut headers = HeaderMap::new();
-    headers.insert(FUEL, reply.fuel_consumed.to_string().as_str());
-    let us = u64::try_from(reply.elapsed.as_micros()).unwrap_or(u64::MAX);
-    headers.insert(ELAPSED, us.to_string().as_str());
-    (headers, Bytes::from(reply.payload))
+/// A successful reply's body (sent without headers): fuel, time in µs, payload.
+pub(crate) fn reply(reply: Reply) -> Bytes {
+    let mut body = BytesMut::with_capacity(16 + reply.payload.len());
+    body.put_u64(reply.fuel_consumed);
+    body.put_u64(u64::try_from(reply.elapsed.as_micros()).unwrap_or(u64::MAX));
+    body.put_slice(&reply.payload);
+    body.freeze()
 }
 
 /// An error reply from `host`: its kind and facts in headers, its text in the body.
@@ -256,10 +296,20 @@ pub(crate) fn parse_reply(
     body: &[u8],
 ) -> Result<Reply, Error> {
     let Some(kind) = header(headers, KIND) else {
+        let frame = body
+            .split_first_chunk::<8>()
+            .and_then(|(fuel, rest)| Some((fuel, rest.split_first_chunk::<8>()?)));
+        let Some((fuel, (us, payload))) = frame else {
+            return Err(Error::Trap {
+                component: to.to_string(),
+                reason: format!("a malformed reply of {} bytes (on host {host})", body.len()),
+                cause: None,
+            });
+        };
         return Ok(Reply {
-            payload: body.to_vec(),
-            fuel_consumed: number(headers, FUEL),
-            elapsed: Duration::from_micros(number(headers, ELAPSED)),
+            payload: payload.to_vec(),
+            fuel_consumed: u64::from_be_bytes(*fuel),
+            elapsed: Duration::from_micros(u64::from_be_bytes(*us)),
         });
     };
     let component = header(headers, COMPONENT).unwrap_or(to).to_string();
@@ -323,14 +373,68 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_body_gives_back_its_topic_and_payload() {
-        let body = request_body("gréet", b"\x00\xffpayload");
+    fn a_request_body_gives_back_its_budget_ack_subject_sender_topic_and_payload() {
+        let message = ComponentMessage {
+            topic: "gréet".into(),
+            payload: b"\x00\xffpayload".to_vec(),
+            sender: Some("caller-1".into()),
+        };
+        let asked = |us| Asked {
+            budget: Duration::from_micros(us),
+            ack_to: "airssys.v1.L.r.h1.7",
+        };
+        let body = request_body(Some(asked(1_500)), &message);
+        let (back_asked, back) = parse_request(&body).unwrap();
+        assert_eq!(back_asked, Some(asked(1_000)), "whole ms, rounded down");
         assert_eq!(
-            parse_request(&body),
-            Some(("gréet".to_string(), b"\x00\xffpayload".to_vec()))
+            (back.topic, back.payload, back.sender),
+            (
+                message.topic.clone(),
+                message.payload.clone(),
+                message.sender.clone()
+            )
         );
-        assert_eq!(parse_request(&body[..3]), None, "shorter than the length");
-        assert_eq!(parse_request(&body[..6]), None, "shorter than the topic");
+        let tiny = request_body(Some(asked(400)), &message);
+        assert_eq!(
+            parse_request(&tiny).unwrap().0,
+            Some(asked(1_000)),
+            "never 0: that is a send"
+        );
+        let send = ComponentMessage {
+            sender: None,
+            ..message
+        };
+        let send_body = request_body(None, &send);
+        let (back_asked, back) = parse_request(&send_body).unwrap();
+        assert_eq!((back_asked, back.sender), (None, None));
+        for cut in [3, 9, 20, 31, 40] {
+            assert!(parse_request(&body[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut bad_topic = body.to_vec();
+        let topic_at = 8 + 2 + 19 + 2 + 8 + 4;
+        assert_eq!(&bad_topic[topic_at..topic_at + 2], "gr".as_bytes());
+        bad_topic[topic_at] = 0xff;
+        assert!(
+            parse_request(&bad_topic).is_none(),
+            "a topic that is not UTF-8"
+        );
+    }
+
+    #[test]
+    fn a_reply_gives_back_its_payload_fuel_and_time_and_a_short_one_is_a_trap() {
+        let body = reply(Reply {
+            payload: b"out".to_vec(),
+            fuel_consumed: 1234,
+            elapsed: Duration::from_micros(56),
+        });
+        let back = parse_reply("echo", "h1", None, &body).unwrap();
+        assert_eq!(
+            (back.payload, back.fuel_consumed, back.elapsed),
+            (b"out".to_vec(), 1234, Duration::from_micros(56))
+        );
+        let short = parse_reply("echo", "h1", None, &body[..15]).unwrap_err();
+        assert_eq!(short.kind(), ErrorKind::Trap);
+        assert!(short.to_string().contains("h1"), "{short}");
     }
 
     #[test]
