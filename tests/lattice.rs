@@ -338,10 +338,11 @@ async fn a_callers_remaining_time_bounds_the_run_on_the_other_host() {
             == 1.0
     })
     .await;
-    assert_eq!(
-        metric(&ready, "airssys_restarts_total", "component=\"slow\"").await,
-        1.0
-    );
+    // Restarted after its timeout was counted: the counter may lag a moment behind.
+    eventually("the callee's restart counted", || async {
+        metric(&ready, "airssys_restarts_total", "component=\"slow\"").await == 1.0
+    })
+    .await;
     let reply = host.ask("slow", "ok", "again").await.unwrap();
     assert_eq!(text(&reply.payload), "again");
 
@@ -447,9 +448,22 @@ async fn replicas_share_the_requests_and_the_survivor_takes_them_all_when_one_di
     }
     assert_eq!(seen.len(), 2, "both replicas answered: {seen:?}");
     drop(c); // SIGKILL
-    for _ in 0..20 {
-        let reply = host.ask("replica", "config", "where").await.unwrap();
-        assert_eq!(text(&reply.payload), "b");
+    // A request sent as c died, before its server noticed, is lost with it (`stopped`);
+    // every later one is b's.
+    let (mut answered, mut lost) = (0, 0);
+    while answered < 20 {
+        match host.ask("replica", "config", "where").await {
+            Ok(reply) => {
+                assert_eq!(text(&reply.payload), "b");
+                answered += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Stopped, "{e}");
+                assert_eq!(answered, 0, "lost after b had answered: {e}");
+                lost += 1;
+                assert!(lost <= 2, "{lost} lost after the kill: {e}");
+            }
+        }
     }
     lattice.leave().await;
     system.shutdown().await.unwrap();
@@ -617,7 +631,10 @@ async fn sigterm_drains_one_replica_while_the_other_keeps_serving() {
     c.ready();
     let (system, host, lattice) = caller(&nats.url()).await;
     // A slow message that lands on c, then c is told to stop.
+    let mut tries = 0;
     let slow = loop {
+        tries += 1;
+        assert!(tries <= 10, "10 asks and none went to c");
         let ask = tokio::spawn({
             let host = host.clone();
             async move {
@@ -790,8 +807,17 @@ async fn a_replica_whose_supervisor_gave_up_leaves_the_group_and_its_host_asks_t
         }
     })
     .await;
-    let refused = host_b.try_tell("replica", "count", "").unwrap_err();
-    assert_eq!(refused.kind(), ErrorKind::Stopped, "{refused}");
+    // A send is refused once c is known gone (its heartbeat lapsed), not at once: a send
+    // to a host that died a moment ago is lost with it.
+    eventually_within(
+        Duration::from_secs(5),
+        "a send refused once c is known gone",
+        || {
+            let refused = host_b.try_tell("replica", "count", "");
+            async move { refused.is_err_and(|e| e.kind() == ErrorKind::Stopped) }
+        },
+    )
+    .await;
     lattice.leave().await;
     system.shutdown().await.unwrap();
 }
@@ -933,9 +959,10 @@ async fn a_host_joins_over_tls_with_a_client_certificate_and_a_client_without_on
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_host_cut_off_mid_request_ends_it_stopped_within_3_s() {
-    // The server drops a client that stops answering its pings after about 2 s.
-    let nats = NatsServer::start_with("ping_interval: \"1s\"\nping_max: 1\n");
+async fn a_host_cut_off_mid_request_ends_it_stopped_and_new_requests_go_to_the_live_replica() {
+    // The server's default pings (2 min apart): it counts the cut-off host in the queue
+    // group for minutes, so only the callers can route around it.
+    let nats = NatsServer::start();
     let proxy = airssys_wasm_test_support::Proxy::start(([127, 0, 0, 1], nats.port).into()).await;
     let behind = format!("nats://127.0.0.1:{}", proxy.port);
     let dir = TempDir::new();
@@ -977,16 +1004,17 @@ async fn a_host_cut_off_mid_request_ends_it_stopped_within_3_s() {
         why.contains("silent") || why.contains("never heard") || why.contains("no host answered"),
         "{err}"
     );
-    // New requests while the server still counts b in the queue group (until its pings
-    // to b go unanswered) may go to b: not asserted here; see docs/reference.md.
-    let reply = host.ask("replica", "config", "where").await;
-    assert!(
-        matches!(&reply, Ok(r) if r.payload == b"c")
-            || reply
-                .as_ref()
-                .is_err_and(|e| e.kind() == ErrorKind::Stopped),
-        "a value from c, or stopped: {reply:?}"
-    );
+    // b is silent past two heartbeats by now: every new request goes to c (through the
+    // queue group, about half would go to b and end stopped).
+    for i in 0..10 {
+        let reply = host
+            .ask_timeout("replica", "config", "where", Duration::from_secs(2))
+            .await;
+        assert!(
+            matches!(&reply, Ok(r) if r.payload == b"c"),
+            "ask {i} after the cut: {reply:?}"
+        );
+    }
     lattice.leave().await;
     system.shutdown().await.unwrap();
 }

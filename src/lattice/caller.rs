@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use async_nats::client::RequestErrorKind;
@@ -34,6 +34,12 @@ pub(crate) const MAX_PAYLOAD: &str = "the lattice's max_payload (NATS server)";
 /// How long a host that left or went silent is remembered.
 const FORGET: Duration = Duration::from_secs(60);
 
+/// A host heard from within this (two heartbeats and a half) is live: the names it
+/// announces are asked of it by its own subject. One silent longer is left out, even
+/// while its NATS server still counts it in the queue groups (by default the server drops
+/// a client that stopped answering its pings after two pings, two minutes apart).
+const LIVE: Duration = Duration::from_millis(1_250);
+
 /// Sends waiting to be published, per caller: past this, a send is `overloaded`.
 const SEND_QUEUE: usize = 4096;
 
@@ -53,9 +59,11 @@ type Pending = Mutex<HashMap<u64, oneshot::Sender<String>>>;
 /// The hosts of the lattice as their announcements tell.
 #[derive(Default)]
 pub(crate) struct Hosts {
-    seen: Mutex<HashMap<String, Seen>>,
+    seen: RwLock<HashMap<String, Seen>>,
     /// Woken when a host says it is gone.
     left: Notify,
+    /// Woken when a host is heard.
+    heard: Notify,
 }
 
 struct Seen {
@@ -66,7 +74,7 @@ struct Seen {
 
 impl Hosts {
     fn heard(&self, host: &str, presence: Presence, exports: Vec<String>) {
-        if let Ok(mut seen) = self.seen.lock() {
+        if let Ok(mut seen) = self.seen.write() {
             // Every incarnation of a host has an id of its own: forget the long gone.
             seen.retain(|_, s| s.last.elapsed() < FORGET);
             seen.insert(
@@ -81,12 +89,37 @@ impl Hosts {
         if presence == Presence::Gone {
             self.left.notify_waiters();
         }
+        self.heard.notify_waiters();
+    }
+
+    /// The subject to ask `name` at (`way`: [`wire::ASK`] or [`wire::SEND`]): the
+    /// `pick`th (modulo) of the live hosts announcing it, by its own subject; `None` (the
+    /// queue group chooses) when no live host announces it (yet).
+    fn route(&self, lattice: &str, name: &str, way: &str, pick: u64) -> Option<String> {
+        let seen = self.seen.read().ok()?;
+        let live = || {
+            seen.iter().filter(|(_, s)| {
+                !s.gone && s.last.elapsed() <= LIVE && s.exports.iter().any(|e| e == name)
+            })
+        };
+        let count = u64::try_from(live().count()).ok().filter(|n| *n > 0)?;
+        let (host, _) = live().nth(usize::try_from(pick % count).ok()?)?;
+        Some(wire::direct_subject(lattice, host, name, way))
+    }
+
+    /// Waits until a host is heard, at most `limit`; whether one was.
+    async fn any_heard(&self, limit: Duration) -> bool {
+        let heard = self.heard.notified();
+        if self.seen.read().is_ok_and(|seen| !seen.is_empty()) {
+            return true;
+        }
+        tokio::time::timeout(limit, heard).await.is_ok()
     }
 
     /// Why `host`, which took a request at `since`, will not answer it; `None` while it
     /// may.
     fn lost(&self, host: &str, since: Instant) -> Option<String> {
-        let seen = self.seen.lock().ok()?;
+        let seen = self.seen.read().ok()?;
         match seen.get(host) {
             Some(s) if s.gone => Some(format!("host {host} left the lattice")),
             Some(s) if s.last.max(since).elapsed() > LAPSE => Some(format!(
@@ -100,7 +133,7 @@ impl Hosts {
 
     /// Whether a live host exports `name`.
     fn exported(&self, name: &str) -> bool {
-        self.seen.lock().is_ok_and(|seen| {
+        self.seen.read().is_ok_and(|seen| {
             seen.values().any(|s| {
                 !s.gone && s.last.elapsed() <= LAPSE && s.exports.iter().any(|e| e == name)
             })
@@ -114,7 +147,10 @@ pub(crate) struct Caller {
     lattice: String,
     inbox: String,
     pending: Arc<Pending>,
+    /// The sequence number of the next ask (its ack subject).
     next: AtomicU64,
+    /// Whose turn it is among the live hosts announcing a name.
+    turn: AtomicU64,
     hosts: Arc<Hosts>,
     /// Sends, published one after another by a task of their own (in the order made).
     sends: mpsc::Sender<Send>,
@@ -215,10 +251,35 @@ impl Caller {
             inbox,
             pending,
             next: AtomicU64::new(1),
+            // Callers take turns from different places: no host is every caller's first.
+            turn: AtomicU64::new({
+                use std::hash::{BuildHasher, RandomState};
+                RandomState::new().hash_one(id)
+            }),
             hosts,
             sends,
             tasks: vec![dispatch, listen, publish],
         })
+    }
+
+    /// Asks every host to announce itself now (`hello`) and waits for the answers: until
+    /// the first comes (at most [`HEARTBEAT`](super::HEARTBEAT) and a bit), then as long
+    /// again (at least 10 ms), as the others answer about as fast. With no host at all,
+    /// it returns after that first wait.
+    pub(crate) async fn warm_up(&self, control: &Client) {
+        let started = Instant::now();
+        let _ = control
+            .publish(wire::hello_subject(&self.lattice), bytes::Bytes::new())
+            .await;
+        let _ = control.flush().await;
+        if self
+            .hosts
+            .any_heard(super::HEARTBEAT + Duration::from_millis(100))
+            .await
+        {
+            let first = started.elapsed();
+            tokio::time::sleep(first.max(Duration::from_millis(10))).await;
+        }
     }
 
     /// Asks the component `to` on whichever host of the lattice serves it, within
@@ -237,19 +298,52 @@ impl Caller {
         }
         let started = Instant::now();
         let deadline = deadline.unwrap_or(started + DEFAULT_DEADLINE);
+        if deadline <= started {
+            return Err(Error::past_budget(to, Duration::ZERO, Duration::ZERO));
+        }
+        let asked = Asked {
+            to,
+            started,
+            deadline,
+        };
+        let pick = self.turn.fetch_add(1, Ordering::Relaxed);
+        if let Some(direct) = self.hosts.route(&self.lattice, to, wire::ASK, pick) {
+            match self.ask_at(direct, &asked, &message).await {
+                // It stopped serving `to` since it last said so: the queue group decides.
+                Err(Error::NotFound { .. }) if Instant::now() < deadline => {}
+                outcome => return outcome,
+            }
+        }
+        self.ask_at(wire::ask_subject(&self.lattice, to), &asked, &message)
+            .await
+    }
+
+    /// One try of `asked` at `subject`.
+    async fn ask_at(
+        &self,
+        subject: String,
+        asked: &Asked<'_>,
+        message: &ComponentMessage,
+    ) -> Result<Reply, Error> {
+        let Asked {
+            to,
+            started,
+            deadline,
+        } = *asked;
         let budget = deadline.saturating_duration_since(started);
         let timeout = |elapsed: Duration| Error::past_budget(to, budget, elapsed);
-        if budget.is_zero() {
-            return Err(timeout(Duration::ZERO));
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timeout(started.elapsed()));
         }
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         let ack_to = wire::ack_subject(&self.inbox, seq);
         let body = wire::request_body(
             Some(wire::Asked {
-                budget,
+                budget: left,
                 ack_to: &ack_to,
             }),
-            &message,
+            message,
         );
         self.fits(to, body.len())?;
         let size = body.len();
@@ -259,9 +353,7 @@ impl Caller {
         // connection's task (no task of ours between). The request waits no longer than
         // the deadline, even while the connection is down and its publish cannot go.
         let request = async_nats::Request::new().payload(body).timeout(None);
-        let answer = self
-            .client
-            .send_request(wire::ask_subject(&self.lattice, to), request);
+        let answer = self.client.send_request(subject, request);
         tokio::pin!(answer);
         let answered = |host: &str, answer: Result<Message, async_nats::RequestError>| {
             let answer = answer.map_err(|e| self.request_error(to, size, &e))?;
@@ -337,7 +429,11 @@ impl Caller {
         }
         let body = wire::request_body(None, &message);
         self.fits(to, body.len())?;
-        let subject = wire::send_subject(&self.lattice, to);
+        let pick = self.turn.fetch_add(1, Ordering::Relaxed);
+        let subject = self
+            .hosts
+            .route(&self.lattice, to, wire::SEND, pick)
+            .unwrap_or_else(|| wire::send_subject(&self.lattice, to));
         self.sends.try_send((subject, body)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Error::Overloaded {
                 component: to.to_string(),
@@ -385,6 +481,14 @@ pub(crate) fn too_large(to: &str, what: &str, size: usize, limit: usize) -> Erro
     }
 }
 
+/// What an ask is, across its tries.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    to: &'a str,
+    started: Instant,
+    deadline: Instant,
+}
+
 /// An ask's place in the pending table, taken out when the ask ends (or is dropped).
 struct Waiting<'a> {
     pending: &'a Pending,
@@ -405,5 +509,73 @@ impl Drop for Waiting<'_> {
         if let Ok(mut p) = self.pending.lock() {
             p.remove(&self.seq);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn hosts(table: &[(&str, Duration, bool, &[&str])]) -> Hosts {
+        let hosts = Hosts::default();
+        if let Ok(mut seen) = hosts.seen.write() {
+            for (host, silent, gone, exports) in table {
+                seen.insert(
+                    host.to_string(),
+                    Seen {
+                        last: Instant::now() - *silent,
+                        gone: *gone,
+                        exports: exports.iter().map(|e| e.to_string()).collect(),
+                    },
+                );
+            }
+        }
+        hosts
+    }
+
+    fn routes(hosts: &Hosts, name: &str) -> Vec<String> {
+        let mut picked: Vec<String> = (0..6)
+            .filter_map(|pick| hosts.route("L", name, wire::ASK, pick))
+            .collect();
+        picked.sort();
+        picked.dedup();
+        picked
+    }
+
+    #[test]
+    fn asks_go_round_the_live_hosts_that_announce_the_name_by_their_own_subjects() {
+        let hosts = hosts(&[
+            ("a", Duration::from_secs(3), false, &["echo", "other"]),
+            ("b", Duration::ZERO, false, &["echo"]),
+            ("c", Duration::from_millis(700), false, &["echo", "other"]),
+            ("d", Duration::ZERO, false, &["unrelated"]),
+        ]);
+        assert_eq!(
+            routes(&hosts, "echo"),
+            ["airssys.v1.L.d.b.echo.ask", "airssys.v1.L.d.c.echo.ask"],
+            "both live replicas, never a (silent 3 s) nor d"
+        );
+        assert_eq!(routes(&hosts, "other"), ["airssys.v1.L.d.c.other.ask"]);
+        assert_eq!(
+            hosts
+                .route("L", "echo", wire::SEND, 0)
+                .map(|s| s.ends_with(".send")),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn with_no_live_host_announcing_the_name_the_queue_group_chooses() {
+        let hosts = hosts(&[
+            ("a", Duration::from_secs(3), false, &["echo"]),
+            ("b", Duration::ZERO, true, &["echo"]),
+            ("c", Duration::ZERO, false, &["other"]),
+        ]);
+        assert!(routes(&hosts, "echo").is_empty(), "a silent, b gone");
+        assert!(
+            routes(&Hosts::default(), "echo").is_empty(),
+            "none heard yet"
+        );
     }
 }

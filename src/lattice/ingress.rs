@@ -174,17 +174,30 @@ impl Shared {
         }
         let lattice = &self.settings.name;
         let subject = wire::component_subjects(lattice, name);
-        let mut subscription = match self
+        let direct = wire::direct_subjects(lattice, &self.id, name);
+        let subscribed = match self
             .client
             .queue_subscribe(subject.clone(), wire::queue_group(lattice, name))
             .await
         {
-            Ok(subscription) => subscription,
+            Ok(shared) => self
+                .client
+                .subscribe(direct.clone())
+                .await
+                .map(|d| (shared, d)),
+            Err(error) => Err(error),
+        };
+        let (shared_subscription, direct_subscription) = match subscribed {
+            Ok(subscriptions) => subscriptions,
             Err(error) => {
-                tracing::warn!(component = %name, %subject, %error, "lattice: cannot serve this component");
+                tracing::warn!(component = %name, %subject, %direct, %error, "lattice: cannot serve this component");
                 return;
             }
         };
+        // One stream of both: the queue group's share, and what is asked of this host by
+        // name.
+        let mut subscription =
+            futures_util::stream::select(shared_subscription, direct_subscription);
         let stop = Arc::new(Notify::new());
         let task = {
             let shared = self.clone();
@@ -201,7 +214,9 @@ impl Shared {
                     }
                 }
                 // Unsubscribed, then what the server had already delivered is answered.
-                let _ = subscription.drain().await;
+                let (shared_subscription, direct_subscription) = subscription.get_mut();
+                let _ = shared_subscription.drain().await;
+                let _ = direct_subscription.drain().await;
                 while let Some(message) = subscription.next().await {
                     shared.take(&name, message).await;
                 }

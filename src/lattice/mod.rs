@@ -173,6 +173,16 @@ impl Lattice {
             Arc::new(Caller::start(data.clone(), &control, &settings.name, &inner.id).await?);
         let ingress =
             Arc::new(Ingress::start(data.clone(), &inner.host, settings, &inner.id).await);
+        let hello = wire::hello_subject(&settings.name);
+        let mut hellos =
+            control
+                .subscribe(hello.clone())
+                .await
+                .map_err(|source| LatticeError::Subscribe {
+                    lattice: settings.name.clone(),
+                    subject: hello,
+                    source,
+                })?;
         let heartbeat = {
             let control = control.clone();
             // Its own handle on the ingress: no lock a drain holds can delay a heartbeat.
@@ -182,7 +192,11 @@ impl Lattice {
                 let mut tick = tokio::time::interval(HEARTBEAT);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
+                    // Every heartbeat, and at once for a caller that just joined.
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        Some(_) = hellos.next() => {}
+                    }
                     let exports = ingress.served().join(",");
                     let _ = control.publish(subject.clone(), exports.into()).await;
                 }
@@ -192,6 +206,10 @@ impl Lattice {
         // it on the same connection has come back.
         round_trip(&data).await;
         round_trip(&control).await;
+        // The other hosts announce themselves now: this one's first asks know them.
+        let _ = control
+            .publish(wire::hello_subject(&settings.name), bytes::Bytes::new())
+            .await;
         inner
             .host
             .set_remote(Some(Arc::new(LatticeRemote { caller })));
@@ -348,6 +366,9 @@ impl LatticeClient {
         };
         let caller = Caller::start(client.clone(), &client, lattice, &id).await?;
         round_trip(&client).await;
+        // Knowing the live hosts, its first ask goes to one of them, not to one the server
+        // still counts in the queue group after it went silent.
+        caller.warm_up(&client).await;
         Ok(LatticeClient { caller })
     }
 

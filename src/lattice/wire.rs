@@ -13,6 +13,11 @@
 //!   request's reply subject: without headers, the call's fuel and time (8 bytes each)
 //!   then the payload; or an error as its kind, the facts of its variant in headers and
 //!   its text in the body.
+//! - Each host also serves `NAME` at `airssys.v1.L.d.HOST.NAME.ask|send`, without a queue
+//!   group: a caller that finds a host serving `NAME` silent (it may still count in the
+//!   queue group until the server drops it) asks one of the live ones by that subject.
+//! - A caller that just joined publishes `airssys.v1.L.hello`: every host announces itself
+//!   at once, so the caller knows the live hosts without waiting for a heartbeat.
 //! - Each host announces itself on `airssys.v1.L.h.HOST.alive` every
 //!   [`HEARTBEAT`](super::HEARTBEAT) and `airssys.v1.L.h.HOST.gone` when it leaves; a
 //!   caller whose request was acked by a host that stops announcing itself (or leaves)
@@ -54,7 +59,7 @@ const WHAT: &str = "Airssys-What";
 /// `airssys.v1.L.c.NAME.ask`: requests to the component `name`.
 pub(crate) fn ask_subject(lattice: &str, name: &str) -> String {
     // Once per ask: one allocation of the exact size.
-    [PREFIX, lattice, "c", name, "ask"].join(".")
+    [PREFIX, lattice, "c", name, ASK].join(".")
 }
 
 /// `INBOX.SEQ`: where the ack of a caller's ask `seq` comes.
@@ -63,6 +68,22 @@ pub(crate) fn ack_subject(inbox: &str, seq: u64) -> String {
     let mut subject = String::with_capacity(inbox.len() + 1 + 20);
     let _ = write!(subject, "{inbox}.{seq}");
     subject
+}
+
+/// The last token of a request's subject: a reply wanted.
+pub(crate) const ASK: &str = "ask";
+/// The last token of a send's subject: no reply.
+pub(crate) const SEND: &str = "send";
+
+/// `airssys.v1.L.d.HOST.NAME.ask` (`way` [`ASK`]) or `.send` ([`SEND`]): `name` on the
+/// host `host` only, past the queue group (while another host serving `name` is silent).
+pub(crate) fn direct_subject(lattice: &str, host: &str, name: &str, way: &str) -> String {
+    [PREFIX, lattice, "d", host, name, way].join(".")
+}
+
+/// `airssys.v1.L.d.HOST.NAME.*`: both, for the host `host` that serves `name`.
+pub(crate) fn direct_subjects(lattice: &str, host: &str, name: &str) -> String {
+    [PREFIX, lattice, "d", host, name, "*"].join(".")
 }
 
 /// `airssys.v1.L.c.NAME.send`: messages to `name` that want no reply.
@@ -93,6 +114,11 @@ pub(crate) fn presence_subject(lattice: &str, host: &str, event: Presence) -> St
         Presence::Gone => "gone",
     };
     format!("{PREFIX}.{lattice}.h.{host}.{event}")
+}
+
+/// `airssys.v1.L.hello`: a caller that just joined asks every host to announce itself now.
+pub(crate) fn hello_subject(lattice: &str) -> String {
+    [PREFIX, lattice, "hello"].join(".")
 }
 
 /// `airssys.v1.L.h.*.*`: every host's announcements.
