@@ -1,11 +1,11 @@
 //! The caller's side: asks and sends to components on other hosts of the lattice.
 //!
-//! An ask is an async-nats request (its answer comes to `airssys.v1.L.r.ID.NUID.TOKEN`,
+//! An ask is an async-nats request (its answer comes to async-nats' `_INBOX.NUID.TOKEN`,
 //! handed over by the connection's own task); the ack a host sends when the answer takes
-//! more than 25 ms comes to `airssys.v1.L.r.ID.SEQ`, one subscription for all of a
+//! more than 25 ms comes to `airssys.v2.L.r.ID.SEQ`, one subscription for all of a
 //! caller's acks. With neither answer nor ack within [`UNACKED`], the request was lost with
 //! the host that took it (`stopped`). The hosts' announcements
-//! (`airssys.v1.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
+//! (`airssys.v2.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
 //! a host that stops announcing itself for [`LAPSE`](super::LAPSE), or says it is gone,
 //! ends `stopped` then, not at its deadline; a send to a name no live host exports is
 //! `not-found` at once.
@@ -365,14 +365,19 @@ impl Caller {
         };
         // Until a host acks it (most answers come first): one timer, for the deadline or
         // for the ack a live host sends within 25 ms.
-        let unacked = tokio::time::sleep_until((started + UNACKED).min(deadline).into());
+        let unacked = tokio::time::sleep_until((Instant::now() + UNACKED).min(deadline).into());
         let mut acks = std::pin::pin!(acks);
         let host = tokio::select! {
             biased;
             answer = &mut answer => return answered("?", answer),
             ack = &mut acks => match ack {
                 Ok(host) => host,
-                Err(_) => return answered("?", answer.await),
+                Err(_) => {
+                    return match tokio::time::timeout_at(deadline.into(), answer).await {
+                        Ok(answer) => answered("?", answer),
+                        Err(_) => Err(timeout(started.elapsed())),
+                    };
+                }
             },
             () = unacked => {
                 if Instant::now() >= deadline {
@@ -553,10 +558,10 @@ mod tests {
         ]);
         assert_eq!(
             routes(&hosts, "echo"),
-            ["airssys.v1.L.d.b.echo.ask", "airssys.v1.L.d.c.echo.ask"],
+            ["airssys.v2.L.d.b.echo.ask", "airssys.v2.L.d.c.echo.ask"],
             "both live replicas, never a (silent 3 s) nor d"
         );
-        assert_eq!(routes(&hosts, "other"), ["airssys.v1.L.d.c.other.ask"]);
+        assert_eq!(routes(&hosts, "other"), ["airssys.v2.L.d.c.other.ask"]);
         assert_eq!(
             hosts
                 .route("L", "echo", wire::SEND, 0)

@@ -46,6 +46,9 @@ struct Shared {
     idle: Notify,
     /// Set once the host drains: no new subscription.
     closed: std::sync::atomic::AtomicBool,
+    /// Raised when the components served change: the host announces them at once, so
+    /// callers stop choosing it for one it no longer serves.
+    changed: Notify,
 }
 
 /// The task reading one component's subscription.
@@ -83,6 +86,7 @@ impl Ingress {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             closed: Default::default(),
+            changed: Notify::new(),
         });
         // Subscribed to the events first: a component starting meanwhile is not missed.
         let mut events = host.events();
@@ -115,6 +119,15 @@ impl Ingress {
         self.shared.served()
     }
 
+    /// Until the components served change (at once if they did since the last call).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a change not waited for is kept for the next call.
+    pub(crate) async fn changed(&self) {
+        self.shared.changed.notified().await;
+    }
+
     /// Stops taking requests: every subscription is ended, and once the server has
     /// processed that (at most 1 s), the queue groups hand new requests to other hosts.
     /// What was delivered before is still answered. Only the first call does anything.
@@ -124,6 +137,7 @@ impl Ingress {
         }
         self.follow.abort();
         let readers = self.shared.take_all();
+        self.shared.changed.notify_one();
         for (_, reader) in &readers {
             reader.stop.notify_one();
         }
@@ -227,6 +241,7 @@ impl Shared {
         {
             old.stop.notify_one();
         }
+        self.changed.notify_one();
         tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
     }
 
@@ -238,28 +253,18 @@ impl Shared {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let shared = self.clone();
         let name = name.clone();
-        let mut running = Box::pin(async move {
-            let answer = shared.run(&name, message).await;
-            (shared, name, answer)
+        // The run and the publish of its answer: a publish that has to wait (the
+        // connection's queue full) moves to the task too.
+        let mut answering = Box::pin(async move {
+            if let Some(answer) = shared.run(&name, message).await {
+                shared.send(&name, answer).await;
+            }
+            shared.answered();
         });
         let first =
-            std::future::poll_fn(|cx| std::task::Poll::Ready(running.as_mut().poll(cx))).await;
-        match first {
-            std::task::Poll::Ready((_, name, answer)) => {
-                if let Some(answer) = answer {
-                    self.send(&name, answer).await;
-                }
-                self.answered();
-            }
-            std::task::Poll::Pending => {
-                tokio::spawn(async move {
-                    let (shared, name, answer) = running.await;
-                    if let Some(answer) = answer {
-                        shared.send(&name, answer).await;
-                    }
-                    shared.answered();
-                });
-            }
+            std::future::poll_fn(|cx| std::task::Poll::Ready(answering.as_mut().poll(cx))).await;
+        if first.is_pending() {
+            tokio::spawn(answering);
         }
     }
 
@@ -273,6 +278,7 @@ impl Shared {
     fn unserve(&self, name: &str) {
         let reader = self.served.lock().ok().and_then(|mut s| s.remove(name));
         if let Some(reader) = reader {
+            self.changed.notify_one();
             reader.stop.notify_one();
             tracing::info!(component = %name, "no longer serving on the lattice");
         }

@@ -192,10 +192,12 @@ impl Lattice {
                 let mut tick = tokio::time::interval(HEARTBEAT);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    // Every heartbeat, and at once for a caller that just joined.
+                    // Every heartbeat, and at once for a caller that just joined or when
+                    // what it serves changed.
                     tokio::select! {
                         _ = tick.tick() => {}
                         Some(_) = hellos.next() => {}
+                        () = ingress.changed() => {}
                     }
                     let exports = ingress.served().join(",");
                     let _ = control.publish(subject.clone(), exports.into()).await;

@@ -1,11 +1,11 @@
 //! What crosses NATS: subjects, headers, and the frames of requests, replies and errors.
 //!
-//! - A component `NAME` of lattice `L` is reached at `airssys.v1.L.c.NAME.ask` (a reply
-//!   wanted) and `airssys.v1.L.c.NAME.send` (none), in queue group `airssys.L.NAME`: every
+//! - A component `NAME` of lattice `L` is reached at `airssys.v2.L.c.NAME.ask` (a reply
+//!   wanted) and `airssys.v2.L.c.NAME.send` (none), in queue group `airssys.L.NAME`: every
 //!   host that runs and exports it subscribes, and NATS hands each message to one of them.
 //! - A request's body (no headers: the hot path parses none) is the caller's remaining
 //!   budget in ms (8 bytes; relative, so no clock is compared across hosts; 0 for a send),
-//!   the subject for its ack (`airssys.v1.L.r.ID.SEQ`; empty for a send) and the sending
+//!   the subject for its ack (`airssys.v2.L.r.ID.SEQ`; empty for a send) and the sending
 //!   component's name (empty for none), each after a 2-byte length, the topic after a
 //!   4-byte length, then the payload; numbers big-endian.
 //! - If its answer is not ready within 25 ms, the callee first sends an **ack** naming the
@@ -13,13 +13,13 @@
 //!   request's reply subject: without headers, the call's fuel and time (8 bytes each)
 //!   then the payload; or an error as its kind, the facts of its variant in headers and
 //!   its text in the body.
-//! - Each host also serves `NAME` at `airssys.v1.L.d.HOST.NAME.ask|send`, without a queue
+//! - Each host also serves `NAME` at `airssys.v2.L.d.HOST.NAME.ask|send`, without a queue
 //!   group: a caller that finds a host serving `NAME` silent (it may still count in the
 //!   queue group until the server drops it) asks one of the live ones by that subject.
-//! - A caller that just joined publishes `airssys.v1.L.hello`: every host announces itself
+//! - A caller that just joined publishes `airssys.v2.L.hello`: every host announces itself
 //!   at once, so the caller knows the live hosts without waiting for a heartbeat.
-//! - Each host announces itself on `airssys.v1.L.h.HOST.alive` every
-//!   [`HEARTBEAT`](super::HEARTBEAT) and `airssys.v1.L.h.HOST.gone` when it leaves; a
+//! - Each host announces itself on `airssys.v2.L.h.HOST.alive` every
+//!   [`HEARTBEAT`](super::HEARTBEAT) and `airssys.v2.L.h.HOST.gone` when it leaves; a
 //!   caller whose request was acked by a host that stops announcing itself (or leaves)
 //!   ends it `stopped`.
 
@@ -32,8 +32,9 @@ use crate::engine::executor::Reply;
 use crate::error::{Error, ErrorKind};
 use crate::imports::ComponentMessage;
 
-/// The protocol's version, in every subject.
-const PREFIX: &str = "airssys.v1";
+/// The protocol's version, in every subject: hosts of another version do not see each
+/// other (v2: the request and reply frames in the body).
+const PREFIX: &str = "airssys.v2";
 
 /// Header of an ack: the host that took the request.
 pub(crate) const ACK: &str = "Airssys-Ack";
@@ -56,7 +57,7 @@ const BY: &str = "Airssys-By";
 /// Header of `too-large`: what was too large.
 const WHAT: &str = "Airssys-What";
 
-/// `airssys.v1.L.c.NAME.ask`: requests to the component `name`.
+/// `airssys.v2.L.c.NAME.ask`: requests to the component `name`.
 pub(crate) fn ask_subject(lattice: &str, name: &str) -> String {
     // Once per ask: one allocation of the exact size.
     [PREFIX, lattice, "c", name, ASK].join(".")
@@ -75,23 +76,23 @@ pub(crate) const ASK: &str = "ask";
 /// The last token of a send's subject: no reply.
 pub(crate) const SEND: &str = "send";
 
-/// `airssys.v1.L.d.HOST.NAME.ask` (`way` [`ASK`]) or `.send` ([`SEND`]): `name` on the
+/// `airssys.v2.L.d.HOST.NAME.ask` (`way` [`ASK`]) or `.send` ([`SEND`]): `name` on the
 /// host `host` only, past the queue group (while another host serving `name` is silent).
 pub(crate) fn direct_subject(lattice: &str, host: &str, name: &str, way: &str) -> String {
     [PREFIX, lattice, "d", host, name, way].join(".")
 }
 
-/// `airssys.v1.L.d.HOST.NAME.*`: both, for the host `host` that serves `name`.
+/// `airssys.v2.L.d.HOST.NAME.*`: both, for the host `host` that serves `name`.
 pub(crate) fn direct_subjects(lattice: &str, host: &str, name: &str) -> String {
     [PREFIX, lattice, "d", host, name, "*"].join(".")
 }
 
-/// `airssys.v1.L.c.NAME.send`: messages to `name` that want no reply.
+/// `airssys.v2.L.c.NAME.send`: messages to `name` that want no reply.
 pub(crate) fn send_subject(lattice: &str, name: &str) -> String {
     format!("{PREFIX}.{lattice}.c.{name}.send")
 }
 
-/// `airssys.v1.L.c.NAME.*`: both, for the hosts that serve `name`.
+/// `airssys.v2.L.c.NAME.*`: both, for the hosts that serve `name`.
 pub(crate) fn component_subjects(lattice: &str, name: &str) -> String {
     format!("{PREFIX}.{lattice}.c.{name}.*")
 }
@@ -101,13 +102,13 @@ pub(crate) fn queue_group(lattice: &str, name: &str) -> String {
     format!("airssys.{lattice}.{name}")
 }
 
-/// `airssys.v1.L.r.ID`: the inbox prefix of one caller (acks come to `ID.SEQ`, answers to
+/// `airssys.v2.L.r.ID`: the inbox prefix of one caller (acks come to `ID.SEQ`, answers to
 /// `ID.NUID.TOKEN`).
 pub(crate) fn inbox_prefix(lattice: &str, id: &str) -> String {
     format!("{PREFIX}.{lattice}.r.{id}")
 }
 
-/// `airssys.v1.L.h.HOST.alive` or `.gone`.
+/// `airssys.v2.L.h.HOST.alive` or `.gone`.
 pub(crate) fn presence_subject(lattice: &str, host: &str, event: Presence) -> String {
     let event = match event {
         Presence::Alive => "alive",
@@ -116,12 +117,12 @@ pub(crate) fn presence_subject(lattice: &str, host: &str, event: Presence) -> St
     format!("{PREFIX}.{lattice}.h.{host}.{event}")
 }
 
-/// `airssys.v1.L.hello`: a caller that just joined asks every host to announce itself now.
+/// `airssys.v2.L.hello`: a caller that just joined asks every host to announce itself now.
 pub(crate) fn hello_subject(lattice: &str) -> String {
     [PREFIX, lattice, "hello"].join(".")
 }
 
-/// `airssys.v1.L.h.*.*`: every host's announcements.
+/// `airssys.v2.L.h.*.*`: every host's announcements.
 pub(crate) fn presence_subjects(lattice: &str) -> String {
     format!("{PREFIX}.{lattice}.h.*.*")
 }
@@ -407,7 +408,7 @@ mod tests {
         };
         let asked = |us| Asked {
             budget: Duration::from_micros(us),
-            ack_to: "airssys.v1.L.r.h1.7",
+            ack_to: "airssys.v2.L.r.h1.7",
         };
         let body = request_body(Some(asked(1_500)), &message);
         let (back_asked, back) = parse_request(&body).unwrap();
@@ -543,6 +544,6 @@ mod tests {
             parse_presence(&subject),
             Some(("edge-1_X9", Presence::Gone))
         );
-        assert_eq!(parse_presence("airssys.v1.default.h.a.other"), None);
+        assert_eq!(parse_presence("airssys.v2.default.h.a.other"), None);
     }
 }
