@@ -298,38 +298,35 @@ impl Caller {
         }
         let started = Instant::now();
         let deadline = deadline.unwrap_or(started + DEFAULT_DEADLINE);
-        if deadline <= started {
-            return Err(Error::past_budget(to, Duration::ZERO, Duration::ZERO));
-        }
-        let asked = Asked {
+        let ask = Ask {
             to,
             started,
             deadline,
         };
         let pick = self.turn.fetch_add(1, Ordering::Relaxed);
         if let Some(direct) = self.hosts.route(&self.lattice, to, wire::ASK, pick) {
-            match self.ask_at(direct, &asked, &message).await {
+            match self.ask_at(direct, &ask, &message).await {
                 // It stopped serving `to` since it last said so: the queue group decides.
                 Err(Error::NotFound { .. }) if Instant::now() < deadline => {}
                 outcome => return outcome,
             }
         }
-        self.ask_at(wire::ask_subject(&self.lattice, to), &asked, &message)
+        self.ask_at(wire::ask_subject(&self.lattice, to), &ask, &message)
             .await
     }
 
-    /// One try of `asked` at `subject`.
+    /// One try of `ask` at `subject`.
     async fn ask_at(
         &self,
         subject: String,
-        asked: &Asked<'_>,
+        ask: &Ask<'_>,
         message: &ComponentMessage,
     ) -> Result<Reply, Error> {
-        let Asked {
+        let Ask {
             to,
             started,
             deadline,
-        } = *asked;
+        } = *ask;
         let budget = deadline.saturating_duration_since(started);
         let timeout = |elapsed: Duration| Error::past_budget(to, budget, elapsed);
         let left = deadline.saturating_duration_since(Instant::now());
@@ -345,7 +342,7 @@ impl Caller {
             }),
             message,
         );
-        self.fits(to, body.len())?;
+        // Past max_payload, async-nats refuses it before sending (`too-large`).
         let size = body.len();
         let (ack, acks) = oneshot::channel();
         let _waiting = Waiting::new(&self.pending, seq, ack);
@@ -486,9 +483,9 @@ pub(crate) fn too_large(to: &str, what: &str, size: usize, limit: usize) -> Erro
     }
 }
 
-/// What an ask is, across its tries.
+/// One ask, across its tries.
 #[derive(Clone, Copy)]
-struct Asked<'a> {
+struct Ask<'a> {
     to: &'a str,
     started: Instant,
     deadline: Instant,
