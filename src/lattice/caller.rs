@@ -262,15 +262,20 @@ impl Caller {
         })
     }
 
+    /// Asks every host to announce itself now (`hello`), on `control`, without waiting.
+    pub(crate) async fn hello(&self, control: &Client) {
+        let _ = control
+            .publish(wire::hello_subject(&self.lattice), bytes::Bytes::new())
+            .await;
+    }
+
     /// Asks every host to announce itself now (`hello`) and waits for the answers: until
     /// the first comes (at most [`HEARTBEAT`](super::HEARTBEAT) and a bit), then as long
     /// again (at least 10 ms), as the others answer about as fast. With no host at all,
     /// it returns after that first wait.
     pub(crate) async fn warm_up(&self, control: &Client) {
         let started = Instant::now();
-        let _ = control
-            .publish(wire::hello_subject(&self.lattice), bytes::Bytes::new())
-            .await;
+        self.hello(control).await;
         let _ = control.flush().await;
         if self
             .hosts

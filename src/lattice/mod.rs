@@ -209,9 +209,7 @@ impl Lattice {
         round_trip(&data).await;
         round_trip(&control).await;
         // The other hosts announce themselves now: this one's first asks know them.
-        let _ = control
-            .publish(wire::hello_subject(&settings.name), bytes::Bytes::new())
-            .await;
+        caller.hello(&control).await;
         inner
             .host
             .set_remote(Some(Arc::new(LatticeRemote { caller })));
