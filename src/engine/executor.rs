@@ -131,6 +131,8 @@ impl LoadedComponent {
         router: Option<Arc<dyn Router>>,
     ) -> Result<Store<StoreData>, Error> {
         let resources = &self.manifest.resources;
+        // A placeholder: each call's `arm` sets the deadlines.
+        let now = Instant::now();
         let log_budget = LogBudget::new(self.name.clone(), self.metrics.clone());
         let wasi = self
             .grants
@@ -146,7 +148,7 @@ impl LoadedComponent {
             wasi,
             table: Default::default(),
             limiter: crate::store::limits::MemoryLimiter::new(resources.max_memory),
-            deadline: Instant::now(),
+            deadline: now,
             config: self.config.clone(),
             messaging: Messaging {
                 grant: self.manifest.capabilities.messaging.clone(),
@@ -160,7 +162,7 @@ impl LoadedComponent {
                 name: self.name.clone(),
                 allowed: self.http_allowed.clone(),
                 metrics: self.metrics.clone(),
-                deadline: Instant::now(),
+                deadline: now,
             },
         };
         let mut store = Store::new(&self.engine, state);

@@ -408,11 +408,20 @@ impl Host {
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let entry = self.entry(name)?;
-        if entry.state != ComponentState::Running || !entry.address.is_alive() {
-            return Err(stopped(name, &entry));
-        }
-        let gate = &entry.gate;
+        // What a request needs of the entry, taken under the registry's read lock.
+        let (loaded, gate, pool) = self
+            .inner
+            .registry
+            .with(name, |entry| {
+                if entry.state != ComponentState::Running || !entry.address.is_alive() {
+                    return Err(stopped(name, entry));
+                }
+                Ok((entry.loaded.clone(), entry.gate.clone(), entry.pool.clone()))
+            })
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_string(),
+            })??;
+        let gate = &gate;
         let permit = match gate.running.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
@@ -428,9 +437,8 @@ impl Host {
             }
         };
         let router: Arc<dyn Router> = self.inner.router.clone();
-        entry
-            .loaded
-            .serve_request(request, Some(router), entry.pool.clone(), permit)
+        loaded
+            .serve_request(request, Some(router), pool, permit)
             .await
     }
 

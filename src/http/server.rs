@@ -217,8 +217,10 @@ async fn accept<H, F>(
             let service = {
                 let (unserved, started) = (unserved.clone(), started.clone());
                 service_fn(move |request| {
-                    started.store(true, std::sync::atomic::Ordering::Relaxed);
-                    unserved.served(id);
+                    // Its first request takes it off the list of connections never served.
+                    if !started.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        unserved.served(id);
+                    }
                     let reply = handler(request);
                     async move { Ok::<_, Infallible>(reply.await) }
                 })

@@ -38,7 +38,11 @@ use crate::host::Host;
 use crate::store::metrics::{LATENCY_BUCKETS, MetricsSnapshot};
 
 /// The labels of `airssys_http_requests_total`: the component and the status code.
-type HttpLabels = [(&'static str, String); 2];
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct HttpLabels {
+    component: String,
+    status: u16,
+}
 
 /// A host's metrics registry and its health. Share it with `Arc`.
 #[derive(Debug)]
@@ -69,10 +73,10 @@ impl Telemetry {
     /// Counts one HTTP request to `component` answered with `status`.
     pub fn http_request(&self, component: &str, status: u16) {
         self.http_requests
-            .get_or_create(&[
-                ("component", component.to_string()),
-                ("status", status.to_string()),
-            ])
+            .get_or_create(&HttpLabels {
+                component: component.to_string(),
+                status,
+            })
             .inc();
     }
 
