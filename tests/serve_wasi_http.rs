@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use airssys_wasm_test_support::{
     Connection, SMALL, Served, TempDir, eventually, fixed_server, get, http_host_file, limits,
-    manifest_for, poll_once, request, sample,
+    manifest_for, poll_once, request, request_chunked, sample,
 };
+use bytes::Bytes;
 
 const BIN: &str = env!("CARGO_BIN_EXE_airssys-wasm");
 
@@ -124,6 +125,25 @@ async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_fail
         (too_large.status, too_large.header("x-airssys-error")),
         (413, Some("too-large"))
     );
+    // Without a declared length, the limit holds as the guest reads: 413, whatever the
+    // guest made of its cut body; at the limit, the whole body reaches it.
+    let halves = |n: usize| {
+        vec![
+            Bytes::from(vec![b'x'; n / 2]),
+            Bytes::from(vec![b'y'; n - n / 2]),
+        ]
+    };
+    let too_large = request_chunked(http, "POST", "/echo", halves(4097)).await;
+    assert_eq!(
+        (
+            too_large.status,
+            too_large.header("x-airssys-error"),
+            too_large.text().as_str()
+        ),
+        (413, Some("too-large"), "too-large\n")
+    );
+    let whole = request_chunked(http, "POST", "/echo", halves(4096)).await;
+    assert_eq!((whole.status, whole.body.len()), (200, 4096));
     // A message component beside it, on its own route.
     let msg = request(http, "POST", "/msg", "a message").await;
     assert_eq!((msg.status, msg.text().as_str()), (200, "a message"));
@@ -140,8 +160,9 @@ async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_fail
         sample(&page, name, labels).unwrap_or_else(|| panic!("no {name}{{{labels}}} in:\n{page}"))
     };
     let messages = "airssys_messages_total";
-    // hello x2, echo, 418, count x2 (the 413 never reached it).
-    assert_eq!(value(messages, r#"component="web",outcome="ok""#), 6.0);
+    // hello x2, echo, 418, count x2, the chunked bodies (the guest answered both; the
+    // declared 413 never reached it).
+    assert_eq!(value(messages, r#"component="web",outcome="ok""#), 8.0);
     assert_eq!(
         value(messages, r#"component="web",outcome="trap""#),
         2.0,
@@ -160,6 +181,7 @@ async fn a_proxy_component_answers_each_request_on_a_fresh_instance_and_its_fail
     );
     let requests = "airssys_http_requests_total";
     assert_eq!(value(requests, r#"component="web",status="418""#), 1.0);
+    assert_eq!(value(requests, r#"component="web",status="413""#), 2.0);
     assert_eq!(value(requests, r#"component="web",status="500""#), 3.0);
     assert_eq!(value(requests, r#"component="echo",status="200""#), 1.0);
     served.signal("TERM");
@@ -300,8 +322,8 @@ async fn an_http_only_component_is_upgraded_in_place_and_a_broken_version_leaves
     service.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout() {
+/// A host serving http-hello on every path, with a 5 s drain timeout (its folder and file).
+fn draining_host() -> (TempDir, std::path::PathBuf) {
     let dir = TempDir::new();
     manifest_for(
         &dir,
@@ -316,6 +338,12 @@ async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout(
         &dir.path().join("web.toml"),
         "drain_timeout_ms = 5000",
     );
+    (dir, file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout() {
+    let (_dir, file) = draining_host();
     let mut served = Served::start_logging(BIN, &file, "info,airssys_wasm::http=debug");
     let http = served.ready().http.unwrap();
     let slow = tokio::spawn(get(http, "/sleep/2000"));
@@ -324,6 +352,59 @@ async fn on_sigterm_a_proxy_request_in_flight_finishes_within_the_drain_timeout(
     let signalled = std::time::Instant::now();
     let reply = slow.await.unwrap();
     assert_eq!((reply.status, reply.text().as_str()), (200, "slept"));
+    assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
+    assert!(
+        signalled.elapsed() < Duration::from_millis(5000 + 1500),
+        "{:?}",
+        signalled.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_a_proxy_response_whose_body_is_still_coming_ends_whole_within_the_drain_timeout()
+ {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, file) = draining_host();
+    let mut served = Served::start(BIN, &file);
+    let http = served.ready().http.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
+    stream
+        .write_all(b"GET /slow-body/2500 HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    // The head and the body's first part, then the signal, the rest of the body still to
+    // come (the guest waits 2.5 s: longer than the listeners get once the drain is over).
+    let mut received = Vec::new();
+    let read_until =
+        async |stream: &mut tokio::net::TcpStream, received: &mut Vec<u8>, end: &[u8]| {
+            let mut buffer = [0u8; 4096];
+            while !received.windows(end.len()).any(|w| w == end) {
+                match stream.read(&mut buffer).await.unwrap() {
+                    0 => return,
+                    n => received.extend_from_slice(&buffer[..n]),
+                }
+            }
+        };
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        read_until(&mut stream, &mut received, b"begun"),
+    )
+    .await
+    .expect("no head within 30 s");
+    served.signal("TERM");
+    let signalled = std::time::Instant::now();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        read_until(&mut stream, &mut received, b"0\r\n\r\n"),
+    )
+    .await
+    .expect("the body neither ended nor was cut within 30 s");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains(", ended") && text.ends_with("0\r\n\r\n"),
+        "the body was cut by the drain: {text:?}"
+    );
     assert_eq!(served.wait_exit(Duration::from_secs(10)).code(), Some(0));
     assert!(
         signalled.elapsed() < Duration::from_millis(5000 + 1500),

@@ -216,6 +216,7 @@ impl LoadedComponent {
             Ok(Ok(response)) => Ok(response.map(|body| ResponseBody {
                 inner: body,
                 done: Some(done_rx),
+                held: None,
             })),
             Ok(Err(code)) => Err(Error::Handler {
                 component: self.name.to_string(),
@@ -272,6 +273,16 @@ fn no_response(loaded: &LoadedComponent) -> Error {
 pub struct ResponseBody {
     inner: HyperOutgoingBody,
     done: Option<oneshot::Receiver<Outcome>>,
+    /// Kept until the body has ended (or is dropped): the server's count of the requests
+    /// still being answered, say.
+    held: Option<Box<dyn Send + Sync>>,
+}
+
+impl ResponseBody {
+    /// Keeps `held` until this body has ended, failed or been dropped.
+    pub(crate) fn hold_until_end(&mut self, held: impl Send + Sync + 'static) {
+        self.held = Some(Box::new(held));
+    }
 }
 
 impl std::fmt::Debug for ResponseBody {
@@ -300,6 +311,9 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BodyCut>>> {
         let this = &mut *self;
         if let Some(frame) = ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            if frame.is_err() {
+                this.held = None;
+            }
             return Poll::Ready(Some(frame.map_err(|e| BodyCut {
                 kind: ErrorKind::Trap,
                 reason: e.to_string(),
@@ -307,10 +321,12 @@ impl Body for ResponseBody {
         }
         // The guest's body ended: whole only if its call ended well.
         let Some(done) = this.done.as_mut() else {
+            this.held = None;
             return Poll::Ready(None);
         };
         let outcome = ready!(Pin::new(done).poll(cx));
         this.done = None;
+        this.held = None;
         match outcome {
             Ok(Ok(())) => Poll::Ready(None),
             Ok(Err(error)) => Poll::Ready(Some(Err(BodyCut {

@@ -15,6 +15,7 @@
 //!
 //! Bodies of failures carry the kind only, never trap or host details (those are logged).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -49,23 +50,47 @@ struct Ingress {
     telemetry: Arc<Telemetry>,
     routes: RwLock<Arc<Routes>>,
     max_request_body: u64,
-    /// Requests being answered (a drain waits for them).
-    in_flight: tokio::sync::watch::Sender<usize>,
+    /// Requests being answered, a proxy component's until its body has ended (a drain
+    /// waits for them).
+    in_flight: Arc<InFlightCount>,
 }
 
-/// Counts a request in flight while it lives (also when its future is dropped).
-struct InFlight<'a>(&'a tokio::sync::watch::Sender<usize>);
+/// How many requests are being answered, and who waits for none to be.
+#[derive(Debug, Default)]
+struct InFlightCount {
+    count: AtomicUsize,
+    /// Raised when the count drops to zero.
+    idle: tokio::sync::Notify,
+}
 
-impl<'a> InFlight<'a> {
-    fn new(count: &'a tokio::sync::watch::Sender<usize>) -> Self {
-        count.send_modify(|n| *n += 1);
-        InFlight(count)
+impl InFlightCount {
+    /// Waits until no request is being answered.
+    async fn idle(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 }
 
-impl Drop for InFlight<'_> {
+/// Counts a request in flight while it lives (also when its future is dropped).
+struct InFlight(Arc<InFlightCount>);
+
+impl InFlight {
+    fn new(count: &Arc<InFlightCount>) -> Self {
+        count.count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 
@@ -87,7 +112,7 @@ impl HttpServer {
             telemetry,
             routes: RwLock::new(Arc::new(Routes::new(&settings.routes))),
             max_request_body: settings.max_request_body,
-            in_flight: tokio::sync::watch::Sender::new(0),
+            in_flight: Arc::default(),
         });
         let handler = {
             let ingress = ingress.clone();
@@ -114,8 +139,7 @@ impl HttpServer {
     /// Waits until no request is being answered, at most `limit` (a drain: new requests
     /// are refused meanwhile); whether it got there.
     pub async fn until_idle(&self, limit: Duration) -> bool {
-        let mut count = self.ingress.in_flight.subscribe();
-        tokio::time::timeout(limit, count.wait_for(|n| *n == 0))
+        tokio::time::timeout(limit, self.ingress.in_flight.idle())
             .await
             .is_ok()
     }
@@ -128,7 +152,7 @@ impl HttpServer {
 
 impl Ingress {
     async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Reply {
-        let _in_flight = InFlight::new(&self.in_flight);
+        let in_flight = InFlight::new(&self.in_flight);
         if self.telemetry.health().is_draining() {
             let mut reply = failure(StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Stopped);
             reply
@@ -136,38 +160,40 @@ impl Ingress {
                 .insert(CONNECTION, HeaderValue::from_static("close"));
             return reply;
         }
-        let path = request.uri().path().to_string();
-        let route = self
-            .routes
-            .read()
-            .ok()
-            .and_then(|routes| routes.find(&path).cloned());
-        let Some(route) = route else {
+        // The routes of now, shared: a reload meanwhile does not change this request's.
+        // (A poisoned lock still holds whole routes: only a whole `Arc` is ever stored.)
+        let routes = match self.routes.read() {
+            Ok(routes) => routes.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let path = request.uri().path();
+        let Some(route) = routes.find(path) else {
             return text(StatusCode::NOT_FOUND, format!("no route for {path}\n"));
         };
-        if self.host.serves_http(&route.component) == Some(true) {
-            let span = tracing::debug_span!("request", component = %route.component, method = %request.method(), path = %path);
-            let reply = self.proxy(&route.component, request).instrument(span).await;
-            self.telemetry
-                .http_request(&route.component, reply.status().as_u16());
-            return reply;
-        }
         let span = tracing::debug_span!("request", component = %route.component, method = %request.method(), path = %path);
-        let reply = self
-            .send(
-                &route.component,
-                route.topic.as_deref().unwrap_or(&path),
-                request,
-            )
-            .instrument(span)
-            .await;
+        let reply = if self.host.serves_http(&route.component) == Some(true) {
+            self.proxy(&route.component, request, in_flight)
+                .instrument(span)
+                .await
+        } else {
+            let topic = route.topic.clone().unwrap_or_else(|| path.to_string());
+            self.send(&route.component, &topic, request)
+                .instrument(span)
+                .await
+        };
         self.telemetry
             .http_request(&route.component, reply.status().as_u16());
         reply
     }
 
-    /// A request to a `wasi:http` component: the request itself, its body limited.
-    async fn proxy(&self, component: &str, request: Request<Incoming>) -> Reply {
+    /// A request to a `wasi:http` component: the request itself, its body limited. It
+    /// counts in flight until its response body has ended.
+    async fn proxy(
+        &self,
+        component: &str,
+        request: Request<Incoming>,
+        in_flight: InFlight,
+    ) -> Reply {
         if declared_length(&request).is_some_and(|length| length > self.max_request_body) {
             return failure(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge);
         }
@@ -178,12 +204,37 @@ impl Ingress {
             );
         }
         let limit = self.max_request_body;
-        let request = request.map(|body| {
-            Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
-                .map_err(move |_| wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit)))
-        });
-        match self.host.serve_http(component, request).await {
-            Ok(response) => response.map(Either::Right),
+        // Set when the guest read past the limit (a body without a declared length): it got
+        // an error for its body, and the client gets 413, whatever the guest answered.
+        let over_limit = Arc::new(AtomicBool::new(false));
+        let request = {
+            let over_limit = over_limit.clone();
+            request.map(move |body| {
+                Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).map_err(move |e| {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        over_limit.store(true, Ordering::SeqCst);
+                        return wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit));
+                    }
+                    match e.downcast::<hyper::Error>() {
+                        Ok(e) => wasmtime_wasi_http::Error::Hyper(*e),
+                        Err(e) => wasmtime_wasi_http::Error::InternalError(Some(e.to_string())),
+                    }
+                })
+            })
+        };
+        let served = self.host.serve_http(component, request).await;
+        if over_limit.load(Ordering::SeqCst) {
+            tracing::info!(
+                limit,
+                "request failed: its body is larger than max_request_body"
+            );
+            return failure(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge);
+        }
+        match served {
+            Ok(response) => response.map(|mut body| {
+                body.hold_until_end(in_flight);
+                Either::Right(body)
+            }),
             // No response from the guest is a failure of the request, not a reply.
             Err(error @ Error::Handler { .. }) => {
                 tracing::info!(%error, "request failed");

@@ -159,3 +159,53 @@ pub async fn fixed_server(body: &'static str) -> (SocketAddr, tokio::task::JoinH
     });
     (address, task)
 }
+
+/// A request body sent in chunks, its length not declared (`Transfer-Encoding: chunked`).
+struct Chunked(std::collections::VecDeque<Bytes>);
+
+impl hyper::body::Body for Chunked {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            self.0
+                .pop_front()
+                .map(|chunk| Ok(hyper::body::Frame::data(chunk))),
+        )
+    }
+}
+
+/// `method path` on a connection of its own, the body sent as `chunks` without a declared
+/// length; the whole response (within [`HTTP_WITHIN`]).
+pub async fn request_chunked(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    chunks: Vec<Bytes>,
+) -> HttpReply {
+    let exchange = async {
+        let stream = TcpStream::connect(address).await.unwrap();
+        let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", address.to_string())
+            .body(Chunked(chunks.into()))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        HttpReply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: body.collect().await.unwrap().to_bytes().to_vec(),
+        }
+    };
+    tokio::time::timeout(HTTP_WITHIN, exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no response within {HTTP_WITHIN:?}"))
+}

@@ -13,6 +13,7 @@
 //! | `/error-code` | sets an error code instead of a response |
 //! | `/spin` | spins until its fuel or deadline ends it |
 //! | `/sleep/MS` | waits MS milliseconds (a WASI clock), then 200 `slept` |
+//! | `/slow-body/MS` | sends the head and `begun`, waits MS milliseconds, then `, ended` |
 //! | `/fetch/AUTHORITY/PATH` | GET `http://AUTHORITY/PATH`: 200 `STATUS BODY`, or 502 `error: CODE` |
 //! | anything else | 404 |
 
@@ -66,7 +67,18 @@ impl Guest for Hello {
                 }
             }
             other => {
-                if let Some(ms) = other.strip_prefix("/sleep/") {
+                if let Some(ms) = other.strip_prefix("/slow-body/") {
+                    let ms: u64 = ms.parse().unwrap_or(0);
+                    let response = OutgoingResponse::new(Fields::new());
+                    let body = response.body().expect("the body of a new response");
+                    ResponseOutparam::set(out, Ok(response));
+                    let stream = body.write().expect("the body's stream");
+                    stream.blocking_write_and_flush(b"begun").expect("written");
+                    wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
+                    stream.blocking_write_and_flush(b", ended").expect("written");
+                    drop(stream);
+                    OutgoingBody::finish(body, None).expect("finished");
+                } else if let Some(ms) = other.strip_prefix("/sleep/") {
                     let ms: u64 = ms.parse().unwrap_or(0);
                     wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
                     respond(out, 200, b"slept");
