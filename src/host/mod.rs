@@ -618,18 +618,29 @@ impl Host {
                 Err(SendError::Stopped { .. }) => Route::Refused(Box::new(stopped(to, entry))),
             })
         });
-        let route = match (route, message) {
-            (Some(Err(message)), _) | (None, Some(message)) => match (way, self.remote()) {
+        // `here`: whether this host has the name (stopped for good), whose error it answers
+        // if no other host has one live either.
+        let elsewhere = match (route, message) {
+            (Some(Err(message)), _) => Ok((message, true)),
+            (None, Some(message)) => Ok((message, false)),
+            (Some(Ok(route)), _) => Err(route),
+            (None, None) => Err(Route::Refused(Box::new(Error::NotFound {
+                name: to.to_string(),
+            }))),
+        };
+        let route = match elsewhere {
+            Err(route) => route,
+            Ok((message, here)) => match (way, self.remote()) {
                 (Way::Outside | Way::FromComponent, Some(remote)) => {
                     let reply = remote.ask(to, message, deadline);
-                    match self.entry(to) {
-                        Ok(entry) => {
+                    match here.then(|| self.entry(to)) {
+                        Some(Ok(entry)) => {
                             let here = stopped(to, &entry);
                             Route::Remote(Box::pin(async move {
                                 reply.await.map_err(|e| nowhere_else(e, Some(here)))
                             }))
                         }
-                        Err(_) => Route::Remote(reply),
+                        _ => Route::Remote(reply),
                     }
                 }
                 _ => match self.entry(to) {
@@ -637,10 +648,6 @@ impl Host {
                     Err(e) => Route::Refused(Box::new(e)),
                 },
             },
-            (Some(Ok(route)), _) => route,
-            (None, None) => Route::Refused(Box::new(Error::NotFound {
-                name: to.to_string(),
-            })),
         };
         async move {
             match route {

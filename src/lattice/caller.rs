@@ -69,11 +69,25 @@ pub(crate) struct Hosts {
 struct Seen {
     last: Instant,
     gone: bool,
-    exports: Vec<String>,
+    exports: Vec<Export>,
+}
+
+/// A component a host announces, and the subject it is asked at there (made once per
+/// announcement, not per ask).
+struct Export {
+    name: String,
+    ask: async_nats::Subject,
+}
+
+impl Export {
+    fn new(lattice: &str, host: &str, name: String) -> Export {
+        let ask = wire::direct_subject(lattice, host, &name, wire::ASK).into();
+        Export { name, ask }
+    }
 }
 
 impl Hosts {
-    fn heard(&self, host: &str, presence: Presence, exports: Vec<String>) {
+    fn heard(&self, host: &str, presence: Presence, exports: Vec<Export>) {
         if let Ok(mut seen) = self.seen.write() {
             // Every incarnation of a host has an id of its own: forget the long gone.
             seen.retain(|_, s| s.last.elapsed() < FORGET);
@@ -95,16 +109,26 @@ impl Hosts {
     /// The subject to ask `name` at (`way`: [`wire::ASK`] or [`wire::SEND`]): the
     /// `pick`th (modulo) of the live hosts announcing it, by its own subject; `None` (the
     /// queue group chooses) when no live host announces it (yet).
-    fn route(&self, lattice: &str, name: &str, way: &str, pick: u64) -> Option<String> {
+    fn route(
+        &self,
+        lattice: &str,
+        name: &str,
+        way: &str,
+        pick: u64,
+    ) -> Option<async_nats::Subject> {
         let seen = self.seen.read().ok()?;
         let live = || {
-            seen.iter().filter(|(_, s)| {
-                !s.gone && s.last.elapsed() <= LIVE && s.exports.iter().any(|e| e == name)
+            seen.iter().filter_map(|(host, s)| {
+                let export = s.exports.iter().find(|e| e.name == name)?;
+                (!s.gone && s.last.elapsed() <= LIVE).then_some((host, export))
             })
         };
         let count = u64::try_from(live().count()).ok().filter(|n| *n > 0)?;
-        let (host, _) = live().nth(usize::try_from(pick % count).ok()?)?;
-        Some(wire::direct_subject(lattice, host, name, way))
+        let (host, export) = live().nth(usize::try_from(pick % count).ok()?)?;
+        if way == wire::ASK {
+            return Some(export.ask.clone());
+        }
+        Some(wire::direct_subject(lattice, host, name, way).into())
     }
 
     /// Waits until a host is heard, at most `limit`; whether one was.
@@ -135,7 +159,7 @@ impl Hosts {
     fn exported(&self, name: &str) -> bool {
         self.seen.read().is_ok_and(|seen| {
             seen.values().any(|s| {
-                !s.gone && s.last.elapsed() <= LAPSE && s.exports.iter().any(|e| e == name)
+                !s.gone && s.last.elapsed() <= LAPSE && s.exports.iter().any(|e| e.name == name)
             })
         })
     }
@@ -158,7 +182,7 @@ pub(crate) struct Caller {
 }
 
 /// A send waiting to be published: subject, body.
-type Send = (String, bytes::Bytes);
+type Send = (async_nats::Subject, bytes::Bytes);
 
 impl Drop for Caller {
     fn drop(&mut self) {
@@ -221,13 +245,14 @@ impl Caller {
         };
         let listen = {
             let hosts = hosts.clone();
+            let lattice = lattice.to_string();
             tokio::spawn(async move {
                 while let Some(message) = announcements.next().await {
                     if let Some((host, presence)) = wire::parse_presence(&message.subject) {
                         let exports = String::from_utf8_lossy(&message.payload)
                             .split(',')
                             .filter(|s| !s.is_empty())
-                            .map(str::to_string)
+                            .map(|name| Export::new(&lattice, host, name.to_string()))
                             .collect();
                         hosts.heard(host, presence, exports);
                     }
@@ -316,14 +341,14 @@ impl Caller {
                 outcome => return outcome,
             }
         }
-        self.ask_at(wire::ask_subject(&self.lattice, to), &ask, &message)
+        self.ask_at(wire::ask_subject(&self.lattice, to).into(), &ask, &message)
             .await
     }
 
     /// One try of `ask` at `subject`.
     async fn ask_at(
         &self,
-        subject: String,
+        subject: async_nats::Subject,
         ask: &Ask<'_>,
         message: &ComponentMessage,
     ) -> Result<Reply, Error> {
@@ -339,11 +364,11 @@ impl Caller {
             return Err(timeout(started.elapsed()));
         }
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        let ack_to = wire::ack_subject(&self.inbox, seq);
         let body = wire::request_body(
-            Some(wire::Asked {
+            Some(wire::Asking {
                 budget: left,
-                ack_to: &ack_to,
+                inbox: &self.inbox,
+                seq,
             }),
             message,
         );
@@ -440,7 +465,7 @@ impl Caller {
         let subject = self
             .hosts
             .route(&self.lattice, to, wire::SEND, pick)
-            .unwrap_or_else(|| wire::send_subject(&self.lattice, to));
+            .unwrap_or_else(|| wire::send_subject(&self.lattice, to).into());
         self.sends.try_send((subject, body)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Error::Overloaded {
                 component: to.to_string(),
@@ -533,7 +558,10 @@ mod tests {
                     Seen {
                         last: Instant::now() - *silent,
                         gone: *gone,
-                        exports: exports.iter().map(|e| e.to_string()).collect(),
+                        exports: exports
+                            .iter()
+                            .map(|e| Export::new("L", host, e.to_string()))
+                            .collect(),
                     },
                 );
             }
@@ -543,7 +571,11 @@ mod tests {
 
     fn routes(hosts: &Hosts, name: &str) -> Vec<String> {
         let mut picked: Vec<String> = (0..6)
-            .filter_map(|pick| hosts.route("L", name, wire::ASK, pick))
+            .filter_map(|pick| {
+                hosts
+                    .route("L", name, wire::ASK, pick)
+                    .map(|s| s.to_string())
+            })
             .collect();
         picked.sort();
         picked.dedup();

@@ -9,8 +9,11 @@
 //! (`overloaded` when full): the subscription is always read.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_nats::client::PublishErrorKind;
@@ -245,26 +248,108 @@ impl Shared {
         tracing::info!(component = %name, lattice = %lattice, "serving on the lattice");
     }
 
-    /// Runs and answers one request, counted in flight until answered. It is polled once
-    /// on the reading task: a message that runs at once on an idle component (most do) is
-    /// answered there, without a task hop; one that waits moves to a task of its own, so
-    /// the subscription is always read.
-    async fn take(self: &Arc<Self>, name: &Arc<str>, message: Message) {
+    /// Runs and answers one request, counted in flight until answered. The run is polled
+    /// once on the reading task: a message that runs at once on an idle component (most
+    /// do) is answered there, without a task hop; one that waits moves to a task of its
+    /// own, and so does a publish of the answer that has to wait (the connection's queue
+    /// full), so the subscription is always read. What moves is boxed apart (the run,
+    /// the publish), each small: one box of both would be past the allocator's
+    /// per-thread cache, for every request.
+    async fn take(self: &Arc<Self>, name: &Arc<str>, request: Message) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let Message {
+            subject,
+            reply,
+            payload,
+            ..
+        } = request;
+        let Some((asked, message)) = wire::parse_request(&payload) else {
+            tracing::warn!(component = %name, %subject, "lattice: a malformed request, dropped");
+            return self.answered();
+        };
+        let (Some(reply_to), Some(asked)) = (reply, asked) else {
+            // A send: no reply, no ack.
+            if let Err(undelivered) = self.host.tell_here(name, message) {
+                tracing::debug!(component = %name, error = %undelivered, "lattice send not delivered");
+            }
+            return self.answered();
+        };
+        if !subject.ends_with(".ask") {
+            return self.answered();
+        }
+        let deadline = Some(Instant::now() + asked.budget);
+        let mut ask = Box::pin(self.host.ask_here(name, message, deadline));
+        let first = std::future::poll_fn(|cx| Poll::Ready(ask.as_mut().poll(cx))).await;
+        match first {
+            Poll::Ready(outcome) => self.answer(name, reply_to, outcome).await,
+            Poll::Pending => {
+                // Acked only when the answer takes a while: most answers come first, and an
+                // ack is a message more through the server for each request.
+                let ack_to = asked.ack_to.to_string();
+                let shared = self.clone();
+                let name = name.clone();
+                tokio::spawn(async move {
+                    let outcome = match tokio::time::timeout(ACK_AFTER, &mut ask).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => {
+                            let ack = wire::ack_headers(&shared.id);
+                            let _ = shared
+                                .client
+                                .publish_with_headers(ack_to, ack, Default::default())
+                                .await;
+                            ask.await
+                        }
+                    };
+                    shared.answer(&name, reply_to, outcome).await;
+                });
+            }
+        }
+    }
+
+    /// Publishes the answer of a request run: polled once here, on a task of its own if
+    /// it has to wait. The request counts as answered once it is published.
+    async fn answer(
+        self: &Arc<Self>,
+        name: &Arc<str>,
+        reply_to: async_nats::Subject,
+        outcome: Result<crate::engine::executor::Reply, crate::error::Error>,
+    ) {
+        let answer = match outcome {
+            Ok(reply) => Answer {
+                reply_to,
+                headers: None,
+                body: wire::reply(reply),
+            },
+            Err(error) => {
+                let (headers, body) = wire::error_reply(&error, &self.id);
+                Answer {
+                    reply_to,
+                    headers: Some(headers),
+                    body,
+                }
+            }
+        };
         let shared = self.clone();
         let name = name.clone();
-        // The run and the publish of its answer: a publish that has to wait (the
-        // connection's queue full) moves to the task too.
-        let mut answering = Box::pin(async move {
-            if let Some(answer) = shared.run(&name, message).await {
+        // A reply within max_payload (most are) is one publish: a future of its own, small.
+        let mut publish: Pin<Box<dyn Future<Output = ()> + Send>> = if answer.headers.is_none()
+            && answer.body.len() <= self.client.max_payload()
+        {
+            Box::pin(async move {
+                if let Err(error) = shared.client.publish(answer.reply_to, answer.body).await {
+                    tracing::warn!(component = %name, %error, "lattice: cannot answer a request");
+                }
+                shared.answered();
+            })
+        } else {
+            Box::pin(async move {
                 shared.send(&name, answer).await;
-            }
-            shared.answered();
-        });
-        let first =
-            std::future::poll_fn(|cx| std::task::Poll::Ready(answering.as_mut().poll(cx))).await;
+                shared.answered();
+            })
+        };
+        let first = std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx))).await;
         if first.is_pending() {
-            tokio::spawn(answering);
+            tokio::spawn(publish);
         }
     }
 
@@ -307,55 +392,6 @@ impl Shared {
         for name in &running {
             self.serve(name).await;
         }
-    }
-
-    /// Runs one message that came for `name`: its answer, or `None` for a send (or a
-    /// request that is not one). The host that took it acks it once it has run
-    /// [`ACK_AFTER`].
-    async fn run(&self, name: &str, request: Message) -> Option<Answer> {
-        let Some((asked, message)) = wire::parse_request(&request.payload) else {
-            tracing::warn!(component = %name, subject = %request.subject, "lattice: a malformed request, dropped");
-            return None;
-        };
-        let (Some(reply_to), Some(asked)) = (request.reply, asked) else {
-            // A send: no reply, no ack.
-            if let Err(undelivered) = self.host.tell_here(name, message) {
-                tracing::debug!(component = %name, error = %undelivered, "lattice send not delivered");
-            }
-            return None;
-        };
-        if !request.subject.ends_with(".ask") {
-            return None;
-        }
-        let deadline = Some(Instant::now() + asked.budget);
-        let ask = self.host.ask_here(name, message, deadline);
-        tokio::pin!(ask);
-        // Acked only when the answer takes a while: most answers come first, and an ack
-        // is a message more through the server for each request. `timeout` polls the ask
-        // first, so an answer ready at once arms no timer.
-        let outcome = match tokio::time::timeout(ACK_AFTER, &mut ask).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                let ack = wire::ack_headers(&self.id);
-                let _ = self
-                    .client
-                    .publish_with_headers(asked.ack_to.to_string(), ack, Default::default())
-                    .await;
-                ask.await
-            }
-        };
-        let (headers, body) = match outcome {
-            Ok(reply) => (None, wire::reply(reply)),
-            Err(error) => {
-                let (headers, body) = wire::error_reply(&error, &self.id);
-                (Some(headers), body)
-            }
-        };
-        Some(Answer {
-            reply_to,
-            headers,
-            body,
-        })
     }
 
     /// Publishes one answer; one over `max_payload` is answered `too-large` instead.

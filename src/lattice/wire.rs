@@ -63,14 +63,6 @@ pub(crate) fn ask_subject(lattice: &str, name: &str) -> String {
     [PREFIX, lattice, "c", name, ASK].join(".")
 }
 
-/// `INBOX.SEQ`: where the ack of a caller's ask `seq` comes.
-pub(crate) fn ack_subject(inbox: &str, seq: u64) -> String {
-    use std::fmt::Write;
-    let mut subject = String::with_capacity(inbox.len() + 1 + 20);
-    let _ = write!(subject, "{inbox}.{seq}");
-    subject
-}
-
 /// The last token of a request's subject: a reply wanted.
 pub(crate) const ASK: &str = "ask";
 /// The last token of a send's subject: no reply.
@@ -155,30 +147,50 @@ pub(crate) struct Asked<'a> {
     pub(crate) ack_to: &'a str,
 }
 
+/// What an ask's request carries beside its message, as its caller writes it: the
+/// remaining budget, and the caller's inbox and the ask's number, which make the subject
+/// the callee acks to (`INBOX.SEQ`, read back as [`Asked::ack_to`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asking<'a> {
+    pub(crate) budget: Duration,
+    pub(crate) inbox: &'a str,
+    pub(crate) seq: u64,
+}
+
 /// A request's body: what an ask carries (`None` for a send), then the message.
-pub(crate) fn request_body(asked: Option<Asked<'_>>, message: &ComponentMessage) -> Bytes {
+pub(crate) fn request_body(asking: Option<Asking<'_>>, message: &ComponentMessage) -> Bytes {
+    use std::fmt::Write as _;
     let sender = message.sender.as_deref().unwrap_or_default();
-    let ack_to = asked.map_or("", |a| a.ack_to);
+    // `INBOX.SEQ`, written in place (no subject string of its own per ask).
+    let ack_len = asking.map_or(0, |a| a.inbox.len() + 1 + digits(a.seq));
     let topic = &message.topic;
     let mut body = BytesMut::with_capacity(
-        8 + 2 + ack_to.len() + 2 + sender.len() + 4 + topic.len() + message.payload.len(),
+        8 + 2 + ack_len + 2 + sender.len() + 4 + topic.len() + message.payload.len(),
     );
     // At least 1 ms: 0 would read as a send for a budget of 0.4 ms.
-    body.put_u64(asked.map_or(0, |a| {
+    body.put_u64(asking.map_or(0, |a| {
         u64::try_from(a.budget.as_millis())
             .unwrap_or(u64::MAX)
             .max(1)
     }));
     // Subjects, names and topics this long cannot be sent anyway (max_payload is far below
     // 4 GiB; a subject or a component name far under 64 KiB).
-    for short in [ack_to, sender] {
-        body.put_u16(u16::try_from(short.len()).unwrap_or(u16::MAX));
-        body.put_slice(short.as_bytes());
+    body.put_u16(u16::try_from(ack_len).unwrap_or(u16::MAX));
+    if let Some(a) = asking {
+        body.put_slice(a.inbox.as_bytes());
+        let _ = write!(body, ".{}", a.seq);
     }
+    body.put_u16(u16::try_from(sender.len()).unwrap_or(u16::MAX));
+    body.put_slice(sender.as_bytes());
     body.put_u32(u32::try_from(topic.len()).unwrap_or(u32::MAX));
     body.put_slice(topic.as_bytes());
     body.put_slice(&message.payload);
     body.freeze()
+}
+
+/// How many decimal digits `n` has.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 /// What an ask carries (`None` for a send) and the message of a request's body; `None`
@@ -406,13 +418,18 @@ mod tests {
             payload: b"\x00\xffpayload".to_vec(),
             sender: Some("caller-1".into()),
         };
-        let asked = |us| Asked {
+        let asking = |us| Asking {
             budget: Duration::from_micros(us),
+            inbox: "airssys.v2.L.r.h1",
+            seq: 7,
+        };
+        let asked = |ms| Asked {
+            budget: Duration::from_millis(ms),
             ack_to: "airssys.v2.L.r.h1.7",
         };
-        let body = request_body(Some(asked(1_500)), &message);
+        let body = request_body(Some(asking(1_500)), &message);
         let (back_asked, back) = parse_request(&body).unwrap();
-        assert_eq!(back_asked, Some(asked(1_000)), "whole ms, rounded down");
+        assert_eq!(back_asked, Some(asked(1)), "whole ms, rounded down");
         assert_eq!(
             (back.topic, back.payload, back.sender),
             (
@@ -421,12 +438,23 @@ mod tests {
                 message.sender.clone()
             )
         );
-        let tiny = request_body(Some(asked(400)), &message);
+        let tiny = request_body(Some(asking(400)), &message);
         assert_eq!(
             parse_request(&tiny).unwrap().0,
-            Some(asked(1_000)),
+            Some(asked(1)),
             "never 0: that is a send"
         );
+        for seq in [0, 9, 10, 12_345, u64::MAX] {
+            let body = request_body(
+                Some(Asking {
+                    seq,
+                    ..asking(2_000)
+                }),
+                &message,
+            );
+            let ack_to = parse_request(&body).unwrap().0.unwrap().ack_to;
+            assert_eq!(ack_to, format!("airssys.v2.L.r.h1.{seq}"));
+        }
         let send = ComponentMessage {
             sender: None,
             ..message
