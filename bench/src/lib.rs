@@ -6,6 +6,7 @@
 //! from [`airssys_wasm::Engines::wasmtime_config`], so both sides run identical engines.
 #![deny(missing_docs)]
 
+pub mod allocs;
 pub mod guests;
 pub mod measure;
 pub mod native;

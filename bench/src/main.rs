@@ -27,6 +27,10 @@ use airssys_wasm_bench::measure::on_worker;
 use crate::report::Report;
 use crate::rows::Plan;
 
+/// Counts allocations where a row asks (`allocs::count`); the system allocator otherwise.
+#[global_allocator]
+static ALLOCATOR: airssys_wasm_bench::allocs::Counting = airssys_wasm_bench::allocs::Counting;
+
 struct Args {
     quick: bool,
     json: Option<PathBuf>,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use airssys_wasm::Allocation;
 use airssys_wasm::manifest::HostFile;
 use airssys_wasm::serve::Service;
-use airssys_wasm_bench::Result;
 use airssys_wasm_bench::guests::{self, Scratch};
+use airssys_wasm_bench::{Result, allocs};
 
 use super::{Plan, Side, host, host_config, order};
 use crate::report::{Better, Report, Row, Target};
@@ -25,13 +25,18 @@ pub const CHILD: &str = "__http";
 const FUEL: u64 = 50_000_000;
 const TIME: Duration = Duration::from_secs(2);
 
-/// Connections wrk keeps open.
-const CONNECTIONS: &str = "16";
+/// Connections wrk keeps open: enough to keep the server's core busy. With 16, that core
+/// sat idle about a third of the time on a 2-core VM (each request a wake-up of a halted
+/// virtual CPU), so the rate measured the hypervisor's wake-up latency, which swung 3x
+/// within seconds, more than either server.
+const CONNECTIONS: &str = "64";
 
 /// One wrk run: requests per second and the 99th percentile latency in microseconds.
 struct Load {
     rps: f64,
     p99_us: f64,
+    /// Requests answered in the run.
+    requests: f64,
 }
 
 /// Runs the child and wrk, and builds the rows.
@@ -58,8 +63,9 @@ pub fn run(plan: Plan) -> Result<Report> {
         .stdout(Stdio::piped())
         .spawn()?;
     let mut line = String::new();
-    if let Some(stdout) = child.stdout.take() {
-        BufReader::new(stdout).read_line(&mut line)?;
+    let mut stdout = child.stdout.take().map(BufReader::new);
+    if let Some(stdout) = stdout.as_mut() {
+        stdout.read_line(&mut line)?;
     }
     let mut addresses = line.split_whitespace();
     let (Some(ours), Some(raw)) = (addresses.next(), addresses.next()) else {
@@ -81,7 +87,37 @@ pub fn run(plan: Plan) -> Result<Report> {
             }
         }
     }
-    if let Some(mut stdin) = child.stdin.take() {
+    // What each side allocates per request, counted in the child apart from the timed
+    // batches.
+    let mut stdin = child.stdin.take();
+    for (who, address) in [("ours", ours), ("raw", raw)] {
+        let (Some(input), Some(output)) = (stdin.as_mut(), stdout.as_mut()) else {
+            break;
+        };
+        input.write_all(b"count\n")?;
+        let load = wrk(address, "1")?;
+        input.write_all(b"counted\n")?;
+        let mut line = String::new();
+        output.read_line(&mut line)?;
+        let mut counts = line.split_whitespace().map(str::parse::<f64>);
+        let (Some(Ok(all)), Some(Ok(large))) = (counts.next(), counts.next()) else {
+            return Err(format!("the http child counted {line:?}").into());
+        };
+        let requests = load.requests.max(1.0);
+        report.diag(
+            "http_hello_rps",
+            format!("heap allocations, {who}"),
+            all / requests,
+            "per request",
+        );
+        report.diag(
+            "http_hello_rps",
+            format!("of them over {} B, {who}", allocs::LARGE),
+            large / requests,
+            "per request",
+        );
+    }
+    if let Some(mut stdin) = stdin {
         let _ = stdin.write_all(b"\n");
     }
     let _ = child.kill();
@@ -134,8 +170,17 @@ fn wrk(address: &str, seconds: &str) -> Result<Load> {
     let errors = text
         .lines()
         .any(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
-    match (rps, p99) {
-        (Some(rps), Some(p99_us)) if !errors => Ok(Load { rps, p99_us }),
+    // `  12345 requests in 1.00s, 1.23MB read`
+    let requests = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok());
+    match (rps, p99, requests) {
+        (Some(rps), Some(p99_us), Some(requests)) if !errors => Ok(Load {
+            rps,
+            p99_us,
+            requests,
+        }),
         _ => Err(format!("wrk against {address} gave:\n{text}").into()),
     }
 }
@@ -197,10 +242,21 @@ async fn serve_both() -> Result<()> {
     let raw =
         airssys_wasm_bench::raw_http::serve(engine.engine().clone(), &wasm, FUEL, TIME).await?;
     println!("{ours} {raw}");
-    // Until the parent closes stdin (or kills this process).
+    // Until the parent closes stdin (or kills this process); `count` and `counted` start
+    // and stop counting allocations (`counted` prints `ALLOCATIONS LARGE`).
     tokio::task::spawn_blocking(|| {
         let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
+        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+            match line.trim() {
+                "count" => allocs::start(),
+                "counted" => {
+                    let counted = allocs::stop();
+                    println!("{} {}", counted.allocations, counted.large);
+                }
+                _ => return,
+            }
+            line.clear();
+        }
     })
     .await?;
     drop(engine);

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use airssys_wasm::Host;
 use airssys_wasm::lattice::Lattice;
 use airssys_wasm::manifest::{LatticeAuth, LatticeSettings};
-use airssys_wasm_bench::Result;
 use airssys_wasm_bench::guests::{self, ECHO_RESOURCES, Scratch};
 use airssys_wasm_bench::measure::{median, ns_per, per_second};
+use airssys_wasm_bench::{Result, allocs};
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
 
@@ -185,6 +185,33 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
                 Side::Raw => raw.push(rate),
             }
         }
+    }
+    // What each side allocates per request (both hosts, or requester and responder, are
+    // in this process): counted apart from the timed batches.
+    let probe = plan.iters(2_000, 10_000);
+    for side in [Side::Ours, Side::Raw] {
+        let (done, counted) = match side {
+            Side::Ours => allocs::count(asks(&host_a, probe, CONCURRENCY)).await,
+            Side::Raw => allocs::count(raw_requests(&requester, probe, CONCURRENCY)).await,
+        };
+        done?;
+        let (all, large) = counted.per(probe);
+        let who = match side {
+            Side::Ours => "ours",
+            Side::Raw => "raw",
+        };
+        report.diag(
+            "lattice_throughput",
+            format!("heap allocations, {who}"),
+            all,
+            "per request",
+        );
+        report.diag(
+            "lattice_throughput",
+            format!("of them over {} B, {who}", allocs::LARGE),
+            large,
+            "per request",
+        );
     }
     report.rows.push(Row {
         name: "lattice_throughput",
