@@ -46,13 +46,10 @@ pub struct Connection {
 impl Connection {
     /// Connects to `address`.
     pub async fn open(address: SocketAddr) -> Connection {
-        let stream = tokio::time::timeout(HTTP_WITHIN, TcpStream::connect(address))
-            .await
-            .expect("connecting took too long")
-            .unwrap();
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(connection);
-        Connection { sender, address }
+        Connection {
+            sender: handshake(address).await,
+            address,
+        }
     }
 
     /// Sends `method path` with `body` and reads the whole response (within
@@ -107,35 +104,71 @@ impl Connection {
         path: &str,
         body: impl Into<Bytes>,
     ) -> Result<HttpReply, String> {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.address.to_string())
-            .body(Full::new(body.into()))
-            .unwrap();
-        let exchange = async {
-            let response = self
-                .sender
-                .send_request(request)
-                .await
-                .map_err(|e| e.to_string())?;
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| e.to_string())?
-                .to_bytes()
-                .to_vec();
-            Ok(HttpReply {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body,
-            })
-        };
-        tokio::time::timeout(HTTP_WITHIN, exchange)
-            .await
-            .unwrap_or_else(|_| panic!("{method} {path}: no response within {HTTP_WITHIN:?}"))
+        let request = build(self.address, method, path, Full::new(body.into()));
+        exchange(&mut self.sender, request, method, path).await
     }
+}
+
+/// A connection to `address` for requests with bodies of type `B`.
+async fn handshake<B>(address: SocketAddr) -> SendRequest<B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::time::timeout(HTTP_WITHIN, TcpStream::connect(address))
+        .await
+        .expect("connecting took too long")
+        .unwrap();
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// `method path` to `address` with `body`.
+fn build<B>(address: SocketAddr, method: &str, path: &str, body: B) -> Request<B> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", address.to_string())
+        .body(body)
+        .unwrap()
+}
+
+/// Sends `request` and reads the whole response (within [`HTTP_WITHIN`]); the error of
+/// a response that broke off.
+async fn exchange<B>(
+    sender: &mut SendRequest<B>,
+    request: Request<B>,
+    method: &str,
+    path: &str,
+) -> Result<HttpReply, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let exchange = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes()
+            .to_vec();
+        Ok(HttpReply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    };
+    tokio::time::timeout(HTTP_WITHIN, exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no response within {HTTP_WITHIN:?}"))
 }
 
 /// A server on a free loopback port that answers every request `200` with `body`, until
@@ -187,25 +220,9 @@ pub async fn request_chunked(
     path: &str,
     chunks: Vec<Bytes>,
 ) -> HttpReply {
-    let exchange = async {
-        let stream = TcpStream::connect(address).await.unwrap();
-        let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(connection);
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", address.to_string())
-            .body(Chunked(chunks.into()))
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        HttpReply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: body.collect().await.unwrap().to_bytes().to_vec(),
-        }
-    };
-    tokio::time::timeout(HTTP_WITHIN, exchange)
+    let mut sender = handshake(address).await;
+    let request = build(address, method, path, Chunked(chunks.into()));
+    exchange(&mut sender, request, method, path)
         .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no response within {HTTP_WITHIN:?}"))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
