@@ -281,7 +281,13 @@ impl Shared {
         let mut ask = Box::pin(self.host.ask_here(name, message, deadline));
         let first = std::future::poll_fn(|cx| Poll::Ready(ask.as_mut().poll(cx))).await;
         match first {
-            Poll::Ready(outcome) => self.answer(name, reply_to, outcome).await,
+            Poll::Ready(outcome) => {
+                let mut publish = self.answer(name, reply_to, outcome);
+                let first = std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx))).await;
+                if first.is_pending() {
+                    tokio::spawn(publish);
+                }
+            }
             Poll::Pending => {
                 // Acked only when the answer takes a while: most answers come first, and an
                 // ack is a message more through the server for each request.
@@ -306,14 +312,14 @@ impl Shared {
         }
     }
 
-    /// Publishes the answer of a request run: polled once here, on a task of its own if
-    /// it has to wait. The request counts as answered once it is published.
-    async fn answer(
+    /// The publish of a request run's answer, boxed apart so that it can move to a task
+    /// of its own if it has to wait. The request counts as answered once it is published.
+    fn answer(
         self: &Arc<Self>,
         name: &Arc<str>,
         reply_to: async_nats::Subject,
         outcome: Result<crate::engine::executor::Reply, crate::error::Error>,
-    ) {
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         let answer = match outcome {
             Ok(reply) => Answer {
                 reply_to,
@@ -332,9 +338,7 @@ impl Shared {
         let shared = self.clone();
         let name = name.clone();
         // A reply within max_payload (most are) is one publish: a future of its own, small.
-        let mut publish: Pin<Box<dyn Future<Output = ()> + Send>> = if answer.headers.is_none()
-            && answer.body.len() <= self.client.max_payload()
-        {
+        if answer.headers.is_none() && answer.body.len() <= self.client.max_payload() {
             Box::pin(async move {
                 if let Err(error) = shared.client.publish(answer.reply_to, answer.body).await {
                     tracing::warn!(component = %name, %error, "lattice: cannot answer a request");
@@ -346,10 +350,6 @@ impl Shared {
                 shared.send(&name, answer).await;
                 shared.answered();
             })
-        };
-        let first = std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx))).await;
-        if first.is_pending() {
-            tokio::spawn(publish);
         }
     }
 
