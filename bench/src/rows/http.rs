@@ -15,7 +15,7 @@ use airssys_wasm::serve::Service;
 use airssys_wasm_bench::guests::{self, Scratch};
 use airssys_wasm_bench::{Result, allocs};
 
-use super::{Plan, Side, host, host_config, order};
+use super::{Plan, Side, allocation_diags, host, host_config, order};
 use crate::report::{Better, Report, Row, Target};
 
 /// The hidden subcommand that runs both servers.
@@ -106,17 +106,12 @@ pub fn run(plan: Plan) -> Result<Report> {
             return Err(format!("the http child counted {line:?}").into());
         };
         let requests = load.requests.max(1.0);
-        report.diag(
+        allocation_diags(
+            &mut report,
             "http_hello_rps",
-            format!("heap allocations, {who}"),
+            who,
             all / requests,
-            "per request",
-        );
-        report.diag(
-            "http_hello_rps",
-            format!("of them over {} B, {who}", allocs::LARGE),
             large / requests,
-            "per request",
         );
     }
     if let Some(mut stdin) = stdin {

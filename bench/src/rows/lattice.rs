@@ -16,7 +16,7 @@ use airssys_wasm_bench::{Result, allocs};
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
 
-use super::{BoxReport, Plan, Side, host, host_config, order};
+use super::{BoxReport, Plan, Side, allocation_diags, host, host_config, order};
 use crate::report::{Better, Report, Row, Target};
 
 pub fn run(plan: Plan, scratch: Arc<Scratch>) -> BoxReport {
@@ -200,18 +200,7 @@ async fn measure(plan: Plan, scratch: Arc<Scratch>) -> Result<Report> {
             Side::Ours => "ours",
             Side::Raw => "raw",
         };
-        report.diag(
-            "lattice_throughput",
-            format!("heap allocations, {who}"),
-            all,
-            "per request",
-        );
-        report.diag(
-            "lattice_throughput",
-            format!("of them over {} B, {who}", allocs::LARGE),
-            large,
-            "per request",
-        );
+        allocation_diags(&mut report, "lattice_throughput", who, all, large);
     }
     report.rows.push(Row {
         name: "lattice_throughput",

@@ -36,6 +36,22 @@ pub enum Side {
     Raw,
 }
 
+/// The diagnostics of `row` for what `who` (ours or raw) allocates per request: all its
+/// heap allocations, and those over [`allocs::LARGE`](airssys_wasm_bench::allocs::LARGE)
+/// bytes.
+pub fn allocation_diags(report: &mut Report, row: &'static str, who: &str, all: f64, large: f64) {
+    report.diag(row, format!("heap allocations, {who}"), all, "per request");
+    report.diag(
+        row,
+        format!(
+            "of them over {} B, {who}",
+            airssys_wasm_bench::allocs::LARGE
+        ),
+        large,
+        "per request",
+    );
+}
+
 /// Ours first in even batches, the baseline first in odd ones.
 pub fn order(batch: usize) -> [Side; 2] {
     if batch.is_multiple_of(2) {
