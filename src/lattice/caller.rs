@@ -1,10 +1,11 @@
 //! The caller's side: asks and sends to components on other hosts of the lattice.
 //!
-//! An ask is an async-nats request (its answer comes to async-nats' `_INBOX.NUID.TOKEN`,
-//! handed over by the connection's own task); the ack a host sends when the answer takes
-//! more than 25 ms comes to `airssys.v2.L.r.ID.SEQ`, one subscription for all of a
-//! caller's acks. With neither answer nor ack within [`UNACKED`], the request was lost with
-//! the host that took it (`stopped`). The hosts' announcements
+//! An ask is a NATS publish whose reply subject is `airssys.v2.L.r.ID.SEQ`: its answer
+//! comes there, and so does the ack a host sends when the answer takes more than 25 ms,
+//! through one subscription for all of a caller's asks, which hands each to its ask by
+//! its number (no request inbox of async-nats', no string per ask for it). With neither
+//! answer nor ack within [`UNACKED`], the request was lost with the host that took it
+//! (`stopped`). The hosts' announcements
 //! (`airssys.v2.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
 //! a host that stops announcing itself for [`LAPSE`](super::LAPSE), or says it is gone,
 //! ends `stopped` then, not at its deadline; a send to a name no live host exports is
@@ -15,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use async_nats::client::RequestErrorKind;
-use async_nats::{Client, Message};
+use async_nats::client::PublishErrorKind;
+use async_nats::{Client, Message, StatusCode};
 use futures_util::StreamExt;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -53,8 +54,19 @@ const UNACKED: Duration = Duration::from_secs(2);
 /// How often a waiting ask looks whether the host that took it is still there.
 const WATCH_EVERY: Duration = Duration::from_millis(200);
 
-/// The asks waiting, by sequence number: where the inbox hands each its ack.
-type Pending = Mutex<HashMap<u64, oneshot::Sender<String>>>;
+/// The asks waiting, by sequence number: where the inbox hands each what comes for it.
+type Pending = Mutex<HashMap<u64, oneshot::Sender<Inbound>>>;
+
+/// What the inbox hands an ask.
+enum Inbound {
+    /// The host that took it acked it; its answer will come through `answer`.
+    Acked {
+        host: String,
+        answer: oneshot::Receiver<Inbound>,
+    },
+    /// Its answer (a reply, an error reply, or the server's no-responders status).
+    Answer(Message),
+}
 
 /// The hosts of the lattice as their announcements tell.
 #[derive(Default)]
@@ -210,7 +222,7 @@ impl Caller {
         };
         let inbox = wire::inbox_prefix(lattice, id);
         let replies = format!("{inbox}.*");
-        let mut acks = client
+        let mut inbound = client
             .subscribe(replies.clone())
             .await
             .map_err(subscribe_error(replies))?;
@@ -223,8 +235,10 @@ impl Caller {
         let hosts: Arc<Hosts> = Arc::default();
         let dispatch = {
             let pending = pending.clone();
+            // Never waits but on the subscription: it is always read (a full subscription
+            // would drop answers).
             tokio::spawn(async move {
-                while let Some(message) = acks.next().await {
+                while let Some(message) = inbound.next().await {
                     let Some(seq) = message
                         .subject
                         .rsplit('.')
@@ -233,12 +247,22 @@ impl Caller {
                     else {
                         continue;
                     };
-                    let Some(host) = wire::header(message.headers.as_ref(), wire::ACK) else {
-                        continue;
+                    let ack = wire::header(message.headers.as_ref(), wire::ACK).map(str::to_string);
+                    let handed = match pending.lock() {
+                        // Not there: answered already, or given up (deadline, caller gone).
+                        Ok(mut pending) => pending.remove(&seq).map(|waiting| match ack {
+                            // Acked: its answer comes later, to the same subject.
+                            Some(host) => {
+                                let (answered, answer) = oneshot::channel();
+                                pending.insert(seq, answered);
+                                (waiting, Inbound::Acked { host, answer })
+                            }
+                            None => (waiting, Inbound::Answer(message)),
+                        }),
+                        Err(_) => None,
                     };
-                    let ack = pending.lock().ok().and_then(|mut p| p.remove(&seq));
-                    if let Some(ack) = ack {
-                        let _ = ack.send(host.to_string());
+                    if let Some((waiting, inbound)) = handed {
+                        let _ = waiting.send(inbound);
                     }
                 }
             })
@@ -352,16 +376,10 @@ impl Caller {
         ask: &Ask<'_>,
         message: &ComponentMessage,
     ) -> Result<Reply, Error> {
-        let Ask {
-            to,
-            started,
-            deadline,
-        } = *ask;
-        let budget = deadline.saturating_duration_since(started);
-        let timeout = |elapsed: Duration| Error::past_budget(to, budget, elapsed);
+        let Ask { to, deadline, .. } = *ask;
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(timeout(started.elapsed()));
+            return Err(ask.timed_out());
         }
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         let body = wire::request_body(
@@ -372,62 +390,64 @@ impl Caller {
             }),
             message,
         );
-        // Past max_payload, async-nats refuses it before sending (`too-large`).
         let size = body.len();
-        let (ack, acks) = oneshot::channel();
-        let _waiting = Waiting::new(&self.pending, seq, ack);
-        // The answer comes through async-nats' own request inbox, handed over by the
-        // connection's task (no task of ours between). The request waits no longer than
-        // the deadline, even while the connection is down and its publish cannot go.
-        let request = async_nats::Request::new().payload(body).timeout(None);
-        let answer = self.client.send_request(subject, request);
-        tokio::pin!(answer);
-        let answered = |host: &str, answer: Result<Message, async_nats::RequestError>| {
-            let answer = answer.map_err(|e| self.request_error(to, size, &e))?;
-            // A reply that comes in once the deadline has passed is too late.
-            if Instant::now() >= deadline {
-                return Err(timeout(started.elapsed()));
-            }
-            wire::parse_reply(to, host, answer.headers.as_ref(), &answer.payload)
+        // `INBOX.SEQ`, where the answer and the ack come: a slice of the body.
+        let Some(reply_to) = wire::ack_subject(&body) else {
+            return Err(Error::Stopped {
+                component: to.to_string(),
+                reason: format!("this caller's inbox `{}` is not a subject", self.inbox),
+            });
         };
-        // Until a host acks it (most answers come first): one timer, for the deadline or
-        // for the ack a live host sends within 25 ms.
-        let unacked = tokio::time::sleep_until((Instant::now() + UNACKED).min(deadline).into());
-        let mut acks = std::pin::pin!(acks);
-        let host = tokio::select! {
-            biased;
-            answer = &mut answer => return answered("?", answer),
-            ack = &mut acks => match ack {
-                Ok(host) => host,
-                Err(_) => {
-                    return match tokio::time::timeout_at(deadline.into(), answer).await {
-                        Ok(answer) => answered("?", answer),
-                        Err(_) => Err(timeout(started.elapsed())),
-                    };
-                }
-            },
-            () = unacked => {
-                if Instant::now() >= deadline {
-                    return Err(timeout(started.elapsed()));
-                }
-                // This request was lost with a host that died or was cut off as it took it.
-                return Err(Error::Stopped {
-                    component: to.to_string(),
-                    reason: format!(
-                        "no host answered or acknowledged it within {} ms (the host that took it is gone)",
-                        UNACKED.as_millis()
-                    ),
-                });
-            }
+        let (waiting, inbound) = oneshot::channel();
+        let _waiting = Waiting::new(&self.pending, seq, waiting);
+        // Until a host acks it (most answers come first): one bound, the deadline or the
+        // ack a live host sends within 25 ms; it also bounds the publish, which waits while
+        // the connection is down and its queue full. Past max_payload, async-nats refuses
+        // the publish before sending (`too-large`). The publish is awaited apart from the
+        // wait for the answer, so the two futures share their room in this one's.
+        let unacked = (Instant::now() + UNACKED).min(deadline);
+        // Boxed apart (about 600 bytes): inline, it would make every ask's future larger
+        // than the allocator's per-thread cache takes (1 KiB), and each ask would take
+        // the allocator's lock, contended between the runtime's threads.
+        let publish = Box::pin(self.client.publish_with_reply(subject, reply_to, body));
+        match tokio::time::timeout_at(unacked.into(), publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(self.publish_error(to, size, &e)),
+            Err(_) => return Err(self.unacked(ask)),
+        }
+        let first = tokio::time::timeout_at(unacked.into(), inbound).await;
+        let (host, answer) = match first {
+            Ok(Ok(Inbound::Answer(answer))) => return ask.answered("?", &answer),
+            Ok(Ok(Inbound::Acked { host, answer })) => (host, answer),
+            Ok(Err(_)) => return Err(self.closed(to)),
+            Err(_) => return Err(self.unacked(ask)),
         };
-        // Acked: the answer, the deadline, or the host known gone.
+        // Acked (rare: most answers come within 25 ms): its own future, boxed, so that every
+        // ask's future is not as large as this wait's.
+        Box::pin(self.acked(ask, host, answer)).await
+    }
+
+    /// The rest of an ask whose host acked it: the answer, the deadline, or the host known
+    /// gone.
+    async fn acked(
+        &self,
+        ask: &Ask<'_>,
+        host: String,
+        mut answer: oneshot::Receiver<Inbound>,
+    ) -> Result<Reply, Error> {
+        let Ask { to, deadline, .. } = *ask;
         let since = Instant::now();
         let sleep = tokio::time::sleep_until(deadline.into());
         tokio::pin!(sleep);
         loop {
             tokio::select! {
-                answer = &mut answer => return answered(&host, answer),
-                () = &mut sleep => return Err(timeout(started.elapsed())),
+                inbound = &mut answer => match inbound {
+                    Ok(Inbound::Answer(reply)) => return ask.answered(&host, &reply),
+                    // Acked again: the answer comes through the new receiver.
+                    Ok(Inbound::Acked { answer: next, .. }) => answer = next,
+                    Err(_) => return Err(self.closed(to)),
+                },
+                () = &mut sleep => return Err(ask.timed_out()),
                 () = self.hosts.left.notified() => {}
                 () = tokio::time::sleep(WATCH_EVERY) => {}
             }
@@ -435,9 +455,10 @@ impl Caller {
                 // A reply it sent just before leaving may still be on its way: it comes
                 // on the data connection, the announcement on the control one.
                 let grace = (Instant::now() + GONE_GRACE).min(deadline);
-                if let Ok(answer @ Ok(_)) = tokio::time::timeout_at(grace.into(), &mut answer).await
+                if let Ok(Ok(Inbound::Answer(reply))) =
+                    tokio::time::timeout_at(grace.into(), &mut answer).await
                 {
-                    return answered(&host, answer);
+                    return ask.answered(&host, &reply);
                 }
                 return Err(Error::Stopped {
                     component: to.to_string(),
@@ -470,10 +491,7 @@ impl Caller {
             mpsc::error::TrySendError::Full(_) => Error::Overloaded {
                 component: to.to_string(),
             },
-            mpsc::error::TrySendError::Closed(_) => Error::Stopped {
-                component: to.to_string(),
-                reason: "the lattice connection closed".into(),
-            },
+            mpsc::error::TrySendError::Closed(_) => self.closed(to),
         })
     }
 
@@ -486,18 +504,39 @@ impl Caller {
         Ok(())
     }
 
-    fn request_error(&self, to: &str, size: usize, error: &async_nats::RequestError) -> Error {
+    fn publish_error(&self, to: &str, size: usize, error: &async_nats::PublishError) -> Error {
         match error.kind() {
-            RequestErrorKind::NoResponders => Error::NotFound {
-                name: to.to_string(),
-            },
-            RequestErrorKind::MaxPayloadExceeded => {
+            PublishErrorKind::MaxPayloadExceeded => {
                 too_large(to, "the message", size, self.client.max_payload())
             }
             _ => Error::Stopped {
                 component: to.to_string(),
                 reason: format!("the lattice connection failed: {error}"),
             },
+        }
+    }
+
+    /// Neither answer nor ack within [`UNACKED`] (`stopped`: lost with the host that took
+    /// it), or not by its deadline (`timeout`).
+    fn unacked(&self, ask: &Ask<'_>) -> Error {
+        if Instant::now() >= ask.deadline {
+            return ask.timed_out();
+        }
+        // This request was lost with a host that died or was cut off as it took it.
+        Error::Stopped {
+            component: ask.to.to_string(),
+            reason: format!(
+                "no host answered or acknowledged it within {} ms (the host that took it is gone)",
+                UNACKED.as_millis()
+            ),
+        }
+    }
+
+    /// `stopped`: this caller's inbox is gone (its connection closed for good).
+    fn closed(&self, to: &str) -> Error {
+        Error::Stopped {
+            component: to.to_string(),
+            reason: "the lattice connection closed".into(),
         }
     }
 }
@@ -521,6 +560,28 @@ struct Ask<'a> {
     deadline: Instant,
 }
 
+impl Ask<'_> {
+    /// `timeout`: its deadline passed.
+    fn timed_out(&self) -> Error {
+        let budget = self.deadline.saturating_duration_since(self.started);
+        Error::past_budget(self.to, budget, self.started.elapsed())
+    }
+
+    /// Its outcome, from the answer that came from `host` (`?` before an ack named it).
+    fn answered(&self, host: &str, answer: &Message) -> Result<Reply, Error> {
+        // A reply that comes in once the deadline has passed is too late.
+        if Instant::now() >= self.deadline {
+            return Err(self.timed_out());
+        }
+        if answer.status == Some(StatusCode::NO_RESPONDERS) {
+            return Err(Error::NotFound {
+                name: self.to.to_string(),
+            });
+        }
+        wire::parse_reply(self.to, host, answer.headers.as_ref(), &answer.payload)
+    }
+}
+
 /// An ask's place in the pending table, taken out when the ask ends (or is dropped).
 struct Waiting<'a> {
     pending: &'a Pending,
@@ -528,9 +589,9 @@ struct Waiting<'a> {
 }
 
 impl<'a> Waiting<'a> {
-    fn new(pending: &'a Pending, seq: u64, ack: oneshot::Sender<String>) -> Self {
+    fn new(pending: &'a Pending, seq: u64, waiting: oneshot::Sender<Inbound>) -> Self {
         if let Ok(mut p) = pending.lock() {
-            p.insert(seq, ack);
+            p.insert(seq, waiting);
         }
         Waiting { pending, seq }
     }

@@ -94,8 +94,8 @@ pub(crate) fn queue_group(lattice: &str, name: &str) -> String {
     format!("airssys.{lattice}.{name}")
 }
 
-/// `airssys.v2.L.r.ID`: the inbox prefix of one caller (acks come to `ID.SEQ`, answers to
-/// `ID.NUID.TOKEN`).
+/// `airssys.v2.L.r.ID`: the inbox prefix of one caller (an ask's ack and answer both come
+/// to `ID.SEQ`).
 pub(crate) fn inbox_prefix(lattice: &str, id: &str) -> String {
     format!("{PREFIX}.{lattice}.r.{id}")
 }
@@ -186,6 +186,19 @@ pub(crate) fn request_body(asking: Option<Asking<'_>>, message: &ComponentMessag
     body.put_slice(topic.as_bytes());
     body.put_slice(&message.payload);
     body.freeze()
+}
+
+/// The subject an ask's request names for its ack and its answer (`INBOX.SEQ`), as a
+/// slice of the request's body: no string of its own. `None` for a send's body.
+pub(crate) fn ack_subject(body: &Bytes) -> Option<async_nats::Subject> {
+    let len = usize::from(u16::from_be_bytes(*body.get(8..10)?.first_chunk::<2>()?));
+    if len == 0 {
+        return None;
+    }
+    async_nats::Subject::from_utf8(
+        body.slice(10..10usize.checked_add(len).filter(|end| *end <= body.len())?),
+    )
+    .ok()
 }
 
 /// How many decimal digits `n` has.
@@ -454,6 +467,7 @@ mod tests {
             );
             let ack_to = parse_request(&body).unwrap().0.unwrap().ack_to;
             assert_eq!(ack_to, format!("airssys.v2.L.r.h1.{seq}"));
+            assert_eq!(ack_subject(&body).as_deref(), Some(ack_to));
         }
         let send = ComponentMessage {
             sender: None,
@@ -462,6 +476,8 @@ mod tests {
         let send_body = request_body(None, &send);
         let (back_asked, back) = parse_request(&send_body).unwrap();
         assert_eq!((back_asked, back.sender), (None, None));
+        assert_eq!(ack_subject(&send_body), None, "a send names no subject");
+        assert_eq!(ack_subject(&body.slice(..20)), None, "cut in the subject");
         for cut in [3, 9, 20, 31, 40] {
             assert!(parse_request(&body[..cut]).is_none(), "cut at {cut}");
         }
