@@ -3,8 +3,12 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::Poll;
 use std::time::Duration;
+
+use futures_util::task::AtomicWaker;
 
 use bytes::Bytes;
 use http_body_util::{Either, Full};
@@ -44,9 +48,41 @@ const GRACE: Duration = Duration::from_millis(250);
 #[derive(Default)]
 struct Unserved {
     next: std::sync::atomic::AtomicU64,
-    waiting: std::sync::Mutex<
-        std::collections::BTreeMap<u64, (std::time::Instant, Arc<tokio::sync::Notify>)>,
-    >,
+    waiting: std::sync::Mutex<std::collections::BTreeMap<u64, (std::time::Instant, Arc<Signal>)>>,
+}
+
+/// What a connection's task is told from outside: [`STOP`] or [`DROP`]. Read with an
+/// atomic load and a waker registration each time the task is woken (several times a
+/// request): a `Notify` or a `watch` would take a lock on each of those polls.
+#[derive(Default)]
+struct Signal {
+    raised: AtomicU8,
+    waker: AtomicWaker,
+}
+
+/// The listener stops: the connection finishes the request it is serving, then closes.
+const STOP: u8 = 1;
+/// Its slot is wanted: dropped if it has not been served yet.
+const DROP: u8 = 2;
+
+impl Signal {
+    fn raise(&self, what: u8) {
+        self.raised.fetch_or(what, Ordering::AcqRel);
+        self.waker.wake();
+    }
+
+    /// What was raised since it last resolved.
+    fn raised(&self) -> impl Future<Output = u8> + '_ {
+        std::future::poll_fn(|cx| {
+            if self.raised.load(Ordering::Acquire) == 0 {
+                self.waker.register(cx.waker());
+                if self.raised.load(Ordering::Acquire) == 0 {
+                    return Poll::Pending;
+                }
+            }
+            Poll::Ready(self.raised.swap(0, Ordering::AcqRel))
+        })
+    }
 }
 
 /// What [`Unserved::drop_oldest`] did.
@@ -60,13 +96,12 @@ enum Dropped {
 }
 
 impl Unserved {
-    fn add(&self) -> (u64, Arc<tokio::sync::Notify>) {
-        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let drop_it = Arc::new(tokio::sync::Notify::new());
+    fn add(&self, signal: Arc<Signal>) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.insert(id, (std::time::Instant::now(), drop_it.clone()));
+            waiting.insert(id, (std::time::Instant::now(), signal));
         }
-        (id, drop_it)
+        id
     }
 
     fn served(&self, id: u64) {
@@ -80,14 +115,14 @@ impl Unserved {
         let Ok(mut waiting) = self.waiting.lock() else {
             return Dropped::None;
         };
-        let Some(mut oldest) = waiting.first_entry() else {
+        let Some(oldest) = waiting.first_entry() else {
             return Dropped::None;
         };
         let age = oldest.get().0.elapsed();
         if age < GRACE {
             return Dropped::NotBefore(GRACE - age);
         }
-        oldest.get_mut().1.notify_one();
+        oldest.get().1.raise(DROP);
         oldest.remove();
         Dropped::One
     }
@@ -164,6 +199,8 @@ async fn accept<H, F>(
     let room = Arc::new(Semaphore::new(max_connections));
     let unserved = Arc::new(Unserved::default());
     let mut connections = JoinSet::new();
+    // Each connection's signal, to tell them all of the stop (pruned as they end).
+    let mut signals: Vec<Weak<Signal>> = Vec::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -209,16 +246,20 @@ async fn accept<H, F>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let mut stopped = stopped.clone();
         let unserved = unserved.clone();
-        let (id, drop_it) = unserved.add();
+        let signal = Arc::new(Signal::default());
+        if signals.len() > 2 * connections.len() + 16 {
+            signals.retain(|s| s.strong_count() > 0);
+        }
+        signals.push(Arc::downgrade(&signal));
+        let id = unserved.add(signal.clone());
         connections.spawn(async move {
             let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let service = {
                 let (unserved, started) = (unserved.clone(), started.clone());
                 service_fn(move |request| {
                     // Its first request takes it off the list of connections never served.
-                    if !started.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    if !started.swap(true, Ordering::Relaxed) {
                         unserved.served(id);
                     }
                     let reply = handler(request);
@@ -231,17 +272,18 @@ async fn accept<H, F>(
                 .max_buf_size(MAX_BUF_SIZE)
                 .serve_connection(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
-            let never_served = || !started.load(std::sync::atomic::Ordering::Relaxed);
+            let never_served = || !started.load(Ordering::Relaxed);
             let outcome = loop {
                 tokio::select! {
+                    biased;
                     outcome = connection.as_mut() => break outcome,
-                    () = stop_sent(&mut stopped) => {
-                        connection.as_mut().graceful_shutdown();
-                        break connection.await;
-                    }
-                    // Never served, and its slot wanted: dropped. The check runs on this
-                    // task, which also starts requests, so no request is ever cut.
-                    () = drop_it.notified(), if never_served() => {
+                    raised = signal.raised() => {
+                        if raised & STOP != 0 {
+                            connection.as_mut().graceful_shutdown();
+                            break connection.await;
+                        }
+                        // Never served, and its slot wanted: dropped. The check runs on
+                        // this task, which also starts requests, so no request is ever cut.
                         if never_served() {
                             break Ok(());
                         }
@@ -255,6 +297,9 @@ async fn accept<H, F>(
             drop(permit);
         });
         while connections.try_join_next().is_some() {}
+    }
+    for signal in signals.iter().filter_map(Weak::upgrade) {
+        signal.raise(STOP);
     }
     while connections.join_next().await.is_some() {}
 }
