@@ -8,9 +8,8 @@ use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
-
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -122,8 +121,7 @@ impl Unserved {
         if age < GRACE {
             return Dropped::NotBefore(GRACE - age);
         }
-        oldest.get().1.raise(DROP);
-        oldest.remove();
+        oldest.remove().1.raise(DROP);
         Dropped::One
     }
 }

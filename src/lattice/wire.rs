@@ -191,14 +191,11 @@ pub(crate) fn request_body(asking: Option<Asking<'_>>, message: &ComponentMessag
 /// The subject an ask's request names for its ack and its answer (`INBOX.SEQ`), as a
 /// slice of the request's body: no string of its own. `None` for a send's body.
 pub(crate) fn ack_subject(body: &Bytes) -> Option<async_nats::Subject> {
-    let len = usize::from(u16::from_be_bytes(*body.get(8..10)?.first_chunk::<2>()?));
-    if len == 0 {
+    let (ack_to, _) = sized(body.get(8..)?, 2)?;
+    if ack_to.is_empty() {
         return None;
     }
-    async_nats::Subject::from_utf8(
-        body.slice(10..10usize.checked_add(len).filter(|end| *end <= body.len())?),
-    )
-    .ok()
+    async_nats::Subject::from_utf8(body.slice_ref(ack_to)).ok()
 }
 
 /// How many decimal digits `n` has.
