@@ -4,9 +4,10 @@
 //! while fewer than `concurrency` exist). A reused instance that crashes is dropped, and
 //! the pool's owner is told, to count it as a restart.
 //!
-//! The guest's `handle` runs on a task of its own: it sets the response head (a oneshot
-//! the caller awaits) and may go on writing the body after that. The body handed to hyper
-//! ([`ResponseBody`]) ends only once that task has told how the call ended: if the guest
+//! The guest's `handle` runs on the caller's task until it first waits, then on a task of
+//! its own: it sets the response head (a oneshot the caller awaits) and may go on writing
+//! the body after that. The body handed to hyper ([`ResponseBody`]) ends only once the
+//! run has told how the call ended: if the guest
 //! crashed after the head, the body fails instead of ending, so hyper aborts the connection and the client
 //! never takes a cut body for a whole one (a dropped store alone would end it cleanly).
 
@@ -153,7 +154,8 @@ impl LoadedComponent {
         let (done_tx, done_rx) = oneshot::channel::<Outcome>();
         let loaded = self.clone();
         let pre = pre.clone();
-        tokio::spawn(async move {
+        // The instance's whole run, boxed so that it can move to a task of its own.
+        let mut run = Box::pin(async move {
             let run = async {
                 let proxy = match reused {
                     Some(proxy) => proxy,
@@ -212,6 +214,15 @@ impl LoadedComponent {
             // the gate bounds live instances too.
             drop(hold);
         });
+        // Polled once on the caller's task: a guest that answers and ends without waiting
+        // (most do) runs there, without a task hop. One that waits (for its body to be read,
+        // a host call, its fuel's yield) moves to a task of its own, so it runs on when
+        // this request's caller goes away, as it would have from the start.
+        let waits =
+            std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx).is_pending())).await;
+        if waits {
+            tokio::spawn(run);
+        }
         match head_rx.await {
             Ok(Ok(response)) => Ok(response.map(|body| ResponseBody {
                 inner: body,
