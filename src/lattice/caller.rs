@@ -5,7 +5,9 @@
 //! through one subscription for all of a caller's asks, which hands each to its ask by
 //! its number (no request inbox of async-nats', no string per ask for it). With neither
 //! answer nor ack within [`UNACKED`], the request was lost with the host that took it
-//! (`stopped`). The hosts' announcements
+//! (`stopped`). Asks and sends are published by one task per caller, everything queued at
+//! once together, so that one write to the server carries the requests of many asks. The
+//! hosts' announcements
 //! (`airssys.v2.L.h.*.*`) keep a table of who is alive and what it exports: an ask acked by
 //! a host that stops announcing itself for [`LAPSE`](super::LAPSE), or says it is gone,
 //! ends `stopped` then, not at its deadline; a send to a name no live host exports is
@@ -41,8 +43,9 @@ const FORGET: Duration = Duration::from_secs(60);
 /// a client that stopped answering its pings after two pings, two minutes apart).
 const LIVE: Duration = Duration::from_millis(1_250);
 
-/// Sends waiting to be published, per caller: past this, a send is `overloaded`.
-const SEND_QUEUE: usize = 4096;
+/// Requests waiting to be published, per caller: past this, a send is `overloaded` and an
+/// ask waits for room (within the time it has for its ack).
+const OUTBOUND_QUEUE: usize = 4096;
 
 /// How long an ask whose host is gone still waits for a reply already sent.
 const GONE_GRACE: Duration = Duration::from_millis(250);
@@ -66,6 +69,8 @@ enum Inbound {
     },
     /// Its answer (a reply, an error reply, or the server's no-responders status).
     Answer(Message),
+    /// Its request could not be published.
+    Unsent(async_nats::PublishError),
 }
 
 /// The hosts of the lattice as their announcements tell.
@@ -129,10 +134,13 @@ impl Hosts {
         pick: u64,
     ) -> Option<async_nats::Subject> {
         let seen = self.seen.read().ok()?;
+        // One clock read for every host looked at, both times.
+        let now = Instant::now();
         let live = || {
-            seen.iter().filter_map(|(host, s)| {
+            seen.iter().filter_map(move |(host, s)| {
                 let export = s.exports.iter().find(|e| e.name == name)?;
-                (!s.gone && s.last.elapsed() <= LIVE).then_some((host, export))
+                let fresh = now.saturating_duration_since(s.last) <= LIVE;
+                (!s.gone && fresh).then_some((host, export))
             })
         };
         let count = u64::try_from(live().count()).ok().filter(|n| *n > 0)?;
@@ -188,13 +196,66 @@ pub(crate) struct Caller {
     /// Whose turn it is among the live hosts announcing a name.
     turn: AtomicU64,
     hosts: Arc<Hosts>,
-    /// Sends, published one after another by a task of their own (in the order made).
-    sends: mpsc::Sender<Send>,
+    /// Requests (asks and sends), published by a task of their own in the order made.
+    outbound: mpsc::Sender<Outbound>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// A send waiting to be published: subject, body.
-type Send = (async_nats::Subject, bytes::Bytes);
+/// A request waiting to be published.
+enum Outbound {
+    /// A send: subject, body.
+    Send(async_nats::Subject, bytes::Bytes),
+    /// An ask's request: subject, reply subject, body, and the ask's number, by which the
+    /// publisher tells the ask when it could not be published.
+    Ask {
+        subject: async_nats::Subject,
+        reply_to: async_nats::Subject,
+        body: bytes::Bytes,
+        seq: u64,
+    },
+}
+
+/// Publishes what the callers queue, all that is queued at once: each publish hands a
+/// command to the connection's task, which writes every command it finds in one write.
+/// An ask given up meanwhile (its deadline or its caller gone) is not published.
+async fn publish_queued(
+    client: Client,
+    pending: Arc<Pending>,
+    mut queued: mpsc::Receiver<Outbound>,
+) {
+    while let Some(first) = queued.recv().await {
+        // The worker runs everything else that is ready first (the other asks made now,
+        // which queue theirs), so one write to the server carries them all; an ask that
+        // published itself would wake the connection's task and have it write its request
+        // alone.
+        tokio::task::yield_now().await;
+        let mut next = Some(first);
+        while let Some(outbound) = next {
+            match outbound {
+                Outbound::Send(subject, body) => {
+                    if let Err(error) = client.publish(subject.clone(), body).await {
+                        tracing::warn!(%subject, %error, "lattice send failed");
+                    }
+                }
+                Outbound::Ask {
+                    subject,
+                    reply_to,
+                    body,
+                    seq,
+                } => {
+                    let wanted = pending.lock().is_ok_and(|p| p.contains_key(&seq));
+                    if wanted
+                        && let Err(error) = client.publish_with_reply(subject, reply_to, body).await
+                        && let Some(waiting) = pending.lock().ok().and_then(|mut p| p.remove(&seq))
+                    {
+                        let _ = waiting.send(Inbound::Unsent(error));
+                    }
+                }
+            }
+            next = queued.try_recv().ok();
+        }
+    }
+}
 
 impl Drop for Caller {
     fn drop(&mut self) {
@@ -283,17 +344,8 @@ impl Caller {
                 }
             })
         };
-        let (sends, mut queued) = mpsc::channel::<Send>(SEND_QUEUE);
-        let publish = {
-            let client = client.clone();
-            tokio::spawn(async move {
-                while let Some((subject, body)) = queued.recv().await {
-                    if let Err(error) = client.publish(subject.clone(), body).await {
-                        tracing::warn!(%subject, %error, "lattice send failed");
-                    }
-                }
-            })
-        };
+        let (outbound, queued) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
+        let publish = tokio::spawn(publish_queued(client.clone(), pending.clone(), queued));
         Ok(Caller {
             client,
             lattice: lattice.to_string(),
@@ -306,7 +358,7 @@ impl Caller {
                 RandomState::new().hash_one(id)
             }),
             hosts,
-            sends,
+            outbound,
             tasks: vec![dispatch, listen, publish],
         })
     }
@@ -377,7 +429,8 @@ impl Caller {
         message: &ComponentMessage,
     ) -> Result<Reply, Error> {
         let Ask { to, deadline, .. } = *ask;
-        let left = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        let left = deadline.saturating_duration_since(now);
         if left.is_zero() {
             return Err(ask.timed_out());
         }
@@ -391,6 +444,8 @@ impl Caller {
             message,
         );
         let size = body.len();
+        // Past max_payload, async-nats would refuse the publish before sending: said at once.
+        self.fits(to, size)?;
         // `INBOX.SEQ`, where the answer and the ack come: a slice of the body.
         let Some(reply_to) = wire::ack_subject(&body) else {
             return Err(Error::Stopped {
@@ -401,23 +456,39 @@ impl Caller {
         let (waiting, inbound) = oneshot::channel();
         let _waiting = Waiting::new(&self.pending, seq, waiting);
         // Until a host acks it (most answers come first): one bound, the deadline or the
-        // ack a live host sends within 25 ms; it also bounds the publish, which waits while
-        // the connection is down and its queue full. Past max_payload, async-nats refuses
-        // the publish before sending (`too-large`). The publish is awaited apart from the
-        // wait for the answer, so the two futures share their room in this one's.
-        let unacked = (Instant::now() + UNACKED).min(deadline);
-        // Boxed apart (about 600 bytes): inline, it would make every ask's future larger
-        // than the allocator's per-thread cache takes (1 KiB), and each ask would take
-        // the allocator's lock, contended between the runtime's threads.
-        let publish = Box::pin(self.client.publish_with_reply(subject, reply_to, body));
-        match tokio::time::timeout_at(unacked.into(), publish).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(self.publish_error(to, size, &e)),
-            Err(_) => return Err(self.unacked(ask)),
+        // ack a live host sends within 25 ms; it also bounds the wait for room in the
+        // queue of requests to publish, full while the connection is down. The wait for
+        // room and the wait for the answer are awaited apart, so the two futures share
+        // their room in this one's.
+        let unacked = (now + UNACKED).min(deadline);
+        // Queued for the publisher. Only an ask that finds the queue full waits for room,
+        // boxed: inline, that wait would make every ask's future larger than the
+        // allocator's per-thread cache takes (1 KiB), so that each ask took the allocator's
+        // lock, contended between the runtime's threads. (Nothing named lives across the
+        // wait but the box, for the same reason.)
+        let full = match self.outbound.try_send(Outbound::Ask {
+            subject,
+            reply_to,
+            body,
+            seq,
+        }) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(self.closed(to)),
+            Err(mpsc::error::TrySendError::Full(request)) => {
+                Some(Box::pin(self.outbound.send(request)))
+            }
+        };
+        if let Some(queued) = full {
+            match tokio::time::timeout_at(unacked.into(), queued).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(self.closed(to)),
+                Err(_) => return Err(self.unacked(ask)),
+            }
         }
         let first = tokio::time::timeout_at(unacked.into(), inbound).await;
         let (host, answer) = match first {
             Ok(Ok(Inbound::Answer(answer))) => return ask.answered("?", &answer),
+            Ok(Ok(Inbound::Unsent(e))) => return Err(self.publish_error(to, size, &e)),
             Ok(Ok(Inbound::Acked { host, answer })) => (host, answer),
             Ok(Err(_)) => return Err(self.closed(to)),
             Err(_) => return Err(self.unacked(ask)),
@@ -445,7 +516,8 @@ impl Caller {
                     Ok(Inbound::Answer(reply)) => return ask.answered(&host, &reply),
                     // Acked again: the answer comes through the new receiver.
                     Ok(Inbound::Acked { answer: next, .. }) => answer = next,
-                    Err(_) => return Err(self.closed(to)),
+                    // (Only an ask not yet published can be unsent.)
+                    Ok(Inbound::Unsent(_)) | Err(_) => return Err(self.closed(to)),
                 },
                 () = &mut sleep => return Err(ask.timed_out()),
                 () = self.hosts.left.notified() => {}
@@ -487,12 +559,14 @@ impl Caller {
             .hosts
             .route(&self.lattice, to, wire::SEND, pick)
             .unwrap_or_else(|| wire::send_subject(&self.lattice, to).into());
-        self.sends.try_send((subject, body)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => Error::Overloaded {
-                component: to.to_string(),
-            },
-            mpsc::error::TrySendError::Closed(_) => self.closed(to),
-        })
+        self.outbound
+            .try_send(Outbound::Send(subject, body))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => Error::Overloaded {
+                    component: to.to_string(),
+                },
+                mpsc::error::TrySendError::Closed(_) => self.closed(to),
+            })
     }
 
     /// `too-large` when a message of `size` bytes cannot travel.
