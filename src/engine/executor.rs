@@ -13,6 +13,7 @@
 //! consumed and elapsed time are recorded for every call.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -426,6 +427,20 @@ pub(crate) enum Waited<T> {
     Done(T),
     TimedOut,
     Stopped,
+}
+
+/// Polls `work` once on the calling task and, if it has to wait, leaves it to finish on a
+/// task of its own: work that completes at once (most does) costs no task hop, and work
+/// that waits goes on whether or not its caller stays.
+pub(crate) async fn run_here_first<F>(mut work: F)
+where
+    F: Future<Output = ()> + Send + Unpin + 'static,
+{
+    let waits =
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut work).poll(cx).is_pending())).await;
+    if waits {
+        tokio::spawn(work);
+    }
 }
 
 /// Runs `fut` to completion unless `deadline` passes first or `stop` is raised. The timer

@@ -26,7 +26,9 @@ use wasmtime_wasi_http::p2::bindings::Proxy;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::engine::executor::{Waited, arm, call_failure, fuel_used, timeout, with_deadline};
+use crate::engine::executor::{
+    Waited, arm, call_failure, fuel_used, run_here_first, timeout, with_deadline,
+};
 use crate::engine::loader::LoadedComponent;
 use crate::error::{Error, ErrorKind};
 use crate::store::{Router, StoreData};
@@ -155,7 +157,7 @@ impl LoadedComponent {
         let loaded = self.clone();
         let pre = pre.clone();
         // The instance's whole run, boxed so that it can move to a task of its own.
-        let mut run = Box::pin(async move {
+        let run = Box::pin(async move {
             let run = async {
                 let proxy = match reused {
                     Some(proxy) => proxy,
@@ -218,11 +220,7 @@ impl LoadedComponent {
         // (most do) runs there, without a task hop. One that waits (for its body to be read,
         // a host call, its fuel's yield) moves to a task of its own, so it runs on when
         // this request's caller goes away, as it would have from the start.
-        let waits =
-            std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx).is_pending())).await;
-        if waits {
-            tokio::spawn(run);
-        }
+        run_here_first(run).await;
         match head_rx.await {
             Ok(Ok(response)) => Ok(response.map(|body| ResponseBody {
                 inner: body,

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 
 use super::caller::too_large;
 use super::wire;
+use crate::engine::executor::run_here_first;
 use crate::host::{ComponentEvent, ComponentState, Host};
 use crate::manifest::LatticeSettings;
 
@@ -282,11 +283,7 @@ impl Shared {
         let first = std::future::poll_fn(|cx| Poll::Ready(ask.as_mut().poll(cx))).await;
         match first {
             Poll::Ready(outcome) => {
-                let mut publish = self.answer(name, reply_to, outcome);
-                let first = std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx))).await;
-                if first.is_pending() {
-                    tokio::spawn(publish);
-                }
+                run_here_first(self.answer(name, reply_to, outcome)).await;
             }
             Poll::Pending => {
                 // Acked only when the answer takes a while: most answers come first, and an
