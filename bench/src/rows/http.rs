@@ -1,9 +1,9 @@
 //! `http_hello_rps` and `http_hello_p99`: the http-hello proxy component's `/hello` served
 //! by ours (a host file's route, through `serve::Service`) beside the raw baseline (a
 //! minimal hyper server over `ProxyPre`, same engine settings, a fresh instance per
-//! request), under load from `wrk`. Both servers run in a child process of this binary
-//! (`__http`) pinned to core 0; `wrk` runs pinned to core 1, one side at a time, the
-//! sides interleaved batch by batch.
+//! request), under load from `wrk`. The servers run in child processes of this binary
+//! (`__http`, each serving both sides) pinned to core 0; `wrk` runs pinned to core 1. The
+//! rows load both sides at the same time, one child each (see [`run`]).
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Command, ExitCode, Stdio};
@@ -39,11 +39,99 @@ struct Load {
     requests: f64,
 }
 
-/// Runs the child and wrk, and builds the rows.
+/// A child process serving both sides (`__http`), pinned to core 0.
+struct Servers {
+    process: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+    ours: String,
+    raw: String,
+}
+
+impl Servers {
+    fn start() -> Result<Servers> {
+        let mut process = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(std::env::current_exe()?)
+            .arg(CHILD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let (stdin, stdout) = (process.stdin.take(), process.stdout.take());
+        let Some(mut stdout) = stdout.map(BufReader::new) else {
+            let _ = process.kill();
+            return Err("the http child has no stdout".into());
+        };
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let mut addresses = line.split_whitespace().map(str::to_string);
+        let (Some(ours), Some(raw)) = (addresses.next(), addresses.next()) else {
+            let _ = process.kill();
+            return Err(format!("the http child printed {line:?}, not two addresses").into());
+        };
+        Ok(Servers {
+            process,
+            stdin,
+            stdout,
+            ours,
+            raw,
+        })
+    }
+
+    fn address(&self, side: &Side) -> &str {
+        match side {
+            Side::Ours => &self.ours,
+            Side::Raw => &self.raw,
+        }
+    }
+
+    /// What `side` allocates per request: all allocations and those over 1 KiB, counted in
+    /// the child over a wrk run apart from the timed ones.
+    fn allocations(&mut self, side: &Side) -> Result<(f64, f64)> {
+        let Some(input) = self.stdin.as_mut() else {
+            return Err("the http child's stdin is closed".into());
+        };
+        input.write_all(b"count\n")?;
+        let address = self.address(side).to_string();
+        let load = wrk(&address, "1")?;
+        if let Some(input) = self.stdin.as_mut() {
+            input.write_all(b"counted\n")?;
+        }
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        let mut counts = line.split_whitespace().map(str::parse::<f64>);
+        let (Some(Ok(all)), Some(Ok(large))) = (counts.next(), counts.next()) else {
+            return Err(format!("the http child counted {line:?}").into());
+        };
+        let requests = load.requests.max(1.0);
+        Ok((all / requests, large / requests))
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Runs two children and wrk, and builds the rows.
+///
+/// The two sides are loaded at the same time, each in a child of its own, both children
+/// on core 0 and both wrk processes on core 1: the core is shared, so each side's rate is
+/// what its cost per request earns it of the same core in the same seconds. Run one after
+/// the other, a side's rate on this VM moved by up to 20% between runs seconds apart,
+/// more than the difference measured; at the same time, both get the same machine. The
+/// rounds swap which child serves which side and which wrk starts first. Each side alone
+/// (its whole core) is measured too: its rate as a diagnostic, its p99 for the latency
+/// row.
 ///
 /// # Errors
 ///
-/// When the child cannot start. Without `wrk` or `taskset` the rows are reported not
+/// When a child cannot start. Without `wrk` or `taskset` the rows are reported not
 /// measured, with a note.
 pub fn run(plan: Plan) -> Result<Report> {
     let mut report = Report::default();
@@ -55,80 +143,86 @@ pub fn run(plan: Plan) -> Result<Report> {
             return Ok(report);
         }
     }
-    let mut child = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(std::env::current_exe()?)
-        .arg(CHILD)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    let mut stdout = child.stdout.take().map(BufReader::new);
-    if let Some(stdout) = stdout.as_mut() {
-        stdout.read_line(&mut line)?;
-    }
-    let mut addresses = line.split_whitespace();
-    let (Some(ours), Some(raw)) = (addresses.next(), addresses.next()) else {
-        let _ = child.kill();
-        return Err(format!("the http child printed {line:?}, not two addresses").into());
-    };
+    let mut children = [Servers::start()?, Servers::start()?];
     let seconds = if plan.quick { "1" } else { "3" };
-    // Nine pairs: one 3 s run of a pair swung 0.6-1.05x the other on this VM (its
-    // neighbours), so the median needs more than five.
-    let batches = if plan.quick { 3 } else { 9 };
-    let (mut ours_loads, mut raw_loads) = (Vec::new(), Vec::new());
-    // A warm-up round for each side.
-    for address in [ours, raw] {
-        wrk(address, "1")?;
+    // Eight rounds: the four combinations of (which child serves ours, which side starts
+    // first), twice.
+    let rounds = if plan.quick { 4 } else { 8 };
+    let (mut ours_loads, mut raw_loads, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    // A warm-up round for each side of each child.
+    for child in &children {
+        for side in [Side::Ours, Side::Raw] {
+            wrk(child.address(&side), "1")?;
+        }
     }
-    for batch in 0..batches {
+    for round in 0..rounds {
+        let (ours_child, raw_child) = (&children[round % 2], &children[(round + 1) % 2]);
+        let [first, _] = order(round / 2);
+        let (ours, raw) = match first {
+            Side::Ours => {
+                let ours = Wrk::start(ours_child.address(&Side::Ours), seconds)?;
+                (ours, Wrk::start(raw_child.address(&Side::Raw), seconds)?)
+            }
+            Side::Raw => {
+                let raw = Wrk::start(raw_child.address(&Side::Raw), seconds)?;
+                (Wrk::start(ours_child.address(&Side::Ours), seconds)?, raw)
+            }
+        };
+        let (ours, raw) = (ours.finish()?, raw.finish()?);
+        ratios.push(ours.rps / raw.rps);
+        ours_loads.push(ours);
+        raw_loads.push(raw);
+    }
+    // Each side alone, its whole core: interleaved pairs in one child. The latency row
+    // comes from these: at the same time, each side's p99 is the scheduler's time slice
+    // on the shared core (milliseconds) more than its own.
+    let (mut ours_alone, mut raw_alone) = (Vec::new(), Vec::new());
+    let alone = if plan.quick { 2 } else { 5 };
+    for batch in 0..alone {
         for side in order(batch) {
+            let load = wrk(children[0].address(&side), seconds)?;
             match side {
-                Side::Ours => ours_loads.push(wrk(ours, seconds)?),
-                Side::Raw => raw_loads.push(wrk(raw, seconds)?),
+                Side::Ours => ours_alone.push(load),
+                Side::Raw => raw_alone.push(load),
             }
         }
     }
-    // What each side allocates per request, counted in the child apart from the timed
-    // batches.
-    let mut stdin = child.stdin.take();
-    for (who, address) in [("ours", ours), ("raw", raw)] {
-        let (Some(input), Some(output)) = (stdin.as_mut(), stdout.as_mut()) else {
-            break;
-        };
-        input.write_all(b"count\n")?;
-        let load = wrk(address, "1")?;
-        input.write_all(b"counted\n")?;
-        let mut line = String::new();
-        output.read_line(&mut line)?;
-        let mut counts = line.split_whitespace().map(str::parse::<f64>);
-        let (Some(Ok(all)), Some(Ok(large))) = (counts.next(), counts.next()) else {
-            return Err(format!("the http child counted {line:?}").into());
-        };
-        let requests = load.requests.max(1.0);
-        allocation_diags(
-            &mut report,
-            "http_hello_rps",
-            who,
-            all / requests,
-            large / requests,
-        );
+    for (who, side) in [("ours", Side::Ours), ("raw", Side::Raw)] {
+        let (all, large) = children[0].allocations(&side)?;
+        allocation_diags(&mut report, "http_hello_rps", who, all, large);
     }
-    if let Some(mut stdin) = stdin {
-        let _ = stdin.write_all(b"\n");
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(children);
     let median = |loads: &[Load], f: fn(&Load) -> f64| {
         let mut v: Vec<f64> = loads.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    ratios.sort_by(f64::total_cmp);
+    report.diag(
+        "http_hello_rps",
+        "ours/raw, median of the rounds' ratios",
+        ratios[ratios.len() / 2],
+        "x",
+    );
+    report.diag("http_hello_rps", "ours/raw, lowest round", ratios[0], "x");
+    let rps = |l: &Load| l.rps;
+    report.diag(
+        "http_hello_rps",
+        "ours alone",
+        median(&ours_alone, rps),
+        "req/s",
+    );
+    report.diag(
+        "http_hello_rps",
+        "raw alone",
+        median(&raw_alone, rps),
+        "req/s",
+    );
     report.rows.push(Row {
         name: "http_hello_rps",
         unit: "req/s",
-        ours: median(&ours_loads, |l| l.rps),
-        raw: median(&raw_loads, |l| l.rps),
+        ours: median(&ours_loads, rps),
+        raw: median(&raw_loads, rps),
         better: Better::Higher,
         // At least 0.9x raw's rate: raw/ours at most 1/0.9 (1.111...), written 1.11.
         target: Target::Ratio(1.11),
@@ -136,50 +230,74 @@ pub fn run(plan: Plan) -> Result<Report> {
     report.rows.push(Row {
         name: "http_hello_p99",
         unit: "µs",
-        ours: median(&ours_loads, |l| l.p99_us),
-        raw: median(&raw_loads, |l| l.p99_us),
+        ours: median(&ours_alone, |l| l.p99_us),
+        raw: median(&raw_alone, |l| l.p99_us),
         better: Better::Lower,
         target: Target::Ratio(1.2),
     });
     report.notes.push(format!(
-        "http_hello_*: wrk -t1 -c{CONNECTIONS} -d{seconds}s on core 1, both servers in one child on core 0, {batches} interleaved batches, medians; a fresh instance per request on both sides"
+        "http_hello_rps: both sides at once, each in a child of its own on core 0 (sharing it), each loaded by wrk -t1 -c{CONNECTIONS} -d{seconds}s on core 1, {rounds} rounds swapping children and start order, medians; http_hello_p99 and the rates alone: each side alone on core 0, {alone} interleaved pairs, medians; a fresh instance per request on both sides"
     ));
     Ok(report)
 }
 
-/// One wrk run against `address`'s `/hello`.
-fn wrk(address: &str, seconds: &str) -> Result<Load> {
-    let output = Command::new("taskset")
-        .args(["-c", "1", "wrk", "-t1", "-c", CONNECTIONS, "-d"])
-        .arg(format!("{seconds}s"))
-        .arg("--latency")
-        .arg(format!("http://{address}/hello"))
-        .output()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok());
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .and_then(|v| micros(v.trim()));
-    let errors = text
-        .lines()
-        .any(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
-    // `  12345 requests in 1.00s, 1.23MB read`
-    let requests = text
-        .lines()
-        .find_map(|l| l.trim().split_once(" requests in "))
-        .and_then(|(n, _)| n.trim().parse().ok());
-    match (rps, p99, requests) {
-        (Some(rps), Some(p99_us), Some(requests)) if !errors => Ok(Load {
-            rps,
-            p99_us,
-            requests,
-        }),
-        _ => Err(format!("wrk against {address} gave:\n{text}").into()),
+/// A wrk run under way.
+struct Wrk {
+    process: std::process::Child,
+    address: String,
+}
+
+impl Wrk {
+    /// Starts wrk against `address`'s `/hello` for `seconds`.
+    fn start(address: &str, seconds: &str) -> Result<Wrk> {
+        let process = Command::new("taskset")
+            .args(["-c", "1", "wrk", "-t1", "-c", CONNECTIONS, "-d"])
+            .arg(format!("{seconds}s"))
+            .arg("--latency")
+            .arg(format!("http://{address}/hello"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        Ok(Wrk {
+            process,
+            address: address.to_string(),
+        })
     }
+
+    /// Waits for the run and reads its figures.
+    fn finish(self) -> Result<Load> {
+        let output = self.process.wait_with_output()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let rps = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse().ok());
+        let p99 = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("99%"))
+            .and_then(|v| micros(v.trim()));
+        let errors = text
+            .lines()
+            .any(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+        // `  12345 requests in 1.00s, 1.23MB read`
+        let requests = text
+            .lines()
+            .find_map(|l| l.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok());
+        match (rps, p99, requests) {
+            (Some(rps), Some(p99_us), Some(requests)) if !errors => Ok(Load {
+                rps,
+                p99_us,
+                requests,
+            }),
+            _ => Err(format!("wrk against {} gave:\n{text}", self.address).into()),
+        }
+    }
+}
+
+/// One wrk run against `address`'s `/hello`, alone.
+fn wrk(address: &str, seconds: &str) -> Result<Load> {
+    Wrk::start(address, seconds)?.finish()
 }
 
 /// wrk's `1.23ms`, `456.78us`, `1.01s` in microseconds.
