@@ -93,3 +93,94 @@ impl WasiHttpHooks for HttpHooks {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hooks(allowed: &[(&str, &str, u16)], left: Duration) -> HttpHooks {
+        HttpHooks {
+            name: "web".into(),
+            allowed: allowed
+                .iter()
+                .map(|(scheme, host, port)| HttpOrigin {
+                    scheme: scheme.to_string(),
+                    host: host.to_string(),
+                    port: *port,
+                })
+                .collect(),
+            metrics: Arc::default(),
+            deadline: Instant::now() + left,
+        }
+    }
+
+    fn all(options: &RequestOptions) -> [Option<Duration>; 3] {
+        [
+            options.connect_timeout,
+            options.first_byte_timeout,
+            options.between_bytes_timeout,
+        ]
+    }
+
+    #[test]
+    fn every_outgoing_timeout_is_at_most_what_is_left_of_the_deadline() {
+        let left = Duration::from_secs(5);
+        let hooks = hooks(&[], left);
+        // None set by the guest: each is what is left (wasmtime-wasi-http's own default
+        // is 600 s).
+        for timeout in all(&hooks.clamped(None)) {
+            let timeout = timeout.expect("a timeout is always set");
+            assert!(timeout <= left && timeout > left / 2, "{timeout:?}");
+        }
+        // Longer than what is left: cut to it.
+        let long = RequestOptions {
+            connect_timeout: Some(Duration::from_secs(60)),
+            first_byte_timeout: Some(Duration::from_secs(600)),
+            between_bytes_timeout: None,
+        };
+        for timeout in all(&hooks.clamped(Some(long))) {
+            let timeout = timeout.expect("a timeout is always set");
+            assert!(timeout <= left && timeout > left / 2, "{timeout:?}");
+        }
+        // Shorter: kept.
+        let short = Duration::from_millis(250);
+        let options = RequestOptions {
+            connect_timeout: Some(short),
+            first_byte_timeout: Some(short),
+            between_bytes_timeout: Some(short),
+        };
+        assert_eq!(all(&hooks.clamped(Some(options))), [Some(short); 3]);
+        // A deadline reached leaves nothing.
+        let past = HttpHooks {
+            deadline: Instant::now(),
+            ..hooks
+        };
+        assert_eq!(all(&past.clamped(None)), [Some(Duration::ZERO); 3]);
+    }
+
+    #[test]
+    fn an_origin_matches_by_scheme_host_and_port_the_default_port_included() {
+        let hooks = hooks(
+            &[
+                ("http", "example.com", 80),
+                ("https", "api.example.com", 8443),
+                ("http", "::1", 8080),
+            ],
+            Duration::from_secs(1),
+        );
+        let allows = |uri: &str| hooks.allows(&uri.parse().expect("a URI"));
+        assert!(allows("http://example.com/x"));
+        assert!(allows("http://EXAMPLE.com:80/x"));
+        assert!(allows("https://api.example.com:8443/"));
+        assert!(allows("http://[::1]:8080/"));
+        assert!(!allows("https://example.com/x"), "another scheme");
+        assert!(!allows("http://example.com:8080/x"), "another port");
+        assert!(
+            !allows("https://api.example.com/"),
+            "the scheme's default port"
+        );
+        assert!(!allows("http://example.org/"), "another host");
+        assert!(!allows("http://sub.example.com/"), "a subdomain");
+        assert!(!allows("/relative"), "no scheme or host");
+    }
+}
