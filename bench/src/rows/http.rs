@@ -88,15 +88,13 @@ impl Servers {
     /// What `side` allocates per request: all allocations and those over 1 KiB, counted in
     /// the child over a wrk run apart from the timed ones.
     fn allocations(&mut self, side: &Side) -> Result<(f64, f64)> {
+        let address = self.address(side).to_string();
         let Some(input) = self.stdin.as_mut() else {
             return Err("the http child's stdin is closed".into());
         };
         input.write_all(b"count\n")?;
-        let address = self.address(side).to_string();
         let load = wrk(&address, "1")?;
-        if let Some(input) = self.stdin.as_mut() {
-            input.write_all(b"counted\n")?;
-        }
+        input.write_all(b"counted\n")?;
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
         let mut counts = line.split_whitespace().map(str::parse::<f64>);
@@ -158,97 +156,83 @@ pub fn run(plan: Plan) -> Result<Report> {
     }
     for round in 0..rounds {
         let (ours_child, raw_child) = (&children[round % 2], &children[(round + 1) % 2]);
-        let [first, _] = order(round / 2);
-        let (ours, raw) = match first {
-            Side::Ours => {
-                let ours = Wrk::start(ours_child.address(&Side::Ours), seconds)?;
-                (ours, Wrk::start(raw_child.address(&Side::Raw), seconds)?)
-            }
-            Side::Raw => {
-                let raw = Wrk::start(raw_child.address(&Side::Raw), seconds)?;
-                (Wrk::start(ours_child.address(&Side::Ours), seconds)?, raw)
-            }
-        };
+        let (ours, raw) = in_order(order(round / 2), |side| {
+            let child = match side {
+                Side::Ours => ours_child,
+                Side::Raw => raw_child,
+            };
+            Wrk::start(child.address(&side), seconds)
+        })?;
         rounds_run.push((ours.finish()?, raw.finish()?));
     }
     // Each side alone, its whole core: interleaved pairs in one child. The latency row
     // comes from these: at the same time, each side's p99 is the scheduler's time slice
     // on the shared core (milliseconds) more than its own.
-    let (mut ours_alone, mut raw_alone) = (Vec::new(), Vec::new());
     let alone = if plan.quick { 2 } else { 5 };
-    for batch in 0..alone {
-        for side in order(batch) {
-            let load = wrk(children[0].address(&side), seconds)?;
-            match side {
-                Side::Ours => ours_alone.push(load),
-                Side::Raw => raw_alone.push(load),
-            }
-        }
-    }
+    let mut alone_pairs = (0..alone)
+        .map(|batch| {
+            in_order(order(batch), |side| {
+                wrk(children[0].address(&side), seconds)
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     for (who, side) in [("ours", Side::Ours), ("raw", Side::Raw)] {
         let (all, large) = children[0].allocations(&side)?;
         allocation_diags(&mut report, "http_hello_rps", who, all, large);
     }
     drop(children);
-    let median = |loads: &[Load], f: fn(&Load) -> f64| {
-        let mut v: Vec<f64> = loads.iter().map(f).collect();
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    // The row is the median round by its ratio (of an even count, the lower one): the
-    // rates swing from round to round with the machine, both sides alike, so a median of
-    // each side's rates apart could pair a fast round's with a slow one's.
-    let ratio = |(ours, raw): &(Load, Load)| ours.rps / raw.rps;
-    rounds_run.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
-    let (median_ours, median_raw) = &rounds_run[(rounds_run.len() - 1) / 2];
+    // The row is the median round by its ratio: the rates swing from round to round with
+    // the machine, both sides alike, so a median of each side's rates apart could pair a
+    // fast round's with a slow one's.
+    let rate = |ours: &Load, raw: &Load| ours.rps / raw.rps;
+    let (ours, raw) = median_pair(&mut rounds_run, rate);
+    let (median_ours, median_raw) = (ours.rps, raw.rps);
+    let (lowest, highest) = (&rounds_run[0], &rounds_run[rounds_run.len() - 1]);
     report.diag(
         "http_hello_rps",
         "ours/raw, lowest round",
-        ratio(&rounds_run[0]),
+        rate(&lowest.0, &lowest.1),
         "x",
     );
     report.diag(
         "http_hello_rps",
         "ours/raw, highest round",
-        ratio(&rounds_run[rounds_run.len() - 1]),
+        rate(&highest.0, &highest.1),
         "x",
     );
-    let rps = |l: &Load| l.rps;
     report.diag(
         "http_hello_rps",
         "ours alone",
-        median(&ours_alone, rps),
+        median(alone_pairs.iter().map(|(ours, _)| ours.rps).collect()),
         "req/s",
     );
     report.diag(
         "http_hello_rps",
         "raw alone",
-        median(&raw_alone, rps),
+        median(alone_pairs.iter().map(|(_, raw)| raw.rps).collect()),
         "req/s",
     );
     report.rows.push(Row {
         name: "http_hello_rps",
         unit: "req/s",
-        ours: median_ours.rps,
-        raw: median_raw.rps,
+        ours: median_ours,
+        raw: median_raw,
         better: Better::Higher,
         // At least 0.9x raw's rate: raw/ours at most 1/0.9 (1.111...), written 1.11.
         target: Target::Ratio(1.11),
     });
-    // The latency row: the median pair by its ratio (of an even count, the higher one), for
-    // the reason the rate row takes the median round.
-    let mut p99s: Vec<(f64, f64)> = ours_alone
-        .iter()
-        .zip(&raw_alone)
-        .map(|(ours, raw)| (ours.p99_us, raw.p99_us))
-        .collect();
-    p99s.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
-    let median_p99 = p99s[p99s.len() / 2];
+    // The latency row: the median pair by its ratio, for the reason the rate row takes the
+    // median round.
+    let (ours_p99, raw_p99) = median_pair(&mut alone_pairs, |ours, raw| raw.p99_us / ours.p99_us);
     report.rows.push(Row {
         name: "http_hello_p99",
         unit: "µs",
-        ours: median_p99.0,
-        raw: median_p99.1,
+        ours: ours_p99.p99_us,
+        raw: raw_p99.p99_us,
         better: Better::Lower,
         target: Target::Ratio(1.2),
     });
@@ -256,6 +240,25 @@ pub fn run(plan: Plan) -> Result<Report> {
         "http_hello_rps: both sides at once, each in a child of its own on core 0 (sharing it), each loaded by wrk -t1 -c{CONNECTIONS} -d{seconds}s on core 1, {rounds} rounds swapping children and start order, the median round by ours/raw; http_hello_p99: each side alone on core 0, {alone} interleaved pairs, the median pair by ours/raw (the rates alone: medians); a fresh instance per request on both sides"
     ));
     Ok(report)
+}
+
+/// Runs `run` for each side in `order`; returns ours' result and raw's.
+fn in_order<T>(order: [Side; 2], mut run: impl FnMut(Side) -> Result<T>) -> Result<(T, T)> {
+    let [first, second] = order;
+    let (a, b) = (run(first)?, run(second)?);
+    Ok(match first {
+        Side::Ours => (a, b),
+        Side::Raw => (b, a),
+    })
+}
+
+/// The median of `pairs` (ours', raw's) by `standing`, ours' against raw's (higher: better
+/// for ours); of an even count, the one of the two middle ones worse for ours. Sorts
+/// `pairs` by it.
+fn median_pair(pairs: &mut [(Load, Load)], standing: fn(&Load, &Load) -> f64) -> (&Load, &Load) {
+    pairs.sort_by(|a, b| standing(&a.0, &a.1).total_cmp(&standing(&b.0, &b.1)));
+    let (ours, raw) = &pairs[(pairs.len() - 1) / 2];
+    (ours, raw)
 }
 
 /// A wrk run under way.
