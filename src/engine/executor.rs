@@ -429,6 +429,12 @@ pub(crate) enum Waited<T> {
     Stopped,
 }
 
+/// Polls `fut` once with the calling task's context: its output if it is ready, or
+/// `Pending` (and it has registered to be woken) if it has to wait.
+pub(crate) async fn poll_once<F: Future + ?Sized>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
+}
+
 /// Polls `work` once on the calling task and, if it has to wait, leaves it to finish on a
 /// task of its own: work that completes at once (most does) costs no task hop, and work
 /// that waits goes on whether or not its caller stays.
@@ -436,9 +442,7 @@ pub(crate) async fn run_here_first<F>(mut work: F)
 where
     F: Future<Output = ()> + Send + Unpin + 'static,
 {
-    let waits =
-        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut work).poll(cx).is_pending())).await;
-    if waits {
+    if poll_once(Pin::new(&mut work)).await.is_pending() {
         tokio::spawn(work);
     }
 }

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use super::caller::too_large;
 use super::wire;
-use crate::engine::executor::run_here_first;
+use crate::engine::executor::{poll_once, run_here_first};
 use crate::host::{ComponentEvent, ComponentState, Host};
 use crate::manifest::LatticeSettings;
 
@@ -280,8 +280,7 @@ impl Shared {
         }
         let deadline = Some(Instant::now() + asked.budget);
         let mut ask = Box::pin(self.host.ask_here(name, message, deadline));
-        let first = std::future::poll_fn(|cx| Poll::Ready(ask.as_mut().poll(cx))).await;
-        match first {
+        match poll_once(ask.as_mut()).await {
             Poll::Ready(outcome) => {
                 run_here_first(self.answer(name, reply_to, outcome)).await;
             }
